@@ -1,0 +1,50 @@
+//! Audio inputs and outputs (cpal): device discovery now; capture, playback and analysis
+//! (level, onsets, visemes) build on it.
+
+use bevy::prelude::*;
+use cpal::traits::{DeviceTrait, HostTrait};
+
+/// The audio devices the default host offers.
+#[derive(Debug, Clone, Default)]
+pub struct AudioDevices {
+    pub host: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub default_input: Option<String>,
+    pub default_output: Option<String>,
+}
+
+/// Lists audio devices. Never panics: a machine without sound hardware gets empty lists.
+pub fn list_devices() -> AudioDevices {
+    let host = cpal::default_host();
+    let name = |d: &cpal::Device| {
+        d.description()
+            .map(|desc| desc.name().to_string())
+            .unwrap_or_else(|_| "(unnamed device)".to_string())
+    };
+    AudioDevices {
+        host: format!("{:?}", host.id()),
+        inputs: host
+            .input_devices()
+            .map(|ds| ds.map(|d| name(&d)).collect())
+            .unwrap_or_default(),
+        outputs: host
+            .output_devices()
+            .map(|ds| ds.map(|d| name(&d)).collect())
+            .unwrap_or_default(),
+        default_input: host.default_input_device().map(|d| name(&d)),
+        default_output: host.default_output_device().map(|d| name(&d)),
+    }
+}
+
+/// What the audio side is doing, for the panel.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct AudioStatus {
+    pub summary: String,
+}
+
+pub fn plugin(app: &mut App) {
+    app.insert_resource(AudioStatus {
+        summary: "no audio source in this show".into(),
+    });
+}

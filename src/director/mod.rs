@@ -1,0 +1,252 @@
+//! The director panel: the live operator's console (egui).
+//!
+//! The panel reads state (clock, stage lighting, camera, sources, frame timing) and sends
+//! [`DirectorCommand`] messages; it owns no show logic. It docks on the right of the window and
+//! the stage camera's viewport shrinks to the area left of it, so the panel never covers the
+//! stage.
+
+use bevy::camera::visibility::RenderLayers;
+use bevy::camera::{CameraOutputMode, Viewport};
+use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
+use bevy::prelude::*;
+use bevy::render::render_resource::BlendState;
+use bevy::window::PrimaryWindow;
+use bevy_egui::{EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui};
+
+use crate::audio::AudioStatus;
+use crate::mocap::MotionPlayer;
+use crate::performer::Performer;
+use crate::show::{ActiveShow, CommandLog, DirectorCommand, ShowClock};
+use crate::stage::{CameraDirector, CameraShot, StageCamera, StageLighting};
+use crate::tracking::TrackingStatus;
+
+/// Panel settings the operator changes while directing.
+#[derive(Resource, Debug, Clone)]
+pub struct PanelState {
+    /// Fade time for light cues fired from the panel (seconds).
+    pub light_fade: f32,
+    /// Blend time for camera changes fired from the panel (0 = cut).
+    pub camera_blend: f32,
+    /// Width the panel took last frame, in logical pixels.
+    width: f32,
+}
+
+impl Default for PanelState {
+    fn default() -> Self {
+        Self {
+            light_fade: 1.5,
+            camera_blend: 0.0,
+            width: 0.0,
+        }
+    }
+}
+
+pub fn plugin(app: &mut App) {
+    if !app.is_plugin_added::<FrameTimeDiagnosticsPlugin>() {
+        app.add_plugins(FrameTimeDiagnosticsPlugin::default());
+    }
+    app.init_resource::<PanelState>()
+        .add_systems(Startup, spawn_panel_camera)
+        .add_systems(EguiPrimaryContextPass, draw_panel)
+        .add_systems(PostUpdate, fit_stage_viewport);
+}
+
+/// egui draws through its own camera on top of the stage, so the stage camera keeps its HDR,
+/// bloom and tonemapping settings to itself.
+fn spawn_panel_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSettings>) {
+    settings.auto_create_primary_context = false;
+    commands.spawn((
+        PrimaryEguiContext,
+        Camera2d,
+        RenderLayers::none(),
+        Camera {
+            order: 1,
+            output_mode: CameraOutputMode::Write {
+                blend_state: Some(BlendState::ALPHA_BLENDING),
+                clear_color: ClearColorConfig::None,
+            },
+            clear_color: ClearColorConfig::Custom(Color::NONE),
+            ..default()
+        },
+    ));
+}
+
+/// Width of the docked panel in logical pixels.
+const PANEL_WIDTH: f32 = 300.0;
+
+fn fmt_time(t: f64) -> String {
+    let m = (t / 60.0).floor();
+    format!("{:02}:{:05.2}", m as u32, t - m * 60.0)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_panel(
+    mut contexts: EguiContexts,
+    mut panel: ResMut<PanelState>,
+    clock: Res<ShowClock>,
+    show: Option<Res<ActiveShow>>,
+    lighting: Res<StageLighting>,
+    cameras: Res<CameraDirector>,
+    log: Res<CommandLog>,
+    diagnostics: Res<DiagnosticsStore>,
+    motion: Option<Res<MotionPlayer>>,
+    tracking: Res<TrackingStatus>,
+    audio: Res<AudioStatus>,
+    performers: Query<(&Performer, &Transform)>,
+    mut out: MessageWriter<DirectorCommand>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    let mut background = egui::Ui::new(
+        ctx.clone(),
+        "stage".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    );
+    let response = egui::Panel::right("director")
+        .resizable(false)
+        .exact_size(PANEL_WIDTH)
+        .show(&mut background, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.heading("Ling Stage — Director");
+                if let Some(show) = &show {
+                    ui.label(egui::RichText::new(&show.0.name).italics());
+                }
+                ui.separator();
+
+                // Show clock.
+                ui.strong("Show clock");
+                ui.label(
+                    egui::RichText::new(format!("{} / {}", fmt_time(clock.time), fmt_time(clock.duration)))
+                        .monospace()
+                        .size(20.0),
+                );
+                ui.add(egui::ProgressBar::new(clock.progress() as f32));
+                ui.horizontal(|ui| {
+                    let label = if clock.playing { "Pause" } else { "Play" };
+                    if ui.button(label).clicked() {
+                        out.write(DirectorCommand::TogglePlay);
+                    }
+                    if ui.button("Restart").clicked() {
+                        out.write(DirectorCommand::Seek(0.0));
+                        out.write(DirectorCommand::Play);
+                    }
+                });
+                let mut t = clock.time;
+                let seek = ui.add(egui::Slider::new(&mut t, 0.0..=clock.duration).text("seek").show_value(false));
+                if seek.changed() {
+                    out.write(DirectorCommand::Seek(t));
+                }
+                ui.separator();
+
+                // Cameras.
+                ui.strong("Camera");
+                ui.horizontal(|ui| {
+                    for shot in CameraShot::ALL {
+                        let selected = cameras.shot == shot;
+                        if ui.selectable_label(selected, shot.label()).clicked() {
+                            out.write(DirectorCommand::CutTo {
+                                shot,
+                                blend: panel.camera_blend,
+                            });
+                        }
+                    }
+                });
+                ui.add(egui::Slider::new(&mut panel.camera_blend, 0.0..=3.0).text("blend s"));
+                ui.separator();
+
+                // Lights.
+                ui.strong("Light cues");
+                ui.label(format!("Current: {}", lighting.cue.as_deref().unwrap_or("preshow")));
+                if let Some(show) = &show {
+                    ui.horizontal_wrapped(|ui| {
+                        for name in show.0.lights.keys() {
+                            let selected = lighting.cue.as_deref() == Some(name.as_str());
+                            if ui.selectable_label(selected, name).clicked() {
+                                out.write(DirectorCommand::LightCue {
+                                    name: name.clone(),
+                                    fade: panel.light_fade,
+                                });
+                            }
+                        }
+                    });
+                }
+                ui.add(egui::Slider::new(&mut panel.light_fade, 0.0..=5.0).text("fade s"));
+                ui.separator();
+
+                // Sources and performer.
+                ui.strong("Sources");
+                for (performer, transform) in &performers {
+                    let p = transform.translation;
+                    ui.label(format!("{} at ({:+.2}, {:+.2})", performer.name, p.x, p.z));
+                }
+                let motion_text = match &motion {
+                    Some(m) if m.looping => format!("Motion: clip, {:.1} s, looping", m.clip.duration),
+                    Some(m) => format!("Motion: clip, {:.1} s", m.clip.duration),
+                    None => "Motion: none".to_string(),
+                };
+                ui.label(motion_text);
+                ui.label(format!("Tracking: {}", tracking.summary));
+                ui.label(format!("Audio: {}", audio.summary));
+                ui.separator();
+
+                // Timing.
+                ui.strong("Performance");
+                let fps = diagnostics
+                    .get(&FrameTimeDiagnosticsPlugin::FPS)
+                    .and_then(|d| d.smoothed());
+                let frame = diagnostics
+                    .get(&FrameTimeDiagnosticsPlugin::FRAME_TIME)
+                    .and_then(|d| d.smoothed());
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{:>5.1} fps   {:>6.1} ms/frame",
+                        fps.unwrap_or(0.0),
+                        frame.unwrap_or(0.0)
+                    ))
+                    .monospace(),
+                );
+                ui.separator();
+
+                ui.strong("Recent commands");
+                for (t, command) in log.entries.iter().rev().take(6) {
+                    ui.label(egui::RichText::new(format!("{} {}", fmt_time(*t), describe(command))).small());
+                }
+            });
+        });
+    panel.width = response.response.rect.width();
+    Ok(())
+}
+
+fn describe(command: &DirectorCommand) -> String {
+    match command {
+        DirectorCommand::CutTo { shot, blend } if *blend > 0.0 => format!("camera → {} ({blend:.1} s)", shot.label()),
+        DirectorCommand::CutTo { shot, .. } => format!("camera → {}", shot.label()),
+        DirectorCommand::LightCue { name, fade } => format!("lights → {name} ({fade:.1} s)"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Keeps the stage camera's viewport to the window area left of the panel.
+fn fit_stage_viewport(
+    panel: Res<PanelState>,
+    window: Single<&Window, With<PrimaryWindow>>,
+    mut camera: Single<&mut Camera, With<StageCamera>>,
+) {
+    let scale = window.scale_factor();
+    let width = window.physical_width();
+    let height = window.physical_height();
+    let panel_px = ((panel.width * scale) as u32).min(width.saturating_sub(1));
+    let size = UVec2::new(width - panel_px, height);
+    if size.x == 0 || size.y == 0 {
+        return;
+    }
+    let viewport = Viewport {
+        physical_position: UVec2::ZERO,
+        physical_size: size,
+        ..default()
+    };
+    if camera.viewport.as_ref().map(|v| v.physical_size) != Some(size) {
+        camera.viewport = Some(viewport);
+    }
+}

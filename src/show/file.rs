@@ -1,0 +1,242 @@
+//! Show files: a human-readable RON description of one show (`scenes/*.ron`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::DirectorCommand;
+use crate::stage::LightLook;
+
+/// One show: what is on stage, who performs, how she moves, and the cue list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowFile {
+    /// Shown in the panel and the render's progress line.
+    pub name: String,
+    /// Length of the show in seconds.
+    pub duration: f64,
+    #[serde(default)]
+    pub stage: StageSpec,
+    #[serde(default)]
+    pub performer: PerformerSpec,
+    #[serde(default)]
+    pub motion: MotionSpec,
+    /// Named light looks that `LightCue` commands fade to.
+    #[serde(default)]
+    pub lights: BTreeMap<String, LightLook>,
+    /// Commands fired when the clock reaches `at` (seconds).
+    #[serde(default)]
+    pub cues: Vec<Cue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum StageSpec {
+    /// The traditional Peking-opera stage built by the `stage` module.
+    #[default]
+    Opera,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PerformerSpec {
+    /// Ling, the performer built by the project's own code.
+    #[default]
+    BuiltIn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum MotionSpec {
+    /// The keyframed demo performance (entrance, gesture, turn, bow).
+    #[default]
+    BuiltInDemo,
+    /// Stand in place, breathing and blinking.
+    Idle,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cue {
+    pub at: f64,
+    pub command: DirectorCommand,
+}
+
+/// What went wrong loading a show file; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error("cannot read show file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+impl ShowFile {
+    /// Reads and checks a show file.
+    pub fn load(path: &Path) -> Result<Self, ShowError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ShowError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses show text; `path` is only used to name the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ShowError> {
+        let show: ShowFile = ron::Options::default()
+            .from_str(text)
+            .map_err(|e| ShowError::Syntax {
+                path: path.to_owned(),
+                line: e.span.start.line,
+                column: e.span.start.col,
+                message: e.code.to_string(),
+            })?;
+        show.validate(text, path)?;
+        Ok(show)
+    }
+
+    /// Checks what the grammar cannot: times inside the show, light cues that exist.
+    fn validate(&self, text: &str, path: &Path) -> Result<(), ShowError> {
+        let invalid = |needle: &str, message: String| ShowError::Invalid {
+            path: path.to_owned(),
+            line: line_of(text, needle),
+            message,
+        };
+        if !(self.duration.is_finite() && self.duration > 0.0) {
+            return Err(invalid(
+                "duration",
+                format!(
+                    "duration must be a positive number of seconds, found {}",
+                    self.duration
+                ),
+            ));
+        }
+        for (name, look) in &self.lights {
+            if let Err(message) = look.check() {
+                return Err(invalid(
+                    &format!("\"{name}\""),
+                    format!("light look \"{name}\": {message}"),
+                ));
+            }
+        }
+        for cue in &self.cues {
+            if !(cue.at.is_finite() && cue.at >= 0.0 && cue.at <= self.duration) {
+                return Err(invalid(
+                    &format!("{}", cue.at),
+                    format!(
+                        "cue time {} is outside the show (0 to {} s)",
+                        cue.at, self.duration
+                    ),
+                ));
+            }
+            if let DirectorCommand::LightCue { name, .. } = &cue.command {
+                if !self.lights.contains_key(name) {
+                    let known: Vec<&str> = self.lights.keys().map(String::as_str).collect();
+                    return Err(invalid(
+                        &format!("name: \"{name}\""),
+                        format!(
+                            "light cue \"{name}\" is not defined in `lights` (defined: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line of the first occurrence of `needle`, or 1 if it is not found verbatim.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .map(|at| text[..at].matches('\n').count() + 1)
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"(
+    name: "test",
+    duration: 4.0,
+    lights: {
+        "warm": (key: 1.0),
+    },
+    cues: [
+        (at: 0.0, command: CutTo(shot: Wide)),
+        (at: 1.0, command: LightCue(name: "warm", fade: 0.5)),
+    ],
+)"#;
+
+    #[test]
+    fn parses_a_minimal_show() {
+        let show = ShowFile::parse(MINIMAL, Path::new("t.ron")).unwrap();
+        assert_eq!(show.cues.len(), 2);
+        assert_eq!(show.performer, PerformerSpec::BuiltIn);
+        assert_eq!(show.lights["warm"].key, 1.0);
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let bad = MINIMAL.replace("CutTo(shot: Wide)", "CutTo(shot: Balcony)");
+        let err = ShowFile::parse(&bad, Path::new("scenes/bad.ron")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("scenes/bad.ron:8:"), "{text}");
+        assert!(text.contains("Balcony"), "{text}");
+    }
+
+    #[test]
+    fn unknown_light_cue_is_rejected_with_its_line() {
+        let bad = MINIMAL.replace("name: \"warm\", fade", "name: \"blue\", fade");
+        let err = ShowFile::parse(&bad, Path::new("s.ron")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("s.ron:9:"), "{text}");
+        assert!(text.contains("\"blue\" is not defined"), "{text}");
+    }
+
+    #[test]
+    fn cue_outside_the_show_is_rejected() {
+        let bad = MINIMAL.replace("at: 1.0", "at: 9.5");
+        let err = ShowFile::parse(&bad, Path::new("s.ron")).unwrap_err();
+        assert!(err.to_string().contains("outside the show"), "{err}");
+    }
+
+    #[test]
+    fn the_demo_show_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo.ron");
+        let show = ShowFile::load(&path).unwrap();
+        assert!(show.duration >= 10.0);
+        let cuts = show
+            .cues
+            .iter()
+            .filter(|c| matches!(c.command, DirectorCommand::CutTo { .. }))
+            .count();
+        let looks: std::collections::BTreeSet<_> = show
+            .cues
+            .iter()
+            .filter_map(|c| match &c.command {
+                DirectorCommand::LightCue { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        assert!(cuts >= 3, "the demo cuts between its three shots");
+        assert!(looks.len() >= 2, "the demo uses at least two light cues");
+    }
+}
