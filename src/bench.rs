@@ -41,17 +41,35 @@ fn headless_frame_times(show: &ShowFile, frames: u32) -> Vec<f64> {
     times
 }
 
-pub fn run(show_path: &Path, frames: u32, render_frames: u32, width: u32, height: u32) -> anyhow::Result<()> {
+pub fn run(
+    show_path: &Path,
+    frames: u32,
+    render_frames: u32,
+    width: u32,
+    height: u32,
+) -> anyhow::Result<()> {
     let show = ShowFile::load(show_path)?;
-    println!("Ling Stage benchmark — {} ({})", show.name, show_path.display());
+    println!(
+        "Ling Stage benchmark — {} ({})",
+        show.name,
+        show_path.display()
+    );
     println!();
     println!("| measurement | value |");
     println!("| --- | --- |");
     let times = headless_frame_times(&show, frames.max(1));
     let mean = times.iter().sum::<f64>() / times.len() as f64;
-    println!("| headless show frame, CPU (mean of {}) | {:.3} ms |", times.len(), mean);
-    println!("| headless show frame, CPU (p50 / p95 / max) | {:.3} / {:.3} / {:.3} ms |",
-        percentile(&times, 0.5), percentile(&times, 0.95), percentile(&times, 1.0));
+    println!(
+        "| headless show frame, CPU (mean of {}) | {:.3} ms |",
+        times.len(),
+        mean
+    );
+    println!(
+        "| headless show frame, CPU (p50 / p95 / max) | {:.3} / {:.3} / {:.3} ms |",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        percentile(&times, 1.0)
+    );
     if render_frames > 0 {
         let dir = tempfile::tempdir()?;
         let options = RenderOptions {

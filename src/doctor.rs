@@ -50,7 +50,11 @@ pub fn display_available() -> bool {
 
 fn check_display() -> Check {
     if let Some(d) = std::env::var_os("DISPLAY").filter(|d| !d.is_empty()) {
-        Check::new("display", Status::Ok, format!("X11 display {}", d.to_string_lossy()))
+        Check::new(
+            "display",
+            Status::Ok,
+            format!("X11 display {}", d.to_string_lossy()),
+        )
     } else if let Some(d) = std::env::var_os("WAYLAND_DISPLAY").filter(|d| !d.is_empty()) {
         Check::new(
             "display",
@@ -77,12 +81,15 @@ fn check_render_adapter() -> Check {
     match output {
         Some(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            let software = text.contains("Cpu") || text.contains("llvmpipe") || text.contains("lavapipe");
+            let software =
+                text.contains("Cpu") || text.contains("llvmpipe") || text.contains("lavapipe");
             if software {
                 Check::new(
                     "render",
                     Status::Warn,
-                    format!("{text} — software rendering: offline renders are slow, live is low fps"),
+                    format!(
+                        "{text} — software rendering: offline renders are slow, live is low fps"
+                    ),
                 )
             } else {
                 Check::new("render", Status::Ok, text)
@@ -114,9 +121,17 @@ fn check_audio() -> Vec<Check> {
                 Status::Missing,
                 format!(
                     "no audio {} device ({} host); the show runs without {}",
-                    if kind == "audio in" { "input" } else { "output" },
+                    if kind == "audio in" {
+                        "input"
+                    } else {
+                        "output"
+                    },
                     devices.host,
-                    if kind == "audio in" { "microphone lip sync" } else { "sound" }
+                    if kind == "audio in" {
+                        "microphone lip sync"
+                    } else {
+                        "sound"
+                    }
                 ),
             )
         } else {
@@ -146,7 +161,11 @@ fn check_cameras() -> Check {
             Status::Missing,
             "no camera found; face and hand tracking can use a video file instead",
         ),
-        Err(e) => Check::new("cameras", Status::Missing, format!("{e}; tracking can use a video file instead")),
+        Err(e) => Check::new(
+            "cameras",
+            Status::Missing,
+            format!("{e}; tracking can use a video file instead"),
+        ),
     }
 }
 
@@ -159,7 +178,11 @@ fn check_onnxruntime() -> Check {
                     .find(|s| s.contains("git-branch"))
                     .map(|s| s.trim().to_string())
                     .unwrap_or(info);
-                Check::new("onnxruntime", Status::Ok, format!("{} ({version})", path.display()))
+                Check::new(
+                    "onnxruntime",
+                    Status::Ok,
+                    format!("{} ({version})", path.display()),
+                )
             }
             Err(e) => Check::new("onnxruntime", Status::Missing, format!("cannot load {e}")),
         },
@@ -172,10 +195,20 @@ fn check_models() -> Check {
         .iter()
         .filter_map(|m| tracking::find_model(m))
         .collect();
-    let dirs: Vec<String> = tracking::model_dirs().iter().map(|d| d.display().to_string()).collect();
+    let dirs: Vec<String> = tracking::model_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
     if found.len() == tracking::MODEL_FILES.len() {
-        let dir = found[0].parent().map(|p| p.display().to_string()).unwrap_or_default();
-        Check::new("models", Status::Ok, format!("{} tracking models in {dir}", found.len()))
+        let dir = found[0]
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        Check::new(
+            "models",
+            Status::Ok,
+            format!("{} tracking models in {dir}", found.len()),
+        )
     } else {
         let missing: Vec<&str> = tracking::MODEL_FILES
             .iter()
@@ -208,7 +241,11 @@ fn check_ffmpeg() -> Check {
             if encoders {
                 Check::new("ffmpeg", Status::Ok, format!("{first} (H.264 via libx264)"))
             } else {
-                Check::new("ffmpeg", Status::Warn, format!("{first} without libx264: renders fall back to mpeg4"))
+                Check::new(
+                    "ffmpeg",
+                    Status::Warn,
+                    format!("{first} without libx264: renders fall back to mpeg4"),
+                )
             }
         }
         _ => Check::new(

@@ -170,7 +170,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for check in &checks {
                 println!("{check}");
             }
-            let missing = checks.iter().filter(|c| c.status == Status::Missing).count();
+            let missing = checks
+                .iter()
+                .filter(|c| c.status == Status::Missing)
+                .count();
             println!(
                 "{} of {} subsystems ready{}",
                 checks.len() - missing,

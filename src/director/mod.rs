@@ -11,7 +11,9 @@ use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
 use bevy::prelude::*;
 use bevy::render::render_resource::BlendState;
 use bevy::window::PrimaryWindow;
-use bevy_egui::{EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui};
+use bevy_egui::{
+    EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui,
+};
 
 use crate::audio::AudioStatus;
 use crate::mocap::MotionPlayer;
@@ -117,9 +119,13 @@ fn draw_panel(
                 // Show clock.
                 ui.strong("Show clock");
                 ui.label(
-                    egui::RichText::new(format!("{} / {}", fmt_time(clock.time), fmt_time(clock.duration)))
-                        .monospace()
-                        .size(20.0),
+                    egui::RichText::new(format!(
+                        "{} / {}",
+                        fmt_time(clock.time),
+                        fmt_time(clock.duration)
+                    ))
+                    .monospace()
+                    .size(20.0),
                 );
                 ui.add(egui::ProgressBar::new(clock.progress() as f32));
                 ui.horizontal(|ui| {
@@ -133,7 +139,11 @@ fn draw_panel(
                     }
                 });
                 let mut t = clock.time;
-                let seek = ui.add(egui::Slider::new(&mut t, 0.0..=clock.duration).text("seek").show_value(false));
+                let seek = ui.add(
+                    egui::Slider::new(&mut t, 0.0..=clock.duration)
+                        .text("seek")
+                        .show_value(false),
+                );
                 if seek.changed() {
                     out.write(DirectorCommand::Seek(t));
                 }
@@ -157,7 +167,10 @@ fn draw_panel(
 
                 // Lights.
                 ui.strong("Light cues");
-                ui.label(format!("Current: {}", lighting.cue.as_deref().unwrap_or("preshow")));
+                ui.label(format!(
+                    "Current: {}",
+                    lighting.cue.as_deref().unwrap_or("preshow")
+                ));
                 if let Some(show) = &show {
                     ui.horizontal_wrapped(|ui| {
                         for name in show.0.lights.keys() {
@@ -181,7 +194,9 @@ fn draw_panel(
                     ui.label(format!("{} at ({:+.2}, {:+.2})", performer.name, p.x, p.z));
                 }
                 let motion_text = match &motion {
-                    Some(m) if m.looping => format!("Motion: clip, {:.1} s, looping", m.clip.duration),
+                    Some(m) if m.looping => {
+                        format!("Motion: clip, {:.1} s, looping", m.clip.duration)
+                    }
                     Some(m) => format!("Motion: clip, {:.1} s", m.clip.duration),
                     None => "Motion: none".to_string(),
                 };
@@ -210,7 +225,10 @@ fn draw_panel(
 
                 ui.strong("Recent commands");
                 for (t, command) in log.entries.iter().rev().take(6) {
-                    ui.label(egui::RichText::new(format!("{} {}", fmt_time(*t), describe(command))).small());
+                    ui.label(
+                        egui::RichText::new(format!("{} {}", fmt_time(*t), describe(command)))
+                            .small(),
+                    );
                 }
             });
         });
@@ -220,9 +238,11 @@ fn draw_panel(
 
 fn describe(command: &DirectorCommand) -> String {
     match command {
-        DirectorCommand::CutTo { shot, blend } if *blend > 0.0 => format!("camera → {} ({blend:.1} s)", shot.label()),
-        DirectorCommand::CutTo { shot, .. } => format!("camera → {}", shot.label()),
-        DirectorCommand::LightCue { name, fade } => format!("lights → {name} ({fade:.1} s)"),
+        DirectorCommand::CutTo { shot, blend } if *blend > 0.0 => {
+            format!("camera: {} ({blend:.1} s blend)", shot.label())
+        }
+        DirectorCommand::CutTo { shot, .. } => format!("camera: {}", shot.label()),
+        DirectorCommand::LightCue { name, fade } => format!("lights: {name} ({fade:.1} s fade)"),
         other => format!("{other:?}"),
     }
 }

@@ -138,7 +138,9 @@ mod tests {
     #[test]
     fn track_passes_through_keys_and_holds_outside() {
         let mut tr = Track::default();
-        tr.key(0.0, Vec3::ZERO).key(1.0, Vec3::X).key(2.0, Vec3::ZERO);
+        tr.key(0.0, Vec3::ZERO)
+            .key(1.0, Vec3::X)
+            .key(2.0, Vec3::ZERO);
         assert_eq!(tr.sample(-1.0), Vec3::ZERO);
         assert!((tr.sample(1.0) - Vec3::X).length() < 1e-6);
         assert_eq!(tr.sample(5.0), Vec3::ZERO);

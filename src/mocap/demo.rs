@@ -336,7 +336,13 @@ pub fn idle_clip() -> KeyframeClip {
         key(&mut c, t, &at_ease());
         key(&mut c, t, &stand());
     }
-    for (t, breath) in [(0.0f32, 0.0f32), (2.0, 1.5), (4.0, 0.0), (6.0, 1.5), (8.0, 0.0)] {
+    for (t, breath) in [
+        (0.0f32, 0.0f32),
+        (2.0, 1.5),
+        (4.0, 0.0),
+        (6.0, 1.5),
+        (8.0, 0.0),
+    ] {
         c.bone(B::Chest).key(t, v(-breath, 0.0, 0.0));
     }
     for tb in [1.5f32, 5.2] {

@@ -1,7 +1,7 @@
 //! Ling, the built-in performer: a stylised Peking-opera heroine built entirely by code.
 //!
 //! The body is one skinned mesh over the canonical humanoid skeleton ([`HumanBone`]) with
-//! vertex colours for the costume: a crimson robe with a gold-embroidered cloud collar, a jade
+//! vertex colours for the costume: a kingfisher-teal robe with a red and gold cloud collar, a jade
 //! hoop belt, long white water sleeves, thick-soled boots, an opera face (white base, rouged
 //! eyes, upswept brows), and a gilded headdress with red pompoms and two long pheasant-feather
 //! plumes. Face morph targets cover blinks, jaw, the five vowels and a smile.
@@ -28,8 +28,9 @@ pub const MORPH_TARGETS: [&str; 9] = [
 
 type Rgba = [f32; 4];
 
-const ROBE: Rgba = [0.55, 0.03, 0.06, 1.0];
-const ROBE_DARK: Rgba = [0.36, 0.02, 0.04, 1.0];
+const ROBE: Rgba = [0.03, 0.3, 0.4, 1.0];
+const ROBE_DARK: Rgba = [0.02, 0.2, 0.28, 1.0];
+const COLLAR: Rgba = [0.7, 0.04, 0.08, 1.0];
 const GOLD: Rgba = [0.95, 0.7, 0.22, 1.0];
 const KINGFISHER: Rgba = [0.06, 0.3, 0.6, 1.0];
 const JADE: Rgba = [0.62, 0.85, 0.72, 1.0];
@@ -136,10 +137,12 @@ impl Builder {
         let total = length[n - 1].max(1e-6);
         let mut side_prev: Option<Vec3> = None;
         for i in 0..n {
-            let tangent = (path[(i + 1).min(n - 1)] - path[i.saturating_sub(1)]).normalize_or(Vec3::Y);
+            let tangent =
+                (path[(i + 1).min(n - 1)] - path[i.saturating_sub(1)]).normalize_or(Vec3::Y);
             // Parallel transport of the side vector keeps the sweep from twisting.
             let seed = side_prev.unwrap_or_else(|| up.cross(tangent));
-            let side = (seed - tangent * seed.dot(tangent)).normalize_or(tangent.any_orthonormal_vector());
+            let side =
+                (seed - tangent * seed.dot(tangent)).normalize_or(tangent.any_orthonormal_vector());
             side_prev = Some(side);
             let bi = tangent.cross(side);
             let (rs, ru) = radii[i];
@@ -238,7 +241,10 @@ fn bezier(p: [Vec3; 4], n: usize) -> Vec<Vec3> {
         .map(|i| {
             let t = i as f32 / n as f32;
             let u = 1.0 - t;
-            p[0] * (u * u * u) + p[1] * (3.0 * u * u * t) + p[2] * (3.0 * u * t * t) + p[3] * (t * t * t)
+            p[0] * (u * u * u)
+                + p[1] * (3.0 * u * u * t)
+                + p[2] * (3.0 * u * t * t)
+                + p[3] * (t * t * t)
         })
         .collect()
 }
@@ -251,7 +257,7 @@ struct MouthShape {
     corner_lift: f32,
 }
 
-const MOUTH_CENTER: Vec3 = Vec3::new(0.0, 1.567, 0.087);
+const MOUTH_CENTER: Vec3 = Vec3::new(0.0, 1.567, 0.082);
 
 fn mouth_shape(target: Option<&str>) -> MouthShape {
     let (lx, ly, ix, iy, dy, lift) = match target {
@@ -276,9 +282,15 @@ fn mouth_shape(target: Option<&str>) -> MouthShape {
 fn eyelid(side: f32, closed: bool) -> (Vec3, Vec3) {
     let eye = HumanBone::LeftEye.rest_position() * Vec3::new(side, 1.0, 1.0);
     if closed {
-        (eye + Vec3::new(0.0, 0.0, 0.014), Vec3::new(0.019, 0.0115, 0.007))
+        (
+            eye + Vec3::new(0.0, 0.0, 0.014),
+            Vec3::new(0.019, 0.0115, 0.007),
+        )
     } else {
-        (eye + Vec3::new(0.0, 0.011, 0.013), Vec3::new(0.019, 0.0025, 0.006))
+        (
+            eye + Vec3::new(0.0, 0.011, 0.013),
+            Vec3::new(0.019, 0.0025, 0.006),
+        )
     }
 }
 
@@ -292,7 +304,7 @@ pub fn build_mesh() -> Mesh {
     let head_c = B::Head.rest_position() + Vec3::new(0.0, 0.1, 0.0);
     m.ellipsoid(
         head_c,
-        Vec3::new(0.085, 0.11, 0.095),
+        Vec3::new(0.08, 0.105, 0.09),
         24,
         36,
         |p| {
@@ -311,7 +323,14 @@ pub fn build_mesh() -> Mesh {
     for side in [1.0f32, -1.0] {
         let bone = if side > 0.0 { B::LeftEye } else { B::RightEye };
         let eye = bone.rest_position();
-        m.ellipsoid(eye + Vec3::new(0.0, 0.0, 0.008), Vec3::new(0.016, 0.009, 0.008), 8, 16, |_| INK, |_| rigid(B::Head));
+        m.ellipsoid(
+            eye + Vec3::new(0.0, 0.0, 0.009),
+            Vec3::new(0.018, 0.0085, 0.008),
+            8,
+            16,
+            |_| INK,
+            |_| rigid(B::Head),
+        );
         let brow_path = bezier(
             [
                 eye + Vec3::new(-0.014 * side, 0.018, 0.011),
@@ -328,7 +347,14 @@ pub fn build_mesh() -> Mesh {
                 (r, r * 0.6)
             })
             .collect();
-        m.sweep(&brow_path, &radii, Vec3::Z, 6, |_, _, _| INK, |_, _| rigid(B::Head));
+        m.sweep(
+            &brow_path,
+            &radii,
+            Vec3::Z,
+            6,
+            |_, _, _| INK,
+            |_, _| rigid(B::Head),
+        );
     }
     let mut lids = Vec::new();
     for side in [1.0f32, -1.0] {
@@ -349,21 +375,27 @@ pub fn build_mesh() -> Mesh {
 
     // --- Headdress: gold band, crown with kingfisher inlay and pompoms, two pheasant plumes,
     // and side tassels.
-    let band_y = head_c.y + 0.045;
+    let band_y = head_c.y + 0.066;
     m.hoop(
         Vec3::new(0.0, band_y, head_c.z - 0.004),
-        Vec3::new(0.0, 1.0, 0.35),
-        Vec2::new(0.089, 0.099),
+        Vec3::new(0.0, 1.0, -0.15),
+        Vec2::new(0.068, 0.077),
         0.012,
-        |t, _, _| if (t * 24.0).fract() < 0.5 { GOLD } else { KINGFISHER },
+        |t, _, _| {
+            if (t * 24.0).fract() < 0.5 {
+                GOLD
+            } else {
+                KINGFISHER
+            }
+        },
         |_, _| rigid(B::Head),
     );
     let crown: Vec<Vec3> = (0..=6)
-        .map(|i| Vec3::new(0.0, head_c.y + 0.05 + i as f32 * 0.018, head_c.z - 0.02))
+        .map(|i| Vec3::new(0.0, band_y + i as f32 * 0.016, head_c.z - 0.01))
         .collect();
     let crown_r: Vec<(f32, f32)> = (0..=6)
         .map(|i| {
-            let r = 0.085 - i as f32 * 0.008;
+            let r = 0.07 - i as f32 * 0.006;
             (r, r * 1.05)
         })
         .collect();
@@ -372,14 +404,31 @@ pub fn build_mesh() -> Mesh {
         &crown_r,
         Vec3::Z,
         28,
-        |t, a, _| if ((a * 6.0).sin() > 0.55) && t > 0.2 { KINGFISHER } else { GOLD },
+        |t, a, _| {
+            if ((a * 6.0).sin() > 0.55) && t > 0.2 {
+                KINGFISHER
+            } else {
+                GOLD
+            }
+        },
         |_, _| rigid(B::Head),
     );
-    let crown_top = head_c.y + 0.05 + 6.0 * 0.018;
-    m.ellipsoid(Vec3::new(0.0, crown_top + 0.03, head_c.z - 0.02), Vec3::splat(0.032), 10, 16, |_| POMPOM, |_| rigid(B::Head));
+    let crown_top = band_y + 6.0 * 0.016;
+    m.ellipsoid(
+        Vec3::new(0.0, crown_top + 0.03, head_c.z - 0.02),
+        Vec3::splat(0.032),
+        10,
+        16,
+        |_| POMPOM,
+        |_| rigid(B::Head),
+    );
     for k in -2..=2 {
         let a = k as f32 * 0.45;
-        let p = Vec3::new(0.088 * a.sin(), band_y + 0.03, head_c.z - 0.02 + 0.092 * a.cos());
+        let p = Vec3::new(
+            0.07 * a.sin(),
+            band_y + 0.022,
+            head_c.z - 0.01 + 0.078 * a.cos(),
+        );
         m.ellipsoid(p, Vec3::splat(0.017), 8, 12, |_| POMPOM, |_| rigid(B::Head));
     }
     for side in [1.0f32, -1.0] {
@@ -406,25 +455,59 @@ pub fn build_mesh() -> Mesh {
             &radii,
             Vec3::Z,
             6,
-            |t, _, _| if (t * 26.0).fract() < 0.28 { FEATHER_BAND } else { mix(FEATHER, GOLD, t * 0.4) },
+            |t, _, _| {
+                if (t * 26.0).fract() < 0.28 {
+                    FEATHER_BAND
+                } else {
+                    mix(FEATHER, GOLD, t * 0.4)
+                }
+            },
             |_, _| rigid(B::Head),
         );
         // Tassels hanging at the temples.
-        let top = Vec3::new(0.095 * side, band_y - 0.01, head_c.z + 0.01);
-        let path = [top, top + Vec3::new(0.02 * side, -0.18, -0.01), top + Vec3::new(0.025 * side, -0.3, -0.02)];
-        m.sweep(&path, &[(0.006, 0.006); 3], Vec3::Z, 6, |t, _, _| mix(POMPOM, GOLD, t), |_, _| rigid(B::Head));
-        m.ellipsoid(top + Vec3::new(0.025 * side, -0.31, -0.02), Vec3::splat(0.014), 6, 10, |_| POMPOM, |_| rigid(B::Head));
+        let top = Vec3::new(0.075 * side, band_y - 0.01, head_c.z + 0.01);
+        let path = [
+            top,
+            top + Vec3::new(0.02 * side, -0.18, -0.01),
+            top + Vec3::new(0.025 * side, -0.3, -0.02),
+        ];
+        m.sweep(
+            &path,
+            &[(0.006, 0.006); 3],
+            Vec3::Z,
+            6,
+            |t, _, _| mix(POMPOM, GOLD, t),
+            |_, _| rigid(B::Head),
+        );
+        m.ellipsoid(
+            top + Vec3::new(0.025 * side, -0.31, -0.02),
+            Vec3::splat(0.014),
+            6,
+            10,
+            |_| POMPOM,
+            |_| rigid(B::Head),
+        );
     }
 
-    // --- Neck and torso: crimson robe, gold placket, a kingfisher-and-gold cloud collar.
+    // --- Neck and torso: teal robe, gold placket, a red-and-gold cloud collar.
     let neck = [
         B::UpperChest.rest_position() + Vec3::new(0.0, 0.1, 0.0),
         B::Neck.rest_position(),
         B::Head.rest_position() + Vec3::new(0.0, 0.04, 0.0),
     ];
-    m.sweep(&neck, &[(0.05, 0.048); 3], Vec3::Z, 16, |_, _, _| SKIN, |_, p| {
-        chain(&[(B::UpperChest, 1.42), (B::Neck, 1.47), (B::Head, 1.55)], p.y)
-    });
+    m.sweep(
+        &neck,
+        &[(0.041, 0.039); 3],
+        Vec3::Z,
+        16,
+        |_, _, _| SKIN,
+        |_, p| {
+            chain(
+                &[(B::UpperChest, 1.42), (B::Neck, 1.47), (B::Head, 1.55)],
+                p.y,
+            )
+        },
+    );
     let torso_stations: [(f32, f32, f32); 8] = [
         (0.9, 0.17, 0.12),
         (1.0, 0.15, 0.11),
@@ -435,11 +518,20 @@ pub fn build_mesh() -> Mesh {
         (1.43, 0.12, 0.08),
         (1.47, 0.06, 0.055),
     ];
-    let torso_path: Vec<Vec3> = torso_stations.iter().map(|s| Vec3::new(0.0, s.0, 0.0)).collect();
+    let torso_path: Vec<Vec3> = torso_stations
+        .iter()
+        .map(|s| Vec3::new(0.0, s.0, 0.0))
+        .collect();
     let torso_r: Vec<(f32, f32)> = torso_stations.iter().map(|s| (s.1, s.2)).collect();
     let torso_skin = |_: f32, p: Vec3| {
         chain(
-            &[(B::Hips, 0.95), (B::Spine, 1.05), (B::Chest, 1.18), (B::UpperChest, 1.3), (B::Neck, 1.46)],
+            &[
+                (B::Hips, 0.95),
+                (B::Spine, 1.05),
+                (B::Chest, 1.18),
+                (B::UpperChest, 1.3),
+                (B::Neck, 1.46),
+            ],
             p.y,
         )
     };
@@ -450,10 +542,14 @@ pub fn build_mesh() -> Mesh {
         32,
         |_, a, p| {
             if p.y > 1.3 {
-                // Cloud collar (云肩): scalloped kingfisher lobes edged with gold.
+                // Cloud collar (云肩): scalloped red lobes edged and embroidered with gold.
                 let lobe = (a * 8.0).cos() * 0.03 + 1.3;
                 if p.y > lobe + 0.012 {
-                    if (a * 16.0).sin() > 0.3 { KINGFISHER } else { GOLD }
+                    if (a * 16.0).sin() > 0.75 {
+                        GOLD
+                    } else {
+                        COLLAR
+                    }
                 } else if p.y > lobe {
                     GOLD
                 } else {
@@ -475,7 +571,13 @@ pub fn build_mesh() -> Mesh {
         Vec3::new(0.0, 1.0, 0.25),
         Vec2::new(0.24, 0.2),
         0.018,
-        |t, _, _| if (t * 16.0).fract() < 0.25 { GOLD } else { JADE },
+        |t, _, _| {
+            if (t * 16.0).fract() < 0.25 {
+                GOLD
+            } else {
+                JADE
+            }
+        },
         |_, p| chain(&[(B::Hips, 0.95), (B::Spine, 1.05)], p.y),
     );
 
@@ -517,7 +619,11 @@ pub fn build_mesh() -> Mesh {
         |t, p| {
             // The skirt follows the hips, and each side follows its leg towards the hem so the
             // walk moves the cloth.
-            let leg = if p.x >= 0.0 { B::LeftUpperLeg } else { B::RightUpperLeg };
+            let leg = if p.x >= 0.0 {
+                B::LeftUpperLeg
+            } else {
+                B::RightUpperLeg
+            };
             let w = 0.55 * smoothstep(0.1, 1.0, t) * (p.x.abs() / 0.3).min(1.0);
             blend(B::Hips, leg, w)
         },
@@ -530,30 +636,82 @@ pub fn build_mesh() -> Mesh {
         } else {
             (B::RightUpperLeg, B::RightLowerLeg, B::RightFoot)
         };
-        let path = [up.rest_position(), low.rest_position(), foot.rest_position() + Vec3::new(0.0, 0.06, 0.0)];
-        m.sweep(&path, &[(0.075, 0.075), (0.058, 0.058), (0.05, 0.05)], Vec3::Z, 14, |_, _, p| {
-            if p.y < 0.36 { BOOT } else { TROUSERS }
-        }, |_, p| {
-            // Stations run down the leg, so the coordinate is -y.
-            chain(&[(up, -0.56), (low, -0.46), (low, -0.16), (foot, -0.1)], -p.y)
-        });
+        let path = [
+            up.rest_position(),
+            low.rest_position(),
+            foot.rest_position() + Vec3::new(0.0, 0.06, 0.0),
+        ];
+        m.sweep(
+            &path,
+            &[(0.075, 0.075), (0.058, 0.058), (0.05, 0.05)],
+            Vec3::Z,
+            14,
+            |_, _, p| {
+                if p.y < 0.36 { BOOT } else { TROUSERS }
+            },
+            |_, p| {
+                // Stations run down the leg, so the coordinate is -y.
+                chain(
+                    &[(up, -0.56), (low, -0.46), (low, -0.16), (foot, -0.1)],
+                    -p.y,
+                )
+            },
+        );
         let f = foot.rest_position();
-        m.ellipsoid(f + Vec3::new(0.0, -0.01, 0.05), Vec3::new(0.05, 0.045, 0.115), 10, 16, |_| BOOT, |_| rigid(foot));
-        m.ellipsoid(f + Vec3::new(0.0, -0.06, 0.05), Vec3::new(0.056, 0.03, 0.125), 8, 16, |_| SOLE, |_| rigid(foot));
+        m.ellipsoid(
+            f + Vec3::new(0.0, -0.01, 0.05),
+            Vec3::new(0.05, 0.045, 0.115),
+            10,
+            16,
+            |_| BOOT,
+            |_| rigid(foot),
+        );
+        m.ellipsoid(
+            f + Vec3::new(0.0, -0.06, 0.05),
+            Vec3::new(0.056, 0.03, 0.125),
+            8,
+            16,
+            |_| SOLE,
+            |_| rigid(foot),
+        );
     }
 
     // --- Arms: robe sleeves, shoulder caps, and the long white water sleeves (水袖).
     for side in [1.0f32, -1.0] {
         let (sh, up, low, hand) = if side > 0.0 {
-            (B::LeftShoulder, B::LeftUpperArm, B::LeftLowerArm, B::LeftHand)
+            (
+                B::LeftShoulder,
+                B::LeftUpperArm,
+                B::LeftLowerArm,
+                B::LeftHand,
+            )
         } else {
-            (B::RightShoulder, B::RightUpperArm, B::RightLowerArm, B::RightHand)
+            (
+                B::RightShoulder,
+                B::RightUpperArm,
+                B::RightLowerArm,
+                B::RightHand,
+            )
         };
         let sx = |x: f32| x * side;
-        let arm = [up.rest_position(), low.rest_position(), hand.rest_position() - Vec3::new(sx(0.04), 0.0, 0.0)];
-        m.sweep(&arm, &[(0.07, 0.07), (0.062, 0.062), (0.058, 0.058)], Vec3::Y, 16, |_, _, _| ROBE, |_, p| {
-            chain(&[(up, 0.37), (low, 0.47), (low, 0.62), (hand, 0.68)], p.x.abs())
-        });
+        let arm = [
+            up.rest_position(),
+            low.rest_position(),
+            hand.rest_position() - Vec3::new(sx(0.04), 0.0, 0.0),
+        ];
+        m.sweep(
+            &arm,
+            &[(0.07, 0.07), (0.062, 0.062), (0.058, 0.058)],
+            Vec3::Y,
+            16,
+            |_, _, _| ROBE,
+            |_, p| {
+                chain(
+                    &[(up, 0.37), (low, 0.47), (low, 0.62), (hand, 0.68)],
+                    p.x.abs(),
+                )
+            },
+        );
         m.ellipsoid(
             sh.rest_position() + Vec3::new(sx(0.12), 0.0, 0.0),
             Vec3::new(0.09, 0.075, 0.08),
@@ -584,15 +742,30 @@ pub fn build_mesh() -> Mesh {
             &radii,
             Vec3::Y,
             20,
-            |t, _, _| if t > 0.96 { [0.75, 0.85, 0.98, 1.0] } else { SILK },
+            |t, _, _| {
+                if t > 0.96 {
+                    [0.75, 0.85, 0.98, 1.0]
+                } else {
+                    SILK
+                }
+            },
             |t, _| blend(low, hand, 0.5 + t * 2.0),
         );
         // Hand and fingers (orchid-finger gestures read at the sleeve's mouth).
-        m.ellipsoid(w + Vec3::new(sx(0.045), 0.0, 0.0), Vec3::new(0.045, 0.017, 0.038), 8, 12, |_| SKIN, |_| rigid(hand));
+        m.ellipsoid(
+            w + Vec3::new(sx(0.045), 0.0, 0.0),
+            Vec3::new(0.045, 0.017, 0.038),
+            8,
+            12,
+            |_| SKIN,
+            |_| rigid(hand),
+        );
     }
     for &bone in HumanBone::ALL {
         let name = bone.name();
-        let is_finger = ["Thumb", "Index", "Middle", "Ring", "Little"].iter().any(|f| name.contains(f));
+        let is_finger = ["Thumb", "Index", "Middle", "Ring", "Little"]
+            .iter()
+            .any(|f| name.contains(f));
         if !is_finger {
             continue;
         }
@@ -600,9 +773,20 @@ pub fn build_mesh() -> Mesh {
         let child = HumanBone::ALL.iter().find(|c| c.parent() == Some(bone));
         let b = match child {
             Some(c) => c.rest_position(),
-            None => a + (a - bone.parent().map(|p| p.rest_position()).unwrap_or(a)).normalize_or(Vec3::X) * 0.022,
+            None => {
+                a + (a - bone.parent().map(|p| p.rest_position()).unwrap_or(a))
+                    .normalize_or(Vec3::X)
+                    * 0.022
+            }
         };
-        m.sweep(&[a, b], &[(0.0075, 0.0065), (0.0065, 0.0055)], Vec3::Y, 8, |_, _, _| SKIN, |_, _| rigid(bone));
+        m.sweep(
+            &[a, b],
+            &[(0.0075, 0.0065), (0.0065, 0.0055)],
+            Vec3::Y,
+            8,
+            |_, _, _| SKIN,
+            |_, _| rigid(bone),
+        );
     }
 
     // --- Assemble, with morph targets.
@@ -612,7 +796,11 @@ pub fn build_mesh() -> Mesh {
         let mut delta = vec![Vec3::ZERO; vertex_count];
         match name {
             "blinkLeft" | "blinkRight" => {
-                let (part, side) = if name == "blinkLeft" { (&lids[0], 1.0) } else { (&lids[1], -1.0) };
+                let (part, side) = if name == "blinkLeft" {
+                    (&lids[0], 1.0)
+                } else {
+                    (&lids[1], -1.0)
+                };
                 let (c0, r0) = eyelid(side, false);
                 let (c1, r1) = eyelid(side, true);
                 for (v, u) in part.range.clone().zip(&part.unit) {
@@ -635,22 +823,32 @@ pub fn build_mesh() -> Mesh {
                 }
             }
         }
-        targets.extend(delta.into_iter().map(|d| MorphAttributes::new(d, Vec3::ZERO, Vec3::ZERO)));
+        targets.extend(
+            delta
+                .into_iter()
+                .map(|d| MorphAttributes::new(d, Vec3::ZERO, Vec3::ZERO)),
+        );
     }
 
     let positions: Vec<[f32; 3]> = m.positions.iter().map(|p| p.to_array()).collect();
     let normals: Vec<[f32; 3]> = m.normals.iter().map(|n| n.to_array()).collect();
     let joints: Vec<[u16; 4]> = m.skins.iter().map(|s| s.joints).collect();
     let weights: Vec<[f32; 4]> = m.skins.iter().map(|s| s.weights).collect();
-    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
-        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, m.colors)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_JOINT_INDEX, VertexAttributeValues::Uint16x4(joints))
-        .with_inserted_attribute(Mesh::ATTRIBUTE_JOINT_WEIGHT, weights)
-        .with_inserted_indices(Indices::U32(m.indices))
-        .with_morph_targets(targets)
-        .with_morph_target_names(MORPH_TARGETS.iter().map(|s| s.to_string()).collect())
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::default(),
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_COLOR, m.colors)
+    .with_inserted_attribute(
+        Mesh::ATTRIBUTE_JOINT_INDEX,
+        VertexAttributeValues::Uint16x4(joints),
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_JOINT_WEIGHT, weights)
+    .with_inserted_indices(Indices::U32(m.indices))
+    .with_morph_targets(targets)
+    .with_morph_target_names(MORPH_TARGETS.iter().map(|s| s.to_string()).collect())
 }
 
 /// Inverse bind matrices for the built-in skeleton, in [`HumanBone::ALL`] order.

@@ -185,7 +185,8 @@ mod tests {
     #[test]
     fn every_bone_has_a_unique_vrm_name_and_parents_come_first() {
         assert_eq!(HumanBone::COUNT, 55, "VRM 1.0 defines 55 humanoid bones");
-        let names: std::collections::BTreeSet<_> = HumanBone::ALL.iter().map(|b| b.name()).collect();
+        let names: std::collections::BTreeSet<_> =
+            HumanBone::ALL.iter().map(|b| b.name()).collect();
         assert_eq!(names.len(), HumanBone::COUNT);
         for (i, bone) in HumanBone::ALL.iter().enumerate() {
             assert_eq!(bone.index(), i);
@@ -218,7 +219,10 @@ mod tests {
     fn forward_kinematics_follows_rotations() {
         let mut pose = HumanoidPose::default();
         // Lower the left arm to the side: rotate the upper arm -90° about Z.
-        pose.set(HumanBone::LeftUpperArm, Quat::from_rotation_z(-std::f32::consts::FRAC_PI_2));
+        pose.set(
+            HumanBone::LeftUpperArm,
+            Quat::from_rotation_z(-std::f32::consts::FRAC_PI_2),
+        );
         let fk = pose.model_transforms();
         let shoulder = HumanBone::LeftUpperArm.rest_position();
         let hand = fk[HumanBone::LeftHand.index()].translation;

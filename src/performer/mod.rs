@@ -15,6 +15,7 @@ use bevy::mesh::skinning::{SkinnedMesh, SkinnedMeshInverseBindposes};
 use bevy::prelude::*;
 
 use crate::AppSystems;
+use crate::show::{ActiveShow, PerformerSpec};
 
 pub mod builtin;
 mod expressions;
@@ -69,19 +70,24 @@ impl ExpressionMap {
 }
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(Startup, spawn_builtin_performer).add_systems(
-        Update,
-        (apply_bone_pose, apply_expressions).in_set(AppSystems::Solve),
-    );
+    app.add_systems(Startup, spawn_builtin_performer)
+        .add_systems(
+            Update,
+            (apply_bone_pose, apply_expressions).in_set(AppSystems::Solve),
+        );
 }
 
 /// Spawns Ling: the skeleton always, the skinned mesh when rendering is present.
 pub fn spawn_builtin_performer(
     mut commands: Commands,
+    show: Option<Res<ActiveShow>>,
     meshes: Option<ResMut<Assets<Mesh>>>,
     materials: Option<ResMut<Assets<StandardMaterial>>>,
     bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
 ) {
+    if show.is_some_and(|s| s.0.performer == PerformerSpec::None) {
+        return;
+    }
     let root = commands
         .spawn((
             Name::new("Ling"),
@@ -111,7 +117,8 @@ pub fn spawn_builtin_performer(
         bones: bones.clone(),
     });
 
-    let (Some(mut meshes), Some(mut materials), Some(mut bindposes)) = (meshes, materials, bindposes)
+    let (Some(mut meshes), Some(mut materials), Some(mut bindposes)) =
+        (meshes, materials, bindposes)
     else {
         return;
     };
@@ -189,7 +196,12 @@ mod tests {
         e.set("mouthSmileRight", 0.5);
         e.set("ou", 0.4);
         let w = map.weights(&e);
-        let at = |name: &str| w[builtin::MORPH_TARGETS.iter().position(|n| *n == name).unwrap()];
+        let at = |name: &str| {
+            w[builtin::MORPH_TARGETS
+                .iter()
+                .position(|n| *n == name)
+                .unwrap()]
+        };
         assert_eq!(at("blinkRight"), 1.0);
         assert_eq!(at("blinkLeft"), 0.0);
         assert_eq!(at("happy"), 0.75);
@@ -206,12 +218,17 @@ mod tests {
         use bevy::mesh::VertexAttributeValues;
         let mesh = builtin::build_mesh();
         let n = mesh.count_vertices();
-        assert!(n > 5_000, "a detailed figure, not a placeholder: {n} vertices");
-        let Some(VertexAttributeValues::Uint16x4(joints)) = mesh.attribute(Mesh::ATTRIBUTE_JOINT_INDEX)
+        assert!(
+            n > 5_000,
+            "a detailed figure, not a placeholder: {n} vertices"
+        );
+        let Some(VertexAttributeValues::Uint16x4(joints)) =
+            mesh.attribute(Mesh::ATTRIBUTE_JOINT_INDEX)
         else {
             panic!("joint indices missing");
         };
-        let Some(VertexAttributeValues::Float32x4(weights)) = mesh.attribute(Mesh::ATTRIBUTE_JOINT_WEIGHT)
+        let Some(VertexAttributeValues::Float32x4(weights)) =
+            mesh.attribute(Mesh::ATTRIBUTE_JOINT_WEIGHT)
         else {
             panic!("joint weights missing");
         };
@@ -225,8 +242,17 @@ mod tests {
                 }
             }
         }
-        for bone in [HumanBone::Head, HumanBone::LeftHand, HumanBone::RightFoot, HumanBone::Hips] {
-            assert!(used.contains(&(bone as u16)), "{} moves geometry", bone.name());
+        for bone in [
+            HumanBone::Head,
+            HumanBone::LeftHand,
+            HumanBone::RightFoot,
+            HumanBone::Hips,
+        ] {
+            assert!(
+                used.contains(&(bone as u16)),
+                "{} moves geometry",
+                bone.name()
+            );
         }
         let targets = mesh.morph_targets().expect("morph targets");
         assert_eq!(targets.len(), n * builtin::MORPH_TARGETS.len());
@@ -243,7 +269,12 @@ mod tests {
     #[test]
     fn headless_performer_has_a_complete_skeleton_that_follows_the_pose() {
         let mut app = App::new();
-        app.add_plugins((MinimalPlugins, TransformPlugin, crate::configure_phases, plugin));
+        app.add_plugins((
+            MinimalPlugins,
+            TransformPlugin,
+            crate::configure_phases,
+            plugin,
+        ));
         app.update();
         let world = app.world_mut();
         let mut q = world.query::<(Entity, &Performer)>();
@@ -266,8 +297,14 @@ mod tests {
         world.entity_mut(root).insert(pose.clone());
         app.update();
         let world = app.world();
-        let hand = world.get::<GlobalTransform>(bones[HumanBone::LeftHand.index()]).unwrap();
+        let hand = world
+            .get::<GlobalTransform>(bones[HumanBone::LeftHand.index()])
+            .unwrap();
         let expected = pose.model_transforms()[HumanBone::LeftHand.index()].translation;
-        assert!(hand.translation().distance(expected) < 1e-4, "{:?} vs {expected:?}", hand.translation());
+        assert!(
+            hand.translation().distance(expected) < 1e-4,
+            "{:?} vs {expected:?}",
+            hand.translation()
+        );
     }
 }

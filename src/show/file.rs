@@ -42,6 +42,8 @@ pub enum PerformerSpec {
     /// Ling, the performer built by the project's own code.
     #[default]
     BuiltIn,
+    /// An empty stage (set and lights only).
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -95,14 +97,15 @@ impl ShowFile {
 
     /// Parses show text; `path` is only used to name the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ShowError> {
-        let show: ShowFile = ron::Options::default()
-            .from_str(text)
-            .map_err(|e| ShowError::Syntax {
-                path: path.to_owned(),
-                line: e.span.start.line,
-                column: e.span.start.col,
-                message: e.code.to_string(),
-            })?;
+        let show: ShowFile =
+            ron::Options::default()
+                .from_str(text)
+                .map_err(|e| ShowError::Syntax {
+                    path: path.to_owned(),
+                    line: e.span.start.line,
+                    column: e.span.start.col,
+                    message: e.code.to_string(),
+                })?;
         show.validate(text, path)?;
         Ok(show)
     }

@@ -1,11 +1,13 @@
 //! The live show: a window with the stage and the director panel, on wall-clock time.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::bail;
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
-use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
 use bevy::window::{PresentMode, WindowResolution};
 use bevy_egui::EguiPlugin;
 
@@ -23,8 +25,16 @@ pub struct LiveOptions {
     pub looping: bool,
 }
 
+/// Scripted screenshot and exit, for tests and documentation.
 #[derive(Resource, Clone)]
-struct Automation(LiveOptions);
+struct Automation {
+    options: LiveOptions,
+    /// Set by the screenshot observer once the PNG is written.
+    saved: Arc<AtomicBool>,
+}
+
+/// How long past `quit_after` to wait for a requested screenshot before giving up.
+const SCREENSHOT_GRACE_SECONDS: f64 = 60.0;
 
 pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     if !display_available() {
@@ -55,7 +65,10 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     .add_plugins(EguiPlugin::default())
     .add_plugins(LingStagePlugins)
     .add_plugins(crate::director::plugin)
-    .insert_resource(Automation(options.clone()))
+    .insert_resource(Automation {
+        options: options.clone(),
+        saved: Arc::new(AtomicBool::new(options.screenshot.is_none())),
+    })
     .add_systems(Update, automate);
     insert_show(&mut app, show, ClockMode::Realtime, options.looping);
     match app.run() {
@@ -71,17 +84,26 @@ fn automate(
     mut exit: MessageWriter<AppExit>,
 ) {
     let now = time.elapsed_secs_f64();
-    if let Some((path, at)) = automation.0.screenshot.clone() {
+    if let Some((path, at)) = automation.options.screenshot.clone() {
         if now >= at {
-            commands
-                .spawn(Screenshot::primary_window())
-                .observe(save_to_disk(path.clone()));
-            automation.0.screenshot = None;
+            let saved = automation.saved.clone();
+            let mut save = save_to_disk(path.clone());
+            commands.spawn(Screenshot::primary_window()).observe(
+                move |captured: On<ScreenshotCaptured>| {
+                    save(captured);
+                    saved.store(true, Ordering::SeqCst);
+                },
+            );
+            automation.options.screenshot = None;
             info!("screenshot requested: {}", path.display());
         }
     }
-    if let Some(quit) = automation.0.quit_after {
-        if now >= quit {
+    if let Some(quit) = automation.options.quit_after {
+        let saved = automation.saved.load(Ordering::SeqCst);
+        if now >= quit && (saved || now >= quit + SCREENSHOT_GRACE_SECONDS) {
+            if !saved {
+                warn!("quitting without the requested screenshot: it never arrived");
+            }
             exit.write(AppExit::Success);
         }
     }

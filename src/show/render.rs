@@ -60,7 +60,7 @@ impl Default for RenderOptions {
             start: 0.0,
             keep_frames: false,
             progress: true,
-            }
+        }
     }
 }
 
@@ -103,15 +103,20 @@ const MAX_DRAIN_FRAMES: u32 = 60;
 
 /// Renders `show` offline. Errors name what failed (GPU, disk, ffmpeg).
 pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderReport> {
-    let RenderOptions { width, height, fps, .. } = *options;
+    let RenderOptions {
+        width, height, fps, ..
+    } = *options;
     if width == 0 || height == 0 || fps == 0 {
         bail!("width, height and fps must be positive (got {width}×{height} at {fps} fps)");
     }
-    let frames = options
-        .frames
-        .unwrap_or_else(|| (((show.duration - options.start).max(0.0)) * fps as f64).round() as u32);
+    let frames = options.frames.unwrap_or_else(|| {
+        (((show.duration - options.start).max(0.0)) * fps as f64).round() as u32
+    });
     if frames == 0 {
-        bail!("nothing to render: 0 frames (show lasts {} s)", show.duration);
+        bail!(
+            "nothing to render: 0 frames (show lasts {} s)",
+            show.duration
+        );
     }
     let dir = frames_dir_for(&options.out);
     if dir.exists() {
@@ -240,7 +245,8 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         Ok(()) => {
             report.video = Some(options.out.clone());
             if !options.keep_frames {
-                std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("cannot remove {}", dir.display()))?;
                 report.frames_dir = None;
             }
         }
@@ -290,7 +296,9 @@ fn build_app(show: ShowFile, width: u32, height: u32) -> anyhow::Result<App> {
     app.finish();
     app.cleanup();
     if app.world().get_resource::<RenderDevice>().is_none() {
-        bail!("no render device: install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers)");
+        bail!(
+            "no render device: install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers)"
+        );
     }
     Ok(app)
 }
@@ -341,7 +349,8 @@ pub fn encode(dir: &Path, fps: u32, out: &Path) -> anyhow::Result<()> {
         &["-c:v", "mpeg4", "-q:v", "3"]
     };
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let output = Command::new("ffmpeg")
         .args(["-y", "-hide_banner", "-loglevel", "error", "-framerate"])

@@ -48,8 +48,8 @@ impl CameraShot {
     pub fn framing(self, performer: Vec3) -> (Vec3, Vec3, f32) {
         match self {
             CameraShot::Wide => (
-                Vec3::new(0.0, 2.4, 13.0),
-                Vec3::new(0.0, 2.3, 0.0),
+                Vec3::new(0.0, 2.3, 10.8),
+                Vec3::new(0.0, 2.2, 0.0),
                 40f32.to_radians(),
             ),
             CameraShot::Medium => (
@@ -128,12 +128,22 @@ impl LightLook {
         ];
         for (name, level) in levels {
             if !(level.is_finite() && (0.0..=MAX_LEVEL).contains(&level)) {
-                return Err(format!("{name} = {level} must be between 0 and {MAX_LEVEL}"));
+                return Err(format!(
+                    "{name} = {level} must be between 0 and {MAX_LEVEL}"
+                ));
             }
         }
-        for (name, (r, g, b)) in [("key_color", self.key_color), ("wash_color", self.wash_color)] {
-            if ![r, g, b].iter().all(|c| c.is_finite() && (0.0..=1.0).contains(c)) {
-                return Err(format!("{name} = ({r}, {g}, {b}) must be three numbers in 0..1"));
+        for (name, (r, g, b)) in [
+            ("key_color", self.key_color),
+            ("wash_color", self.wash_color),
+        ] {
+            if ![r, g, b]
+                .iter()
+                .all(|c| c.is_finite() && (0.0..=1.0).contains(c))
+            {
+                return Err(format!(
+                    "{name} = ({r}, {g}, {b}) must be three numbers in 0..1"
+                ));
             }
         }
         Ok(())

@@ -32,9 +32,9 @@ pub(super) struct LanternSilk(Handle<StandardMaterial>);
 const KEY_LUX: f32 = 70.0;
 const SPOT_LUMENS: f32 = 900_000.0;
 const RIM_LUMENS: f32 = 260_000.0;
-const WASH_LUMENS: f32 = 500_000.0;
+const WASH_LUMENS: f32 = 260_000.0;
 const LANTERN_LUMENS: f32 = 9_000.0;
-const LANTERN_NITS: f32 = 220.0;
+const LANTERN_NITS: f32 = 45.0;
 const AMBIENT_BRIGHTNESS: f32 = 60.0;
 
 /// Stage dimensions (metres). The stage floor is at y = 0, the audience at +Z.
@@ -146,7 +146,11 @@ pub(super) fn spawn_opera_stage(
     block(
         &mut commands,
         meshes,
-        Vec3::new(2.0 * STAGE_HALF_WIDTH, STAGE_HEIGHT, STAGE_FRONT - STAGE_BACK),
+        Vec3::new(
+            2.0 * STAGE_HALF_WIDTH,
+            STAGE_HEIGHT,
+            STAGE_FRONT - STAGE_BACK,
+        ),
         Vec3::new(0.0, -STAGE_HEIGHT / 2.0, (STAGE_FRONT + STAGE_BACK) / 2.0),
         &p.lacquer,
     );
@@ -308,17 +312,19 @@ pub(super) fn spawn_opera_stage(
         ));
     }
     commands.spawn((
-        Mesh3d(meshes.add(Cuboid::new(
-            2.0 * PROSCENIUM_HALF_WIDTH + 0.8,
-            1.0,
-            0.5,
-        ))),
+        Mesh3d(meshes.add(Cuboid::new(2.0 * PROSCENIUM_HALF_WIDTH + 0.8, 1.0, 0.5))),
         MeshMaterial3d(carving),
         Transform::from_xyz(0.0, PROSCENIUM_TOP - 0.35, STAGE_FRONT + 0.3),
     ));
     let valance = materials.add(textured(images, textures::valance(), 0.8));
     commands.spawn((
-        Mesh3d(meshes.add(folded_panel(2.0 * PROSCENIUM_HALF_WIDTH - 0.5, 0.6, 0.03, 14.0, 96))),
+        Mesh3d(meshes.add(folded_panel(
+            2.0 * PROSCENIUM_HALF_WIDTH - 0.5,
+            0.6,
+            0.03,
+            14.0,
+            96,
+        ))),
         MeshMaterial3d(valance),
         Transform::from_xyz(0.0, PROSCENIUM_TOP - 1.15, STAGE_FRONT),
     ));
@@ -380,7 +386,8 @@ pub(super) fn spawn_opera_stage(
                         color: Color::srgb(1.0, 0.55, 0.3),
                         intensity: LANTERN_LUMENS,
                         range: 7.0,
-                        radius: 0.2,
+                        // A point source: the silk is lit from inside, not blasted by an area light.
+                        radius: 0.0,
                         ..default()
                     },
                 ));
@@ -411,7 +418,10 @@ pub(super) fn spawn_opera_stage(
         },
         Transform::from_xyz(0.0, 8.0, 9.0).looking_at(Vec3::new(0.0, 1.0, 0.0), Vec3::Y),
     ));
-    for (x, color) in [(-3.2f32, Color::srgb(0.65, 0.78, 1.0)), (3.2, Color::srgb(1.0, 0.8, 0.55))] {
+    for (x, color) in [
+        (-3.2f32, Color::srgb(0.65, 0.78, 1.0)),
+        (3.2, Color::srgb(1.0, 0.8, 0.55)),
+    ] {
         commands.spawn((
             RimLight,
             SpotLight {
@@ -435,7 +445,8 @@ pub(super) fn spawn_opera_stage(
                 outer_angle: 0.65,
                 ..default()
             },
-            Transform::from_xyz(x, 6.5, 1.5).looking_at(Vec3::new(-x * 0.2, 2.2, STAGE_BACK), Vec3::Y),
+            Transform::from_xyz(x, 6.5, 1.5)
+                .looking_at(Vec3::new(-x * 0.2, 2.2, STAGE_BACK), Vec3::Y),
         ));
     }
 
@@ -448,10 +459,7 @@ pub(super) fn spawn_opera_stage(
             clear_color: ClearColorConfig::Custom(Color::srgb(0.01, 0.01, 0.012)),
             ..default()
         },
-        Projection::Perspective(PerspectiveProjection {
-            fov,
-            ..default()
-        }),
+        Projection::Perspective(PerspectiveProjection { fov, ..default() }),
         Tonemapping::TonyMcMapface,
         Bloom::NATURAL,
         Exposure::INDOOR,
@@ -488,11 +496,14 @@ fn folded_panel(width: f32, height: f32, depth: f32, folds: f32, columns: usize)
         let (c, d) = (col + stride, col + 1 + stride);
         indices.extend_from_slice(&[a, c, b, b, c, d]);
     }
-    Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
-        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
-        .with_inserted_indices(Indices::U32(indices))
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::default(),
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
+    .with_inserted_indices(Indices::U32(indices))
 }
 
 fn srgb((r, g, b): (f32, f32, f32)) -> Color {
@@ -506,7 +517,12 @@ pub(super) fn apply_light_look(
     mut materials: Option<ResMut<Assets<StandardMaterial>>>,
     mut ambient: Option<ResMut<GlobalAmbientLight>>,
     mut key: Query<&mut DirectionalLight, With<KeyLight>>,
-    mut spots: Query<(&mut SpotLight, Has<FollowSpot>, Has<RimLight>, Has<WashLight>)>,
+    mut spots: Query<(
+        &mut SpotLight,
+        Has<FollowSpot>,
+        Has<RimLight>,
+        Has<WashLight>,
+    )>,
     mut lanterns: Query<&mut PointLight, With<LanternLight>>,
 ) {
     if !lighting.is_changed() {

@@ -34,7 +34,14 @@ impl Canvas {
     }
 
     /// Applies `f(x, y, current) -> Option<new>` over a bounding box.
-    fn paint(&mut self, x0: f32, y0: f32, x1: f32, y1: f32, f: impl Fn(f32, f32, Rgb) -> Option<Rgb>) {
+    fn paint(
+        &mut self,
+        x0: f32,
+        y0: f32,
+        x1: f32,
+        y1: f32,
+        f: impl Fn(f32, f32, Rgb) -> Option<Rgb>,
+    ) {
         let xa = x0.floor().max(0.0) as usize;
         let ya = y0.floor().max(0.0) as usize;
         let xb = (x1.ceil().max(0.0) as usize).min(self.w);
@@ -77,7 +84,11 @@ impl Canvas {
 
     /// A peony: layered petal rings with gold outlines and a golden heart.
     fn peony(&mut self, cx: f32, cy: f32, r: f32) {
-        let layers = [(1.0, 7.0, 0.0, PEONY_DARK), (0.78, 6.0, 0.4, PEONY), (0.52, 5.0, 0.9, CREAM)];
+        let layers = [
+            (1.0, 7.0, 0.0, PEONY_DARK),
+            (0.78, 6.0, 0.4, PEONY),
+            (0.52, 5.0, 0.9, CREAM),
+        ];
         for (scale, petals, turn, colour) in layers {
             let rr = r * scale;
             self.paint(cx - rr, cy - rr, cx + rr, cy + rr, |x, y, _| {
@@ -88,7 +99,11 @@ impl Canvas {
                 if d <= edge {
                     let outline = edge - d < 1.6;
                     let vein = ((a * petals * 2.0).sin().abs() < 0.08) && d > rr * 0.3;
-                    Some(if outline || vein { GOLD } else { shade(colour, 0.75 + 0.25 * d / edge) })
+                    Some(if outline || vein {
+                        GOLD
+                    } else {
+                        shade(colour, 0.75 + 0.25 * d / edge)
+                    })
                 } else {
                     None
                 }
@@ -97,7 +112,12 @@ impl Canvas {
         self.disc(cx, cy, r * 0.16, GOLD);
         for k in 0..10 {
             let a = k as f32 * std::f32::consts::TAU / 10.0;
-            self.disc(cx + a.cos() * r * 0.22, cy + a.sin() * r * 0.22, r * 0.04, PALE_GOLD);
+            self.disc(
+                cx + a.cos() * r * 0.22,
+                cy + a.sin() * r * 0.22,
+                r * 0.04,
+                PALE_GOLD,
+            );
         }
     }
 
@@ -105,22 +125,28 @@ impl Canvas {
     fn cloud(&mut self, cx: f32, cy: f32, r: f32, mirror: bool) {
         let t = (r * 0.12).max(1.5);
         let s = if mirror { -1.0 } else { 1.0 };
-        self.paint(cx - 2.2 * r, cy - 1.3 * r, cx + 2.2 * r, cy + 1.3 * r, |x, y, _| {
-            let mut hit = false;
-            for (ox, rr) in [(-0.9f32, 0.55f32), (0.0, 0.8), (0.9, 0.55)] {
-                let (dx, dy) = ((x - cx) * s - ox * r, y - cy);
-                let d = (dx * dx + dy * dy).sqrt();
-                let a = dy.atan2(dx);
-                // An Archimedean spiral r = k (a + 2πn): near one of its turns?
-                let k = rr * r / (2.5 * std::f32::consts::TAU);
-                let turns = (d / k - a) / std::f32::consts::TAU;
-                let off = (turns - turns.round()).abs() * std::f32::consts::TAU * k;
-                if d < rr * r && off < t / 2.0 {
-                    hit = true;
+        self.paint(
+            cx - 2.2 * r,
+            cy - 1.3 * r,
+            cx + 2.2 * r,
+            cy + 1.3 * r,
+            |x, y, _| {
+                let mut hit = false;
+                for (ox, rr) in [(-0.9f32, 0.55f32), (0.0, 0.8), (0.9, 0.55)] {
+                    let (dx, dy) = ((x - cx) * s - ox * r, y - cy);
+                    let d = (dx * dx + dy * dy).sqrt();
+                    let a = dy.atan2(dx);
+                    // An Archimedean spiral r = k (a + 2πn): near one of its turns?
+                    let k = rr * r / (2.5 * std::f32::consts::TAU);
+                    let turns = (d / k - a) / std::f32::consts::TAU;
+                    let off = (turns - turns.round()).abs() * std::f32::consts::TAU * k;
+                    if d < rr * r && off < t / 2.0 {
+                        hit = true;
+                    }
                 }
-            }
-            hit.then_some(GOLD)
-        });
+                hit.then_some(GOLD)
+            },
+        );
     }
 
     /// A key-fret (回纹) band along the top and bottom and sides, `b` pixels wide.
@@ -291,7 +317,11 @@ pub fn valance() -> Image {
     c.paint(0.0, 60.0, w as f32, h as f32, |x, y, _| {
         let scallop = 60.0 + 18.0 * ((x / 64.0 * std::f32::consts::PI).sin().abs());
         if y > scallop + 10.0 {
-            Some(if (x as u32 / 3) % 2 == 0 { GOLD } else { PALE_GOLD })
+            Some(if (x as u32 / 3) % 2 == 0 {
+                GOLD
+            } else {
+                PALE_GOLD
+            })
         } else if y > scallop {
             Some(GOLD)
         } else {

@@ -36,7 +36,10 @@ pub fn find_onnxruntime() -> Result<PathBuf, String> {
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(format!("${ORT_LIB_ENV} names {} but there is no such file", path.display()))
+            Err(format!(
+                "${ORT_LIB_ENV} names {} but there is no such file",
+                path.display()
+            ))
         };
     }
     let capi = cache_dir().join("onnxruntime/onnxruntime/capi");
@@ -79,7 +82,10 @@ pub fn model_dirs() -> Vec<PathBuf> {
 
 /// Finds a model file by name in [`model_dirs`].
 pub fn find_model(name: &str) -> Option<PathBuf> {
-    model_dirs().into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+    model_dirs()
+        .into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// Names of the cameras the system offers, or why none can be listed.

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what Ling Stage needs on a Debian/Ubuntu machine. Idempotent: what is already
+# there is left alone, so it is cheap to run before every build.
+#   - Debian packages: build headers for Bevy, ALSA, udev, V4L (bindgen needs clang),
+#     Mesa's Vulkan driver (software rendering works without a GPU), Xvfb, ffmpeg.
+#   - ONNX Runtime: the shared library from PyPI's `onnxruntime` wheel, into the cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${LING_CACHE:-$HOME/.cache/ling-stage}"
+APT_PACKAGES=(
+    pkg-config clang libclang-dev
+    libasound2-dev libudev-dev libv4l-dev
+    libx11-dev libxkbcommon-dev libwayland-dev libxcursor-dev libxrandr-dev libxi-dev
+    mesa-vulkan-drivers libvulkan1 xvfb xauth
+    ffmpeg python3 python3-pip
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: cargo not found. Install Rust 1.95 or newer (https://rustup.rs) and run again." >&2
+    exit 1
+fi
+
+# ONNX Runtime 1.31+ (loaded at run time by `ort` with load-dynamic).
+ORT_DIR="$CACHE/onnxruntime"
+if ! ls "$ORT_DIR"/onnxruntime/capi/libonnxruntime.so* >/dev/null 2>&1; then
+    echo "setup: fetching ONNX Runtime from PyPI into $ORT_DIR"
+    mkdir -p "$ORT_DIR"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        --no-deps --target "$ORT_DIR" "onnxruntime>=1.31" \
+        || echo "setup: WARNING: could not fetch onnxruntime; tracking will be off (see 'ling-stage doctor')" >&2
+fi
+echo "setup: ready (cache: $CACHE)"

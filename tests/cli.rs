@@ -1,0 +1,318 @@
+//! Whole-program tests: the `ling-stage` binary as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ling-stage"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (Output, String, String) {
+    let out = cmd.output().expect("run ling-stage");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    (out, stdout, stderr)
+}
+
+fn demo_show() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo.ron")
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let (out, stdout, _) = run(bin().arg("--help"));
+    assert!(out.status.success());
+    for sub in ["live", "render", "doctor", "bench"] {
+        assert!(stdout.contains(sub), "--help mentions {sub}:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("probe-adapter"),
+        "internal probe stays hidden"
+    );
+}
+
+#[test]
+fn doctor_reports_every_subsystem_without_panicking() {
+    let (out, stdout, stderr) = run(bin()
+        .arg("doctor")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY"));
+    assert!(
+        out.status.success(),
+        "doctor exits 0 on a bare machine:\n{stdout}\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for subsystem in [
+        "render",
+        "display",
+        "audio in",
+        "audio out",
+        "cameras",
+        "onnxruntime",
+        "models",
+        "ffmpeg",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .starts_with(subsystem)
+            })
+            .unwrap_or_else(|| panic!("no line for {subsystem}:\n{stdout}"));
+        assert!(
+            line.starts_with("OK") || line.starts_with("MISSING"),
+            "{subsystem} has a clear status: {line}"
+        );
+    }
+    let display = stdout.lines().find(|l| l.contains("display")).unwrap();
+    assert!(
+        display.starts_with("MISSING") && display.contains("render"),
+        "{display}"
+    );
+    assert!(stdout.contains("subsystems ready"), "{stdout}");
+}
+
+#[test]
+fn bad_show_file_is_reported_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(demo_show()).unwrap();
+
+    let bad = dir.path().join("bad.ron");
+    let broken = text.replacen("CutTo(shot: Medium)", "CutTo(shot: Balcony)", 1);
+    let line = broken.lines().position(|l| l.contains("Balcony")).unwrap() + 1;
+    std::fs::write(&bad, broken).unwrap();
+    let (out, _, stderr) = run(bin()
+        .args(["render"])
+        .arg(&bad)
+        .args(["--out"])
+        .arg(dir.path().join("x.mp4")));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("bad.ron:{line}:")),
+        "names file and line {line}:\n{stderr}"
+    );
+    assert!(stderr.contains("Balcony"), "{stderr}");
+
+    let undefined = dir.path().join("undefined.ron");
+    let broken = text.replacen("name: \"finale\", fade", "name: \"blackout\", fade", 1);
+    let line = broken.lines().position(|l| l.contains("blackout")).unwrap() + 1;
+    std::fs::write(&undefined, broken).unwrap();
+    let (out, _, stderr) = run(bin()
+        .args(["render"])
+        .arg(&undefined)
+        .args(["--out"])
+        .arg(dir.path().join("x.mp4")));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("undefined.ron:{line}:")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"blackout\" is not defined"), "{stderr}");
+
+    let (out, _, stderr) = run(bin().args(["render", "no/such/show.ron", "--out", "x.mp4"]));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("cannot read show file no/such/show.ron"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn live_without_a_display_says_so_instead_of_panicking() {
+    let (out, _, stderr) = run(bin()
+        .arg("live")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY"));
+    assert!(!out.status.success());
+    assert!(stderr.contains("no display"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Loads an RGB PNG.
+fn load(path: &Path) -> image::RgbImage {
+    image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8()
+}
+
+fn mean_luma(img: &image::RgbImage) -> f64 {
+    img.pixels()
+        .map(|p| 0.2126 * p[0] as f64 + 0.7152 * p[1] as f64 + 0.0722 * p[2] as f64)
+        .sum::<f64>()
+        / (img.width() * img.height()) as f64
+}
+
+fn differs(a: &image::Rgb<u8>, b: &image::Rgb<u8>) -> bool {
+    (0..3).any(|c| (a[c] as i32 - b[c] as i32).abs() > 24)
+}
+
+fn render(show: &Path, out: &Path, start: f64, frames: u32) {
+    let (status, stdout, stderr) = run(bin()
+        .arg("render")
+        .arg(show)
+        .arg("--out")
+        .arg(out)
+        .args([
+            "--width",
+            "320",
+            "--height",
+            "180",
+            "--fps",
+            "30",
+            "--quiet",
+            "--keep-frames",
+        ])
+        .args([
+            "--start",
+            &start.to_string(),
+            "--frames",
+            &frames.to_string(),
+        ]));
+    assert!(
+        status.status.success(),
+        "render failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("rendered {frames} frames")),
+        "{stdout}"
+    );
+}
+
+/// Renders the demo on the software renderer: frames are lit, the performer stands in the
+/// centre of the wide shot, and the show moves.
+#[test]
+fn render_shows_a_moving_performer_centre_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    // The turn, in the medium shot: a second of frames.
+    let out = dir.path().join("turn.mp4");
+    render(&demo_show(), &out, 7.0, 31);
+    let frames = dir.path().join("turn_frames");
+    let first = load(&frames.join("frame_00000.png"));
+    let later = load(&frames.join("frame_00030.png"));
+    assert_eq!(first.dimensions(), (320, 180));
+    assert!(
+        mean_luma(&first) > 25.0,
+        "frame is lit, not black: {}",
+        mean_luma(&first)
+    );
+    let changed = first
+        .pixels()
+        .zip(later.pixels())
+        .filter(|(a, b)| differs(a, b))
+        .count();
+    assert!(
+        changed > 320 * 180 / 50,
+        "frames a second apart differ: {changed} pixels"
+    );
+    if which_ffmpeg() {
+        let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "the MP4 was encoded ({size} bytes)");
+    }
+
+    // The wide shot at 9.9 s (the bow), with and without the performer: what differs is her.
+    render(&demo_show(), &dir.path().join("bow.mp4"), 9.9, 1);
+    let first = load(&dir.path().join("bow_frames/frame_00000.png"));
+    // The same moment on an empty stage: what differs is the performer.
+    let empty = dir.path().join("empty.ron");
+    let text = std::fs::read_to_string(demo_show())
+        .unwrap()
+        .replace("performer: BuiltIn", "performer: None");
+    std::fs::write(&empty, text).unwrap();
+    render(&empty, &dir.path().join("empty.mp4"), 9.9, 1);
+    let stage = load(&dir.path().join("empty_frames/frame_00000.png"));
+    let (w, h) = first.dimensions();
+    let mut count = 0usize;
+    let mut central = 0usize;
+    let (mut sx, mut sy) = (0f64, 0f64);
+    for (x, y, p) in first.enumerate_pixels() {
+        if differs(p, stage.get_pixel(x, y)) {
+            count += 1;
+            sx += x as f64;
+            sy += y as f64;
+            if (w / 4..3 * w / 4).contains(&x) {
+                central += 1;
+            }
+        }
+    }
+    assert!(
+        count > (w * h) as usize / 200,
+        "the performer is visible: {count} pixels"
+    );
+    let (cx, cy) = (sx / count as f64 / w as f64, sy / count as f64 / h as f64);
+    assert!(
+        (0.35..0.65).contains(&cx) && (0.3..0.85).contains(&cy),
+        "performer centred: ({cx:.2}, {cy:.2})"
+    );
+    assert!(
+        central as f64 > 0.8 * count as f64,
+        "{central} of {count} changed pixels in the centre"
+    );
+}
+
+fn which_ffmpeg() -> bool {
+    Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Opens the live window on a virtual X display and screenshots the stage with its panel.
+#[test]
+fn live_window_shows_stage_and_director_panel() {
+    let xvfb = Command::new("xvfb-run").arg("--help").output();
+    if xvfb.is_err() {
+        println!("SKIPPED live_window_shows_stage_and_director_panel: xvfb-run is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let shot = dir.path().join("live.png");
+    let (out, stdout, stderr) = run(Command::new("xvfb-run")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["-a", "-s", "-screen 0 1280x720x24"])
+        .arg(env!("CARGO_BIN_EXE_ling-stage"))
+        .args(["live", "--screenshot"])
+        .arg(&shot)
+        .args(["--screenshot-at", "12", "--quit-after", "13"]));
+    assert!(out.status.success(), "live run failed:\n{stdout}\n{stderr}");
+    let img = load(&shot);
+    assert_eq!(img.dimensions(), (1280, 720));
+    // The panel docks on the right (300 logical px): grey egui chrome. The stage is left of it:
+    // lit, and red-dominated (curtain, carpet, lacquer).
+    let region_mean = |x0: u32, x1: u32| {
+        let mut sum = [0f64; 3];
+        let mut n = 0f64;
+        for y in 0..720 {
+            for x in x0..x1 {
+                let p = img.get_pixel(x, y);
+                for c in 0..3 {
+                    sum[c] += p[c] as f64;
+                }
+                n += 1.0;
+            }
+        }
+        sum.map(|s| s / n)
+    };
+    let panel = region_mean(1000, 1280);
+    let stage = region_mean(0, 960);
+    let spread = |m: [f64; 3]| {
+        m.iter().cloned().fold(f64::MIN, f64::max) - m.iter().cloned().fold(f64::MAX, f64::min)
+    };
+    assert!(spread(panel) < 12.0, "panel is neutral grey: {panel:?}");
+    assert!(
+        stage[0] > 40.0 && stage[0] > stage[2] + 15.0,
+        "stage is lit and red: {stage:?}"
+    );
+    let text_pixels = (1000..1280)
+        .flat_map(|x| (0..720).map(move |y| (x, y)))
+        .filter(|&(x, y)| img.get_pixel(x, y)[0] > 150)
+        .count();
+    assert!(
+        text_pixels > 500,
+        "panel shows text and widgets: {text_pixels} bright pixels"
+    );
+}
