@@ -114,28 +114,29 @@ fn check_render_adapter() -> Check {
 
 fn check_audio() -> Vec<Check> {
     let devices = audio::list_devices();
-    let describe = |kind: &'static str, list: &[String], default: &Option<String>| {
-        if list.is_empty() {
-            Check::new(
+    let describe = |kind: &'static str,
+                    list: &[String],
+                    default: &Option<String>,
+                    error: &Option<String>,
+                    without: &str| {
+        match (list.is_empty(), error) {
+            (true, _) => Check::new(
                 kind,
                 Status::Missing,
                 format!(
-                    "no audio {} device ({} host); the show runs without {}",
-                    if kind == "audio in" {
-                        "input"
-                    } else {
-                        "output"
-                    },
-                    devices.host,
-                    if kind == "audio in" {
-                        "microphone lip sync"
-                    } else {
-                        "sound"
-                    }
+                    "no device ({} host); the show runs without {without}",
+                    devices.host
                 ),
-            )
-        } else {
-            Check::new(
+            ),
+            (false, Some(e)) => Check::new(
+                kind,
+                Status::Missing,
+                format!(
+                    "default device {} cannot be opened ({e}); the show runs without {without}",
+                    default.as_deref().unwrap_or("(none)")
+                ),
+            ),
+            (false, None) => Check::new(
                 kind,
                 Status::Ok,
                 format!(
@@ -144,12 +145,24 @@ fn check_audio() -> Vec<Check> {
                     default.as_deref().unwrap_or("none"),
                     devices.host
                 ),
-            )
+            ),
         }
     };
     vec![
-        describe("audio in", &devices.inputs, &devices.default_input),
-        describe("audio out", &devices.outputs, &devices.default_output),
+        describe(
+            "audio in",
+            &devices.inputs,
+            &devices.default_input,
+            &devices.input_error,
+            "microphone lip sync",
+        ),
+        describe(
+            "audio out",
+            &devices.outputs,
+            &devices.default_output,
+            &devices.output_error,
+            "sound",
+        ),
     ]
 }
 

@@ -12,6 +12,10 @@ pub struct AudioDevices {
     pub outputs: Vec<String>,
     pub default_input: Option<String>,
     pub default_output: Option<String>,
+    /// Why the default input cannot be used, if it cannot (listed but unusable).
+    pub input_error: Option<String>,
+    /// Why the default output cannot be used, if it cannot.
+    pub output_error: Option<String>,
 }
 
 /// Lists audio devices. Never panics: a machine without sound hardware gets empty lists.
@@ -34,6 +38,16 @@ pub fn list_devices() -> AudioDevices {
             .unwrap_or_default(),
         default_input: host.default_input_device().map(|d| name(&d)),
         default_output: host.default_output_device().map(|d| name(&d)),
+        // ALSA lists a "default" device even on machines without sound hardware: asking for
+        // its configuration is what tells whether it can really be opened.
+        input_error: host
+            .default_input_device()
+            .and_then(|d| d.default_input_config().err())
+            .map(|e| e.to_string()),
+        output_error: host
+            .default_output_device()
+            .and_then(|d| d.default_output_config().err())
+            .map(|e| e.to_string()),
     }
 }
 

@@ -243,6 +243,7 @@ fn describe(command: &DirectorCommand) -> String {
         }
         DirectorCommand::CutTo { shot, .. } => format!("camera: {}", shot.label()),
         DirectorCommand::LightCue { name, fade } => format!("lights: {name} ({fade:.1} s fade)"),
+        DirectorCommand::ResetStage => "stage reset".to_string(),
         other => format!("{other:?}"),
     }
 }

@@ -10,8 +10,10 @@ use crate::AppSystems;
 use crate::performer::{ExpressionWeights, HumanoidPose, Performer};
 use crate::show::{ActiveShow, MotionSpec, ShowClock};
 
+pub mod bvh;
 pub mod clip;
 pub mod demo;
+pub mod retarget;
 
 pub use clip::{ClipSample, KeyframeClip, Track};
 

@@ -100,6 +100,8 @@ pub enum DirectorCommand {
         #[serde(default)]
         fade: f32,
     },
+    /// Return cameras and lights to their state before any cue (the wide shot, preshow light).
+    ResetStage,
 }
 
 impl DirectorCommand {
@@ -224,8 +226,9 @@ fn fire_due_cues(
             }
         }
         _ => {
-            // First frame, or the clock jumped (seek, loop, restart): replay the cue list up to
-            // now, instantly. Cues are state changes, so replaying earlier ones is harmless.
+            // First frame, or the clock jumped (seek, loop, restart): reset the stage and replay
+            // the cue list up to now, instantly.
+            out.write(DirectorCommand::ResetStage);
             for cue in show
                 .0
                 .cues
@@ -273,6 +276,120 @@ mod tests {
         clock.advance(1.0);
         assert!((clock.time - 0.5).abs() < 1e-12);
         assert!(clock.playing);
+    }
+
+    /// The show and stage plugins in a bare app, on an externally driven clock.
+    fn cue_app() -> App {
+        let show = ShowFile::parse(
+            r#"(
+                name: "cues",
+                duration: 10.0,
+                lights: { "dim": (key: 0.2), "bright": (key: 1.0, spot: 1.0) },
+                cues: [
+                    (at: 0.0, command: LightCue(name: "dim")),
+                    (at: 2.0, command: CutTo(shot: CloseUp)),
+                    (at: 4.0, command: LightCue(name: "bright", fade: 1.0)),
+                ],
+            )"#,
+            std::path::Path::new("cues.ron"),
+        )
+        .unwrap();
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            crate::configure_phases,
+            plugin,
+            crate::stage::plugin,
+        ));
+        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
+            std::time::Duration::from_millis(100),
+        ));
+        insert_show(&mut app, show, ClockMode::External, false);
+        app
+    }
+
+    fn at(app: &mut App, t: f64) {
+        app.world_mut().resource_mut::<ShowClock>().time = t;
+        app.update();
+    }
+
+    #[test]
+    fn cues_fire_when_the_clock_crosses_them_and_replay_after_a_seek() {
+        use crate::stage::{CameraDirector, StageLighting};
+        let mut app = cue_app();
+        at(&mut app, 0.0);
+        at(&mut app, 0.1);
+        let lights = app.world().resource::<StageLighting>();
+        assert_eq!(lights.cue.as_deref(), Some("dim"));
+        assert_eq!(
+            app.world().resource::<CameraDirector>().shot,
+            CameraShot::Wide
+        );
+
+        for i in 2..=21 {
+            at(&mut app, i as f64 * 0.1);
+        }
+        assert_eq!(
+            app.world().resource::<CameraDirector>().shot,
+            CameraShot::CloseUp
+        );
+        assert_eq!(
+            app.world().resource::<StageLighting>().cue.as_deref(),
+            Some("dim")
+        );
+
+        for i in 22..=45 {
+            at(&mut app, i as f64 * 0.1);
+        }
+        let lights = app.world().resource::<StageLighting>();
+        assert_eq!(lights.cue.as_deref(), Some("bright"));
+        assert!(
+            lights.current.key > 0.2 && lights.current.key < 1.0,
+            "fading: {}",
+            lights.current.key
+        );
+
+        // Jump back to 1 s: the cue list is replayed up to there, instantly.
+        at(&mut app, 1.0);
+        at(&mut app, 1.1);
+        let lights = app.world().resource::<StageLighting>();
+        assert_eq!(lights.cue.as_deref(), Some("dim"));
+        assert_eq!(lights.current.key, 0.2);
+        // The cut at 2 s has not happened yet at 1 s: the stage is back in its opening shot.
+        assert_eq!(
+            app.world().resource::<CameraDirector>().shot,
+            CameraShot::Wide
+        );
+        let log = &app.world().resource::<CommandLog>().entries;
+        assert!(
+            log.iter()
+                .filter(|(_, c)| matches!(c, DirectorCommand::LightCue { .. }))
+                .count()
+                >= 3
+        );
+    }
+
+    #[test]
+    fn transport_commands_drive_a_realtime_clock() {
+        let mut app = cue_app();
+        app.world_mut().resource_mut::<ShowClock>().mode = ClockMode::Realtime;
+        app.update();
+        app.update();
+        let t = app.world().resource::<ShowClock>().time;
+        assert!(t > 0.05, "the clock runs: {t}");
+        app.world_mut().write_message(DirectorCommand::Pause);
+        app.update();
+        let paused = app.world().resource::<ShowClock>().time;
+        app.update();
+        app.update();
+        assert_eq!(app.world().resource::<ShowClock>().time, paused);
+        app.world_mut().write_message(DirectorCommand::Seek(7.5));
+        app.update();
+        assert_eq!(app.world().resource::<ShowClock>().time, 7.5);
+        app.world_mut().write_message(DirectorCommand::TogglePlay);
+        app.update();
+        app.update();
+        assert!(app.world().resource::<ShowClock>().time > 7.5);
     }
 
     #[test]

@@ -323,6 +323,10 @@ fn apply_stage_commands(
     for command in commands.read() {
         match command {
             DirectorCommand::CutTo { shot, blend } => cameras.cut(*shot, *blend),
+            DirectorCommand::ResetStage => {
+                *lighting = StageLighting::default();
+                cameras.cut(CameraShot::Wide, 0.0);
+            }
             DirectorCommand::LightCue { name, fade } => {
                 match show.as_ref().and_then(|s| s.0.lights.get(name)) {
                     Some(look) => lighting.go(name, *look, *fade),

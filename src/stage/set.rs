@@ -34,7 +34,6 @@ const SPOT_LUMENS: f32 = 900_000.0;
 const RIM_LUMENS: f32 = 260_000.0;
 const WASH_LUMENS: f32 = 260_000.0;
 const LANTERN_LUMENS: f32 = 9_000.0;
-const LANTERN_NITS: f32 = 45.0;
 const AMBIENT_BRIGHTNESS: f32 = 60.0;
 
 /// Stage dimensions (metres). The stage floor is at y = 0, the audience at +Z.
@@ -339,10 +338,12 @@ pub(super) fn spawn_opera_stage(
     }
 
     // Palace lanterns (宫灯): hexagonal red silk between gilded caps, with tassels and a cord.
+    // The silk glows by itself and is not lit by the rig (the wash and key pass through the
+    // lanterns' height): unlit, with an HDR colour that the bloom spreads.
     let silk = materials.add(StandardMaterial {
-        base_color: Color::srgb(0.9, 0.12, 0.06),
-        emissive: LinearRgba::rgb(1.0, 0.25, 0.06) * LANTERN_NITS,
-        perceptual_roughness: 0.6,
+        base_color: lantern_glow(1.0),
+        base_color_texture: Some(images.add(textures::lantern_silk())),
+        unlit: true,
         ..default()
     });
     commands.insert_resource(LanternSilk(silk.clone()));
@@ -506,6 +507,13 @@ fn folded_panel(width: f32, height: f32, depth: f32, folds: f32, columns: usize)
     .with_inserted_indices(Indices::U32(indices))
 }
 
+/// The tint of the lantern silk at a glow level (the texture carries the colour): dim red when
+/// low, bloom-bright when full (values above 1 are HDR).
+fn lantern_glow(level: f32) -> Color {
+    let k = 0.2 + 0.9 * level;
+    Color::LinearRgba(LinearRgba::rgb(k, k, k))
+}
+
 fn srgb((r, g, b): (f32, f32, f32)) -> Color {
     Color::srgb(r, g, b)
 }
@@ -548,7 +556,7 @@ pub(super) fn apply_light_look(
     }
     if let (Some(silk), Some(materials)) = (silk, materials.as_mut()) {
         if let Some(mut material) = materials.get_mut(&silk.0) {
-            material.emissive = LinearRgba::rgb(1.0, 0.25, 0.06) * (LANTERN_NITS * look.lanterns);
+            material.base_color = lantern_glow(look.lanterns);
         }
     }
     if let Some(ambient) = ambient.as_mut() {

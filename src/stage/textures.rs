@@ -338,6 +338,28 @@ pub fn valance() -> Image {
     c.into_image()
 }
 
+/// Lantern silk: red panels glowing brighter at the centre, dark ribs between the six faces,
+/// gold bands top and bottom, and a gold roundel on each face.
+pub fn lantern_silk() -> Image {
+    let (w, h) = (384usize, 128usize);
+    let mut c = Canvas::new(w, h, [1.0, 0.2, 0.06]);
+    let face = w as f32 / 6.0;
+    c.paint(0.0, 0.0, w as f32, h as f32, |x, y, p| {
+        let u = (x % face) / face - 0.5;
+        let v = y / h as f32 - 0.5;
+        let glow = 1.0 - 1.2 * (u * u + v * v);
+        Some(shade(p, glow.clamp(0.35, 1.0)))
+    });
+    for k in 0..6 {
+        let x = k as f32 * face;
+        c.rect(x - 2.0, 0.0, x + 2.0, h as f32, [0.25, 0.05, 0.02]);
+        c.ring(x + face / 2.0, h as f32 / 2.0, 16.0, 3.0, GOLD);
+    }
+    c.rect(0.0, 0.0, w as f32, 8.0, GOLD);
+    c.rect(0.0, h as f32 - 8.0, w as f32, h as f32, GOLD);
+    c.into_image()
+}
+
 /// The stage carpet: red with a double gold border and a lattice of small medallions.
 pub fn carpet() -> Image {
     let (w, h) = (1024usize, 800usize);
