@@ -81,6 +81,7 @@ pub fn run(
             start: 2.0,
             keep_frames: true,
             progress: false,
+            msaa_samples: 4,
         };
         let report = render::render(show, &options)?;
         println!(

@@ -63,6 +63,9 @@ enum Commands {
         /// Keep the PNG frames after encoding.
         #[arg(long)]
         keep_frames: bool,
+        /// Anti-aliasing samples: 1 (off, ~30% faster on software renderers), 2, 4 or 8.
+        #[arg(long, default_value_t = 4)]
+        msaa: u32,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -130,6 +133,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             height,
             fps,
             keep_frames,
+            msaa,
             quiet,
         } => {
             let file = load_show(&show)?;
@@ -143,6 +147,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 start,
                 keep_frames,
                 progress: !quiet,
+                msaa_samples: msaa,
             };
             let report = render::render(file, &options)
                 .with_context(|| format!("rendering {} to {}", show.display(), out.display()))?;

@@ -30,7 +30,7 @@ use bevy::winit::WinitPlugin;
 
 use super::{ClockMode, ShowClock, ShowFile, insert_show};
 use crate::LingStagePlugins;
-use crate::stage::StageOutput;
+use crate::stage::{StageOutput, StageQuality};
 
 /// What to render and where.
 #[derive(Debug, Clone)]
@@ -47,6 +47,8 @@ pub struct RenderOptions {
     pub keep_frames: bool,
     /// Show a progress bar on the terminal.
     pub progress: bool,
+    /// MSAA samples (1 = off, 2, 4, 8).
+    pub msaa_samples: u32,
 }
 
 impl Default for RenderOptions {
@@ -60,6 +62,7 @@ impl Default for RenderOptions {
             start: 0.0,
             keep_frames: false,
             progress: true,
+            msaa_samples: 4,
         }
     }
 }
@@ -125,7 +128,10 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = show.name.clone();
 
-    let mut app = build_app(show, width, height)?;
+    if ![1, 2, 4, 8].contains(&options.msaa_samples) {
+        bail!("--msaa must be 1, 2, 4 or 8 (got {})", options.msaa_samples);
+    }
+    let mut app = build_app(show, width, height, options.msaa_samples)?;
     let target = match app.world().resource::<StageOutput>() {
         StageOutput::Image(handle) => handle.clone(),
         StageOutput::Window => unreachable!("build_app renders to an image"),
@@ -255,7 +261,7 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     Ok(report)
 }
 
-fn build_app(show: ShowFile, width: u32, height: u32) -> anyhow::Result<App> {
+fn build_app(show: ShowFile, width: u32, height: u32, msaa_samples: u32) -> anyhow::Result<App> {
     let mut app = App::new();
     app.add_plugins(
         DefaultPlugins
@@ -290,6 +296,7 @@ fn build_app(show: ShowFile, width: u32, height: u32) -> anyhow::Result<App> {
         TextureUsages::RENDER_ATTACHMENT | TextureUsages::COPY_SRC | TextureUsages::TEXTURE_BINDING;
     let handle = app.world_mut().resource_mut::<Assets<Image>>().add(target);
     app.insert_resource(StageOutput::Image(handle));
+    app.insert_resource(StageQuality { msaa_samples });
     app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::ZERO));
     app.add_plugins(LingStagePlugins);
     insert_show(&mut app, show, ClockMode::External, false);

@@ -4,13 +4,14 @@
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::{Exposure, RenderTarget, ShadowLodOrigin};
 use bevy::core_pipeline::tonemapping::Tonemapping;
-use bevy::light::GlobalAmbientLight;
+use bevy::light::{CascadeShadowConfigBuilder, GlobalAmbientLight};
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::post_process::bloom::Bloom;
 use bevy::prelude::*;
+use bevy::render::view::Msaa;
 
 use super::textures;
-use super::{CameraDirector, StageCamera, StageLighting, StageOutput};
+use super::{CameraDirector, StageCamera, StageLighting, StageOutput, StageQuality};
 use crate::performer::Performer;
 
 #[derive(Component)]
@@ -82,6 +83,7 @@ pub(super) fn spawn_opera_stage(
     materials: Option<ResMut<Assets<StandardMaterial>>>,
     images: Option<ResMut<Assets<Image>>>,
     output: Res<StageOutput>,
+    quality: Res<StageQuality>,
 ) {
     // Headless apps (tests, benchmarks) run the stage logic without a visible set.
     let (Some(mut meshes), Some(mut materials), Some(mut images)) = (meshes, materials, images)
@@ -404,6 +406,16 @@ pub(super) fn spawn_opera_stage(
             ..default()
         },
         Transform::from_xyz(3.0, 7.0, 9.0).looking_at(Vec3::new(0.0, 1.0, 0.0), Vec3::Y),
+        // The stage is small: one shadow cascade covering it is sharp enough and a quarter of
+        // the default cost, which matters on software renderers.
+        CascadeShadowConfigBuilder {
+            num_cascades: 1,
+            minimum_distance: 0.1,
+            maximum_distance: 24.0,
+            first_cascade_far_bound: 24.0,
+            ..default()
+        }
+        .build(),
     ));
     commands.spawn((
         FollowSpot,
@@ -464,6 +476,12 @@ pub(super) fn spawn_opera_stage(
         Tonemapping::TonyMcMapface,
         Bloom::NATURAL,
         Exposure::INDOOR,
+        match quality.msaa_samples {
+            1 => Msaa::Off,
+            2 => Msaa::Sample2,
+            8 => Msaa::Sample8,
+            _ => Msaa::Sample4,
+        },
         Transform::from_translation(eye).looking_at(look, Vec3::Y),
     ));
     if let StageOutput::Image(image) = &*output {
