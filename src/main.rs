@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ling_stage::doctor::{self, Status};
-use ling_stage::show::ShowFile;
+use ling_stage::mocap::MotionPlayer;
 use ling_stage::show::live::{self, LiveOptions};
 use ling_stage::show::render::{self, RenderOptions};
+use ling_stage::show::{MotionSpec, ShowFile};
 
 mod bench;
 
@@ -26,6 +27,9 @@ enum Commands {
     Live {
         /// Show file (RON); the built-in demo show if omitted.
         show: Option<PathBuf>,
+        /// Play this BVH motion capture instead of the show's motion.
+        #[arg(long, value_name = "FILE.bvh")]
+        motion: Option<PathBuf>,
         /// Play the show once instead of looping.
         #[arg(long)]
         once: bool,
@@ -42,6 +46,9 @@ enum Commands {
     Render {
         /// Show file (RON).
         show: PathBuf,
+        /// Play this BVH motion capture instead of the show's motion.
+        #[arg(long, value_name = "FILE.bvh")]
+        motion: Option<PathBuf>,
         /// Output video (.mp4); PNG frames are written next to it while rendering.
         #[arg(long, short)]
         out: PathBuf,
@@ -85,9 +92,34 @@ enum Commands {
         #[arg(long, default_value_t = 720)]
         height: u32,
     },
+    /// Motion capture files: inspect a BVH, export a show's motion as BVH.
+    #[command(subcommand)]
+    Mocap(MocapCommand),
     /// Print the render adapter wgpu picks (used by `doctor` in a child process).
     #[command(hide = true)]
     ProbeAdapter,
+}
+
+#[derive(Subcommand, Debug)]
+enum MocapCommand {
+    /// Print a BVH file's joints, channels, frame count, fps and duration, and how it maps
+    /// onto the humanoid.
+    Inspect { file: PathBuf },
+    /// Write the performer's motion in a show as BVH (humanoid skeleton, VRM bone names, cm).
+    Export {
+        /// Show file (RON).
+        show: PathBuf,
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Play this BVH motion capture instead of the show's motion.
+        #[arg(long, value_name = "FILE.bvh")]
+        motion: Option<PathBuf>,
+        #[arg(long, default_value_t = 30)]
+        fps: u32,
+        /// Seconds to export (default: the whole show).
+        #[arg(long)]
+        seconds: Option<f64>,
+    },
 }
 
 fn demo_show_path() -> PathBuf {
@@ -99,21 +131,102 @@ fn demo_show_path() -> PathBuf {
     }
 }
 
-fn load_show(path: &Path) -> anyhow::Result<ShowFile> {
-    Ok(ShowFile::load(path)?)
+/// Loads a show; `motion` replaces its motion with a BVH file (looping, at normal speed).
+fn load_show(path: &Path, motion: Option<PathBuf>) -> anyhow::Result<ShowFile> {
+    let mut show = ShowFile::load(path)?;
+    if let Some(bvh) = motion {
+        let absolute = std::env::current_dir().map(|d| d.join(&bvh)).unwrap_or(bvh);
+        show.motion = MotionSpec::Bvh {
+            path: absolute,
+            speed: 1.0,
+            looping: true,
+            bone_map: None,
+        };
+    }
+    Ok(show)
+}
+
+fn inspect_bvh(file: &Path) -> anyhow::Result<()> {
+    let bvh = ling_stage::mocap::bvh::load(file)?;
+    println!("{}", file.display());
+    println!(
+        "{} joints, {} channels, {} frames at {:.3} fps ({:.6} s per frame), {:.2} s",
+        bvh.joints.len(),
+        bvh.channel_count(),
+        bvh.frame_count,
+        bvh.fps(),
+        bvh.frame_time,
+        bvh.duration()
+    );
+    let mut depth = vec![0usize; bvh.joints.len()];
+    for (i, joint) in bvh.joints.iter().enumerate() {
+        depth[i] = joint.parent.map(|p| depth[p] + 1).unwrap_or(0);
+        let channels: Vec<&str> = joint.channels.iter().map(|c| c.name()).collect();
+        println!(
+            "  {}{:<24} offset ({:>8.3} {:>8.3} {:>8.3})  {}",
+            "  ".repeat(depth[i]),
+            joint.name,
+            joint.offset.x,
+            joint.offset.y,
+            joint.offset.z,
+            channels.join(" ")
+        );
+    }
+    let names: Vec<&str> = bvh.joints.iter().map(|j| j.name.as_str()).collect();
+    match ling_stage::mocap::BoneMap::detect(&names) {
+        Ok(map) => println!(
+            "humanoid: {:?} naming, {} of {} humanoid bones mapped",
+            map.convention,
+            map.bones.len(),
+            ling_stage::performer::HumanBone::COUNT
+        ),
+        Err(e) => println!("humanoid: {e}"),
+    }
+    Ok(())
+}
+
+fn export_bvh(
+    show: &Path,
+    motion: Option<PathBuf>,
+    out: &Path,
+    fps: u32,
+    seconds: Option<f64>,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(fps > 0, "--fps must be positive");
+    let show = load_show(show, motion)?;
+    let player = MotionPlayer::for_show(&show)?;
+    let seconds = seconds.unwrap_or(show.duration);
+    let frames = (seconds * fps as f64).round().max(1.0) as usize;
+    let samples: Vec<_> = (0..frames)
+        .map(|i| player.sample(i as f64 / fps as f64))
+        .collect();
+    let bvh = ling_stage::mocap::export::to_bvh(&samples, 1.0 / fps as f64);
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(out, bvh.write()).with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote {} frames ({:.2} s at {fps} fps) to {}",
+        frames,
+        frames as f64 / fps as f64,
+        out.display()
+    );
+    Ok(())
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Commands::Live {
             show,
+            motion,
             once,
             screenshot,
             screenshot_at,
             quit_after,
         } => {
             let path = show.unwrap_or_else(demo_show_path);
-            let show = load_show(&path)?;
+            let show = load_show(&path, motion)?;
             live::run(
                 show,
                 LiveOptions {
@@ -125,6 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Commands::Render {
             show,
+            motion,
             out,
             seconds,
             frames,
@@ -136,7 +250,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             msaa,
             quiet,
         } => {
-            let file = load_show(&show)?;
+            let file = load_show(&show, motion)?;
             let frames = frames.or(seconds.map(|s| (s * fps as f64).round() as u32));
             let options = RenderOptions {
                 out: out.clone(),
@@ -196,6 +310,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             width,
             height,
         } => bench::run(&demo_show_path(), frames, render_frames, width, height)?,
+        Commands::Mocap(MocapCommand::Inspect { file }) => inspect_bvh(&file)?,
+        Commands::Mocap(MocapCommand::Export {
+            show,
+            out,
+            motion,
+            fps,
+            seconds,
+        }) => export_bvh(&show, motion, &out, fps, seconds)?,
         Commands::ProbeAdapter => bench::probe_adapter()?,
     }
     Ok(ExitCode::SUCCESS)

@@ -316,3 +316,69 @@ fn live_window_shows_stage_and_director_panel() {
         "panel shows text and widgets: {text_pixels} bright pixels"
     );
 }
+
+fn shared_mocap(name: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/mocap")
+        .join(name);
+    if path.exists() {
+        Some(path)
+    } else {
+        println!("SKIPPED: {} not found", path.display());
+        None
+    }
+}
+
+#[test]
+fn mocap_inspect_describes_a_cmu_clip_and_rejects_a_truncated_one() {
+    let Some(clip) = shared_mocap("cmu_131_01.bvh") else {
+        return;
+    };
+    let (out, stdout, stderr) = run(bin().args(["mocap", "inspect"]).arg(&clip));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("31 joints, 96 channels, 994 frames at 120.000 fps"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("8.28 s"), "{stdout}");
+    assert!(
+        stdout.contains("LeftKnee") && stdout.contains("Zrotation Yrotation Xrotation"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("CmuJoints naming"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(&clip).unwrap();
+    let cut = dir.path().join("cut.bvh");
+    // Cut in the middle of the motion section: the last frame is incomplete.
+    let motion_at = text.find("MOTION").unwrap();
+    std::fs::write(&cut, &text[..motion_at + (text.len() - motion_at) / 2]).unwrap();
+    let (out, _, stderr) = run(bin().args(["mocap", "inspect"]).arg(&cut));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("cut.bvh:") && stderr.contains("truncated"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn mocap_export_writes_bvh_that_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("take.bvh");
+    let (out, stdout, stderr) = run(bin()
+        .args(["mocap", "export"])
+        .arg(demo_show())
+        .arg("--out")
+        .arg(&out_path)
+        .args(["--fps", "30", "--seconds", "4"]));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("wrote 120 frames"), "{stdout}");
+    let (out, stdout, stderr) = run(bin().args(["mocap", "inspect"]).arg(&out_path));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("55 joints") && stdout.contains("120 frames at 30.000 fps"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Vrm naming, 55 of 55"), "{stdout}");
+}

@@ -17,7 +17,7 @@ use bevy_egui::{
 
 use crate::audio::AudioStatus;
 use crate::mocap::MotionPlayer;
-use crate::performer::Performer;
+use crate::performer::{HumanoidPose, Performer, stage_position};
 use crate::show::{ActiveShow, CommandLog, DirectorCommand, ShowClock};
 use crate::stage::{CameraDirector, CameraShot, StageCamera, StageLighting};
 use crate::tracking::TrackingStatus;
@@ -94,7 +94,7 @@ fn draw_panel(
     motion: Option<Res<MotionPlayer>>,
     tracking: Res<TrackingStatus>,
     audio: Res<AudioStatus>,
-    performers: Query<(&Performer, &Transform)>,
+    performers: Query<(&Performer, &Transform, &HumanoidPose)>,
     mut out: MessageWriter<DirectorCommand>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -189,15 +189,22 @@ fn draw_panel(
 
                 // Sources and performer.
                 ui.strong("Sources");
-                for (performer, transform) in &performers {
-                    let p = transform.translation;
+                for (performer, root, pose) in &performers {
+                    let p = stage_position(root, pose);
                     ui.label(format!("{} at ({:+.2}, {:+.2})", performer.name, p.x, p.z));
                 }
                 let motion_text = match &motion {
-                    Some(m) if m.looping => {
-                        format!("Motion: clip, {:.1} s, looping", m.clip.duration)
-                    }
-                    Some(m) => format!("Motion: clip, {:.1} s", m.clip.duration),
+                    Some(m) => format!(
+                        "Motion: {}, {:.1} s{}{}",
+                        m.source.label(),
+                        m.source.duration(),
+                        if m.speed != 1.0 {
+                            format!(", ×{:.2}", m.speed)
+                        } else {
+                            String::new()
+                        },
+                        if m.looping { ", looping" } else { "" }
+                    ),
                     None => "Motion: none".to_string(),
                 };
                 ui.label(motion_text);

@@ -453,13 +453,44 @@ impl Bvh {
         out
     }
 
-    /// Writes BVH text (tabs, LF, 6 decimals) that Blender and other tools import.
+    /// Joint indices in depth-first order (children in index order), as BVH nests them.
+    fn depth_first(&self) -> Vec<usize> {
+        let mut order = Vec::with_capacity(self.joints.len());
+        let mut stack: Vec<usize> = self
+            .joints
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| j.parent.is_none())
+            .map(|(i, _)| i)
+            .rev()
+            .collect();
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            let children = self
+                .joints
+                .iter()
+                .enumerate()
+                .filter(|(_, j)| j.parent == Some(i));
+            stack.extend(
+                children
+                    .map(|(c, _)| c)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev(),
+            );
+        }
+        order
+    }
+
+    /// Writes BVH text (tabs, LF, 6 decimals) that Blender and other tools import. Joints are
+    /// written depth-first, whatever order they are stored in, with the motion columns to match.
     pub fn write(&self) -> String {
+        let order = self.depth_first();
         let mut s = String::from("HIERARCHY\n");
         let mut depth_of = vec![0usize; self.joints.len()];
-        // Joints are stored parents-first in file order; close blocks as depth falls.
         let mut open: Vec<usize> = Vec::new();
-        for (i, j) in self.joints.iter().enumerate() {
+        for &i in &order {
+            let j = &self.joints[i];
             while let Some(&top) = open.last() {
                 if Some(top) == j.parent {
                     break;
@@ -491,10 +522,20 @@ impl Bvh {
             self.frame_count, self.frame_time
         );
         let n = self.channel_count();
+        let mut line = String::new();
         for f in 0..self.frame_count {
             let row = &self.values[f * n..(f + 1) * n];
-            let line: Vec<String> = row.iter().map(|v| format!("{v:.6}")).collect();
-            s.push_str(&line.join(" "));
+            line.clear();
+            for &i in &order {
+                let j = &self.joints[i];
+                for v in &row[j.first_channel..j.first_channel + j.channels.len()] {
+                    if !line.is_empty() {
+                        line.push(' ');
+                    }
+                    let _ = write!(line, "{v:.6}");
+                }
+            }
+            s.push_str(&line);
             s.push('\n');
         }
         s

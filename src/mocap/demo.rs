@@ -357,3 +357,26 @@ pub fn idle_clip() -> KeyframeClip {
     c.sort();
     c
 }
+
+/// A natural blink pattern for sources that carry no face: closed-eye weight at time `t`,
+/// blinking every few seconds at irregular (but deterministic) intervals.
+pub fn blink(t: f32) -> f32 {
+    const PERIODS: [f32; 4] = [3.1, 4.3, 2.6, 3.7];
+    let cycle: f32 = PERIODS.iter().sum();
+    let mut local = t.rem_euclid(cycle);
+    for p in PERIODS {
+        if local < p {
+            // Shut in 60 ms, open in 90 ms, at the end of each period.
+            let to_end = p - local;
+            return if to_end < 0.06 {
+                1.0 - to_end / 0.06
+            } else if local < 0.09 {
+                1.0 - local / 0.09
+            } else {
+                0.0
+            };
+        }
+        local -= p;
+    }
+    0.0
+}

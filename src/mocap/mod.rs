@@ -1,53 +1,215 @@
 //! Motion sources that drive the performer's body.
 //!
-//! For now: keyframed clips authored in code ([`clip`]), including the built-in demo
-//! performance ([`demo`]), played on the show clock. BVH and the VMC protocol come next and
-//! write the same canonical signals.
+//! A [`MotionPlayer`] plays one source on the show clock — a keyframed clip authored in code
+//! ([`clip`], [`demo`]) or a motion-capture clip read from BVH ([`bvh`]) and retargeted onto the
+//! humanoid ([`retarget`]) — with speed and looping, and crossfades when the source changes. It
+//! writes the canonical signals (pose, stage position, expressions); the performer module solves
+//! them onto the avatar.
+
+use std::path::Path;
 
 use bevy::prelude::*;
 
 use crate::AppSystems;
-use crate::performer::{ExpressionWeights, HumanoidPose, Performer};
-use crate::show::{ActiveShow, MotionSpec, ShowClock};
+use crate::performer::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
+use crate::show::{ActiveShow, MotionSpec, ShowClock, ShowFile};
 
 pub mod bvh;
 pub mod clip;
 pub mod demo;
+pub mod export;
 pub mod retarget;
 
 pub use clip::{ClipSample, KeyframeClip, Track};
+pub use retarget::{BoneMap, HumanoidClip};
 
-/// The clip playing on the performer, and whether it loops with its own length.
-#[derive(Resource, Debug, Clone)]
-pub struct MotionPlayer {
-    pub clip: KeyframeClip,
-    pub looping: bool,
+/// Where the performer stands when a clip does not place her (captured clips move the hips
+/// relative to this spot): centre stage, facing the house.
+pub const CENTRE_STAGE: Vec3 = Vec3::new(0.0, 0.0, 0.35);
+
+/// A source of motion.
+#[derive(Debug, Clone)]
+pub enum MotionSource {
+    Keyframes(KeyframeClip),
+    /// A retargeted capture; `name` is the file it came from.
+    Capture {
+        name: String,
+        clip: HumanoidClip,
+    },
 }
 
-impl MotionPlayer {
-    pub fn for_spec(spec: MotionSpec) -> Self {
-        match spec {
-            MotionSpec::BuiltInDemo => Self {
-                clip: demo::demo_clip(),
-                looping: false,
-            },
-            MotionSpec::Idle => Self {
-                clip: demo::idle_clip(),
-                looping: true,
-            },
+impl MotionSource {
+    pub fn duration(&self) -> f64 {
+        match self {
+            MotionSource::Keyframes(k) => k.duration as f64,
+            MotionSource::Capture { clip, .. } => clip.duration(),
         }
     }
 
-    /// The clip's state at show time `t`.
-    pub fn sample(&self, t: f64) -> ClipSample {
-        let d = self.clip.duration as f64;
-        let t = if self.looping && d > 0.0 {
-            t.rem_euclid(d)
-        } else {
-            t.min(d)
-        };
-        self.clip.sample(t as f32)
+    pub fn label(&self) -> String {
+        match self {
+            MotionSource::Keyframes(_) => "keyframed clip".to_string(),
+            MotionSource::Capture { name, .. } => format!("capture {name}"),
+        }
     }
+
+    /// The source at clip time `t` (seconds).
+    fn sample(&self, t: f64) -> ClipSample {
+        match self {
+            MotionSource::Keyframes(k) => k.sample(t as f32),
+            MotionSource::Capture { clip, .. } => {
+                let mut expressions = ExpressionWeights::default();
+                let blink = demo::blink(t as f32);
+                expressions.set("eyeBlinkLeft", blink);
+                expressions.set("eyeBlinkRight", blink);
+                ClipSample {
+                    pose: clip.sample(t),
+                    root: Transform::from_translation(CENTRE_STAGE),
+                    expressions,
+                }
+            }
+        }
+    }
+}
+
+/// Why a show's motion could not be loaded; names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum MotionError {
+    #[error(transparent)]
+    Bvh(#[from] bvh::BvhError),
+    #[error("{path}: {source}")]
+    Retarget {
+        path: String,
+        source: retarget::RetargetError,
+    },
+}
+
+/// Plays a motion source on the show clock.
+#[derive(Resource, Debug, Clone)]
+pub struct MotionPlayer {
+    pub source: MotionSource,
+    pub looping: bool,
+    pub speed: f64,
+    /// Show time at which the current source started.
+    pub started_at: f64,
+    /// The previous source, faded out over `crossfade` seconds after `started_at`.
+    previous: Option<(Box<MotionPlayer>, f64)>,
+}
+
+impl MotionPlayer {
+    pub fn new(source: MotionSource, looping: bool, speed: f64) -> Self {
+        Self {
+            source,
+            looping,
+            speed,
+            started_at: 0.0,
+            previous: None,
+        }
+    }
+
+    /// The player for a show's motion: built-in clips, or a BVH file loaded and retargeted.
+    pub fn for_show(show: &ShowFile) -> Result<Self, MotionError> {
+        Ok(match &show.motion {
+            MotionSpec::BuiltInDemo => {
+                Self::new(MotionSource::Keyframes(demo::demo_clip()), false, 1.0)
+            }
+            MotionSpec::Idle => Self::new(MotionSource::Keyframes(demo::idle_clip()), true, 1.0),
+            MotionSpec::Bvh {
+                path,
+                speed,
+                looping,
+                bone_map,
+            } => {
+                let path = show.resolve(path);
+                let map = bone_map.as_ref().map(|m| show.resolve(m));
+                let clip = load_capture(&path, map.as_deref())?;
+                Self::new(
+                    MotionSource::Capture {
+                        name: path.display().to_string(),
+                        clip,
+                    },
+                    *looping,
+                    *speed,
+                )
+            }
+        })
+    }
+
+    /// Switches to `source` at show time `now`, crossfading from what plays now over
+    /// `crossfade` seconds.
+    pub fn switch_to(&mut self, source: MotionSource, now: f64, crossfade: f64) {
+        let mut old = self.clone();
+        old.previous = None;
+        self.source = source;
+        self.started_at = now;
+        self.previous = (crossfade > 0.0).then(|| (Box::new(old), crossfade));
+    }
+
+    /// Clip time for show time `t`: speed, looping or holding at the end.
+    fn clip_time(&self, t: f64) -> f64 {
+        let d = self.source.duration();
+        let local = ((t - self.started_at) * self.speed).max(0.0);
+        if self.looping && d > 0.0 {
+            local.rem_euclid(d)
+        } else {
+            local.min(d)
+        }
+    }
+
+    /// What the performer does at show time `t`.
+    pub fn sample(&self, t: f64) -> ClipSample {
+        let current = self.source.sample(self.clip_time(t));
+        match &self.previous {
+            Some((old, fade)) if t - self.started_at < *fade => {
+                let w = (((t - self.started_at) / fade).clamp(0.0, 1.0)) as f32;
+                let w = w * w * (3.0 - 2.0 * w);
+                blend(&old.sample(t), &current, w)
+            }
+            _ => current,
+        }
+    }
+}
+
+/// `a` blended towards `b` by `w` (0 = all `a`).
+pub fn blend(a: &ClipSample, b: &ClipSample, w: f32) -> ClipSample {
+    let mut pose = a.pose.clone();
+    for i in 0..HumanBone::COUNT {
+        pose.rotations[i] = a.pose.rotations[i].slerp(b.pose.rotations[i], w);
+    }
+    pose.hips = a.pose.hips.lerp(b.pose.hips, w);
+    let mut expressions = a.expressions.clone();
+    for (x, y) in expressions.arkit.iter_mut().zip(&b.expressions.arkit) {
+        *x += (y - *x) * w;
+    }
+    for (x, y) in expressions.visemes.iter_mut().zip(&b.expressions.visemes) {
+        *x += (y - *x) * w;
+    }
+    ClipSample {
+        pose,
+        root: Transform {
+            translation: a.root.translation.lerp(b.root.translation, w),
+            rotation: a.root.rotation.slerp(b.root.rotation, w),
+            scale: Vec3::ONE,
+        },
+        expressions,
+    }
+}
+
+/// Loads a BVH file and retargets it onto the humanoid (by name, or with a custom map).
+pub fn load_capture(path: &Path, bone_map: Option<&Path>) -> Result<HumanoidClip, MotionError> {
+    let bvh = bvh::load(path)?;
+    let retarget_err = |source| MotionError::Retarget {
+        path: path.display().to_string(),
+        source,
+    };
+    let map = match bone_map {
+        Some(m) => BoneMap::load_custom(m).map_err(retarget_err)?,
+        None => {
+            let names: Vec<&str> = bvh.joints.iter().map(|j| j.name.as_str()).collect();
+            BoneMap::detect(&names).map_err(retarget_err)?
+        }
+    };
+    retarget::retarget(&bvh, &map).map_err(retarget_err)
 }
 
 pub fn plugin(app: &mut App) {
@@ -55,18 +217,28 @@ pub fn plugin(app: &mut App) {
         .add_systems(Update, play_motion.in_set(AppSystems::Ingest));
 }
 
+/// Runners load the motion before starting (so a bad file stops them with a clear error);
+/// apps that did not get a player load it here, falling back to idle on error.
 fn load_show_motion(
     mut commands: Commands,
     show: Option<Res<ActiveShow>>,
     player: Option<Res<MotionPlayer>>,
 ) {
-    if player.is_none() {
-        let spec = show.map(|s| s.0.motion).unwrap_or(MotionSpec::Idle);
-        commands.insert_resource(MotionPlayer::for_spec(spec));
+    if player.is_some() {
+        return;
     }
+    let player = match show.map(|s| MotionPlayer::for_show(&s.0)) {
+        Some(Ok(player)) => player,
+        Some(Err(e)) => {
+            error!("{e}; the performer stands idle instead");
+            MotionPlayer::new(MotionSource::Keyframes(demo::idle_clip()), true, 1.0)
+        }
+        None => MotionPlayer::new(MotionSource::Keyframes(demo::idle_clip()), true, 1.0),
+    };
+    commands.insert_resource(player);
 }
 
-/// Samples the clip at the show clock and writes the performer's canonical signals.
+/// Samples the motion at the show clock and writes the performer's canonical signals.
 fn play_motion(
     clock: Res<ShowClock>,
     player: Option<Res<MotionPlayer>>,
@@ -83,16 +255,18 @@ fn play_motion(
         expressions.set_if_neq(sample.expressions.clone());
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::performer::HumanBone;
+
+    fn demo_player() -> MotionPlayer {
+        MotionPlayer::new(MotionSource::Keyframes(demo::demo_clip()), false, 1.0)
+    }
 
     #[test]
     fn demo_is_a_moving_performance_not_a_statue() {
-        let player = MotionPlayer::for_spec(MotionSpec::BuiltInDemo);
-        assert!(player.clip.duration >= 10.0);
+        let player = demo_player();
+        assert!(player.source.duration() >= 10.0);
         let start = player.sample(0.0);
         let walk_end = player.sample(4.8);
         // The entrance crosses the stage from the door to centre and turns to the house.
@@ -150,7 +324,7 @@ mod tests {
 
     #[test]
     fn demo_feet_stay_near_the_floor() {
-        let player = MotionPlayer::for_spec(MotionSpec::BuiltInDemo);
+        let player = demo_player();
         for i in 0..=120 {
             let t = i as f64 * 0.1;
             let fk = player.sample(t).pose.model_transforms();
@@ -177,7 +351,7 @@ mod tests {
             crate::performer::plugin,
             plugin,
         ));
-        app.insert_resource(MotionPlayer::for_spec(MotionSpec::BuiltInDemo));
+        app.insert_resource(demo_player());
         app.insert_resource(ShowClock {
             time: 2.0,
             playing: false,
@@ -191,8 +365,52 @@ mod tests {
             .query_filtered::<(&Transform, &HumanoidPose), With<Performer>>()
             .single(world)
             .unwrap();
-        let expected = MotionPlayer::for_spec(MotionSpec::BuiltInDemo).sample(2.0);
+        let expected = demo_player().sample(2.0);
         assert_eq!(*root, expected.root);
         assert_eq!(*pose, expected.pose);
+    }
+}
+
+#[cfg(test)]
+mod player_tests {
+    use super::*;
+
+    fn capture(frames: usize, angle: f32) -> MotionSource {
+        let mut pose = HumanoidPose::default();
+        pose.set(HumanBone::Head, Quat::from_rotation_y(angle));
+        MotionSource::Capture {
+            name: "test".into(),
+            clip: HumanoidClip {
+                frame_time: 0.1,
+                poses: vec![pose; frames],
+                convention: retarget::Convention::Vrm,
+            },
+        }
+    }
+
+    #[test]
+    fn speed_and_looping_map_show_time_to_clip_time() {
+        let mut p = MotionPlayer::new(capture(20, 0.0), true, 2.0);
+        assert!((p.clip_time(0.5) - 1.0).abs() < 1e-9);
+        assert!(
+            (p.clip_time(1.5) - 1.0).abs() < 1e-9,
+            "2 s clip at double speed loops each second"
+        );
+        p.looping = false;
+        assert!((p.clip_time(5.0) - 2.0).abs() < 1e-9, "holds the end");
+    }
+
+    #[test]
+    fn switching_sources_crossfades() {
+        let mut p = MotionPlayer::new(capture(50, 0.0), true, 1.0);
+        p.switch_to(capture(50, 1.0), 2.0, 1.0);
+        let head = |t: f64| {
+            let (_, angle) = p.sample(t).pose.rotation(HumanBone::Head).to_axis_angle();
+            angle
+        };
+        assert!(head(2.0) < 0.01, "starts from the old pose");
+        let mid = head(2.5);
+        assert!(mid > 0.3 && mid < 0.7, "half way: {mid}");
+        assert!((head(3.5) - 1.0).abs() < 1e-4, "ends on the new pose");
     }
 }

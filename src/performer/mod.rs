@@ -31,6 +31,11 @@ pub struct Performer {
     pub bones: Vec<Entity>,
 }
 
+/// Where a performer stands on the stage floor: under her hips, wherever the motion took them.
+pub fn stage_position(root: &Transform, pose: &HumanoidPose) -> Vec3 {
+    root.transform_point(Vec3::new(pose.hips.x, 0.0, pose.hips.z))
+}
+
 /// Marks a skeleton joint with its humanoid bone.
 #[derive(Component, Debug, Clone, Copy)]
 pub struct Bone(pub HumanBone);

@@ -28,6 +28,9 @@ pub struct ShowFile {
     /// Commands fired when the clock reaches `at` (seconds).
     #[serde(default)]
     pub cues: Vec<Cue>,
+    /// Folder relative paths in the show resolve against (the show file's folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -46,13 +49,35 @@ pub enum PerformerSpec {
     None,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub enum MotionSpec {
     /// The keyframed demo performance (entrance, gesture, turn, bow).
     #[default]
     BuiltInDemo,
     /// Stand in place, breathing and blinking.
     Idle,
+    /// A motion-capture clip, retargeted onto the performer.
+    Bvh {
+        /// BVH file, relative to the show file.
+        path: PathBuf,
+        /// Playback speed (1.0 = as recorded).
+        #[serde(default = "one")]
+        speed: f64,
+        /// Start again when the clip ends (otherwise hold the last frame).
+        #[serde(default = "yes")]
+        looping: bool,
+        /// A custom bone map (RON, VRM bone names to joint names), relative to the show file.
+        #[serde(default)]
+        bone_map: Option<PathBuf>,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,7 +117,18 @@ impl ShowFile {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text, path)
+        let mut show = Self::parse(&text, path)?;
+        show.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(show)
+    }
+
+    /// A path named in the show, resolved against the show file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
     }
 
     /// Parses show text; `path` is only used to name the file in errors.
@@ -117,6 +153,14 @@ impl ShowFile {
             line: line_of(text, needle),
             message,
         };
+        if let MotionSpec::Bvh { speed, .. } = &self.motion {
+            if !(speed.is_finite() && *speed > 0.0) {
+                return Err(invalid(
+                    "speed",
+                    format!("motion speed must be a positive number, found {speed}"),
+                ));
+            }
+        }
         if !(self.duration.is_finite() && self.duration > 0.0) {
             return Err(invalid(
                 "duration",

@@ -14,6 +14,7 @@ use bevy_egui::EguiPlugin;
 use super::{ClockMode, ShowFile, insert_show};
 use crate::LingStagePlugins;
 use crate::doctor::display_available;
+use crate::mocap::MotionPlayer;
 
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
@@ -43,6 +44,7 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
              or `xvfb-run -a ling-stage live`, or render offline with `ling-stage render`"
         );
     }
+    let motion = MotionPlayer::for_show(&show)?;
     let title = format!("Ling Stage — {}", show.name);
     let mut app = App::new();
     app.add_plugins(
@@ -65,6 +67,7 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     .add_plugins(EguiPlugin::default())
     .add_plugins(LingStagePlugins)
     .add_plugins(crate::director::plugin)
+    .insert_resource(motion)
     .insert_resource(Automation {
         options: options.clone(),
         saved: Arc::new(AtomicBool::new(options.screenshot.is_none())),

@@ -30,6 +30,7 @@ use bevy::winit::WinitPlugin;
 
 use super::{ClockMode, ShowClock, ShowFile, insert_show};
 use crate::LingStagePlugins;
+use crate::mocap::MotionPlayer;
 use crate::stage::{StageOutput, StageQuality};
 
 /// What to render and where.
@@ -131,7 +132,9 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     if ![1, 2, 4, 8].contains(&options.msaa_samples) {
         bail!("--msaa must be 1, 2, 4 or 8 (got {})", options.msaa_samples);
     }
+    let motion = MotionPlayer::for_show(&show)?;
     let mut app = build_app(show, width, height, options.msaa_samples)?;
+    app.insert_resource(motion);
     let target = match app.world().resource::<StageOutput>() {
         StageOutput::Image(handle) => handle.clone(),
         StageOutput::Window => unreachable!("build_app renders to an image"),

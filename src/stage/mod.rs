@@ -15,7 +15,7 @@ use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::AppSystems;
-use crate::performer::Performer;
+use crate::performer::{HumanoidPose, Performer, stage_position};
 use crate::show::{ActiveShow, DirectorCommand};
 
 mod set;
@@ -255,6 +255,11 @@ impl CameraDirector {
         }
     }
 
+    /// The smoothed performer position the shots follow.
+    pub fn followed(&self) -> Vec3 {
+        self.follow.unwrap_or(Vec3::ZERO)
+    }
+
     /// Updates the framing for a performer at `performer` after `dt` seconds.
     pub fn update(&mut self, performer: Vec3, dt: f32) {
         let follow = match self.follow {
@@ -358,13 +363,13 @@ fn advance_light_fades(time: Res<Time>, mut lighting: ResMut<StageLighting>) {
 
 fn frame_performer(
     time: Res<Time>,
-    performers: Query<&Transform, With<Performer>>,
+    performers: Query<(&Transform, &HumanoidPose), With<Performer>>,
     mut cameras: ResMut<CameraDirector>,
 ) {
     let at = performers
         .iter()
         .next()
-        .map(|t| t.translation)
+        .map(|(root, pose)| stage_position(root, pose))
         .unwrap_or(Vec3::ZERO);
     cameras.update(at, time.delta_secs());
 }

@@ -597,13 +597,15 @@ pub(super) fn aim_stage_camera(
 }
 
 pub(super) fn aim_follow_lights(
-    performers: Query<&Transform, (With<Performer>, Without<SpotLight>)>,
+    cameras: Res<CameraDirector>,
+    performers: Query<(), With<Performer>>,
     mut spots: Query<&mut Transform, (With<SpotLight>, Or<(With<FollowSpot>, With<RimLight>)>)>,
 ) {
-    let Some(performer) = performers.iter().next() else {
+    if performers.is_empty() {
         return;
-    };
-    let target = performer.translation + Vec3::new(0.0, 1.2, 0.0);
+    }
+    // The spots follow the same smoothed position the cameras frame.
+    let target = cameras.followed() + Vec3::new(0.0, 1.2, 0.0);
     for mut transform in &mut spots {
         let eye = transform.translation;
         *transform = Transform::from_translation(eye).looking_at(target, Vec3::Y);
