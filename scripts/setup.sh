@@ -42,4 +42,12 @@ if ! ls "$ORT_DIR"/onnxruntime/capi/libonnxruntime.so* >/dev/null 2>&1; then
         --no-deps --target "$ORT_DIR" "onnxruntime>=1.31" \
         || echo "setup: WARNING: could not fetch onnxruntime; tracking will be off (see 'ling-stage doctor')" >&2
 fi
+# python-osc: the independent VMC peer the tests talk to (scripts/vmc_client.py).
+PY_DIR="$CACHE/python"
+if [ ! -d "$PY_DIR/pythonosc" ]; then
+    echo "setup: fetching python-osc from PyPI into $PY_DIR"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        --no-deps --target "$PY_DIR" "python-osc>=1.8" \
+        || echo "setup: WARNING: could not fetch python-osc; the VMC interop tests will be skipped" >&2
+fi
 echo "setup: ready (cache: $CACHE)"

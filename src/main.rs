@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ling_stage::doctor::{self, Status};
 use ling_stage::mocap::MotionPlayer;
+use ling_stage::mocap::vmc_source::VmcSettings;
 use ling_stage::show::live::{self, LiveOptions};
 use ling_stage::show::render::{self, RenderOptions};
 use ling_stage::show::{MotionSpec, ShowFile};
@@ -33,6 +34,12 @@ enum Commands {
         /// Play the show once instead of looping.
         #[arg(long)]
         once: bool,
+        /// Receive VMC (OSC/UDP) motion; ADDR defaults to 127.0.0.1:39539.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:39539")]
+        vmc: Option<std::net::SocketAddr>,
+        /// Stream the performer as VMC to ADDR (e.g. 127.0.0.1:39540).
+        #[arg(long, value_name = "ADDR")]
+        vmc_send: Option<std::net::SocketAddr>,
         /// Save a PNG of the window (stage and panel) after SECONDS of wall time.
         #[arg(long, value_name = "FILE")]
         screenshot: Option<PathBuf>,
@@ -221,6 +228,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             show,
             motion,
             once,
+            vmc,
+            vmc_send,
             screenshot,
             screenshot_at,
             quit_after,
@@ -233,6 +242,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     screenshot: screenshot.map(|p| (p, screenshot_at)),
                     quit_after,
                     looping: !once,
+                    vmc: VmcSettings {
+                        listen: vmc,
+                        send: vmc_send,
+                    },
                 },
             )?;
         }

@@ -17,6 +17,7 @@ use bevy_egui::{
 
 use crate::audio::AudioStatus;
 use crate::mocap::MotionPlayer;
+use crate::mocap::vmc_source::VmcHealth;
 use crate::performer::{HumanoidPose, Performer, stage_position};
 use crate::show::{ActiveShow, CommandLog, DirectorCommand, ShowClock};
 use crate::stage::{CameraDirector, CameraShot, StageCamera, StageLighting};
@@ -93,6 +94,7 @@ fn draw_panel(
     diagnostics: Res<DiagnosticsStore>,
     motion: Option<Res<MotionPlayer>>,
     tracking: Res<TrackingStatus>,
+    vmc: Res<VmcHealth>,
     audio: Res<AudioStatus>,
     performers: Query<(&Performer, &Transform, &HumanoidPose)>,
     mut out: MessageWriter<DirectorCommand>,
@@ -208,6 +210,7 @@ fn draw_panel(
                     None => "Motion: none".to_string(),
                 };
                 ui.label(motion_text);
+                ui.label(vmc_status(&vmc));
                 ui.label(format!("Tracking: {}", tracking.summary));
                 ui.label(format!("Audio: {}", audio.summary));
                 ui.separator();
@@ -241,6 +244,33 @@ fn draw_panel(
         });
     panel.width = response.response.rect.width();
     Ok(())
+}
+
+fn vmc_status(vmc: &VmcHealth) -> String {
+    let mut parts = Vec::new();
+    match (vmc.listening, &vmc.error) {
+        (Some(addr), _) => {
+            let age = vmc
+                .last_packet_age
+                .map(|a| format!("last {:.1} s ago", a.as_secs_f32()))
+                .unwrap_or_else(|| "nothing yet".into());
+            let from = vmc.sender.map(|s| format!(" from {s}")).unwrap_or_default();
+            parts.push(format!(
+                "VMC in {addr}: {:.0} pkt/s{from}, {age}, drives {:.0}%",
+                vmc.packets_per_second,
+                vmc.weight * 100.0
+            ));
+            if vmc.malformed > 0 {
+                parts.push(format!("{} malformed dropped", vmc.malformed));
+            }
+        }
+        (None, Some(e)) => parts.push(format!("VMC: {e}")),
+        (None, None) => parts.push("VMC in: off (--vmc)".into()),
+    }
+    if let Some(to) = vmc.sending {
+        parts.push(format!("VMC out to {to}"));
+    }
+    parts.join("; ")
 }
 
 fn describe(command: &DirectorCommand) -> String {

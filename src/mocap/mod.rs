@@ -19,6 +19,8 @@ pub mod clip;
 pub mod demo;
 pub mod export;
 pub mod retarget;
+pub mod vmc;
+pub mod vmc_source;
 
 pub use clip::{ClipSample, KeyframeClip, Track};
 pub use retarget::{BoneMap, HumanoidClip};
@@ -213,7 +215,8 @@ pub fn load_capture(path: &Path, bone_map: Option<&Path>) -> Result<HumanoidClip
 }
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(Startup, load_show_motion)
+    app.add_plugins(vmc_source::plugin)
+        .add_systems(Startup, load_show_motion)
         .add_systems(Update, play_motion.in_set(AppSystems::Ingest));
 }
 

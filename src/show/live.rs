@@ -15,6 +15,7 @@ use super::{ClockMode, ShowFile, insert_show};
 use crate::LingStagePlugins;
 use crate::doctor::display_available;
 use crate::mocap::MotionPlayer;
+use crate::mocap::vmc_source::VmcSettings;
 
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
@@ -24,6 +25,8 @@ pub struct LiveOptions {
     pub quit_after: Option<f64>,
     /// Loop the show (default for live).
     pub looping: bool,
+    /// VMC input and output addresses.
+    pub vmc: VmcSettings,
 }
 
 /// Scripted screenshot and exit, for tests and documentation.
@@ -68,6 +71,7 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     .add_plugins(LingStagePlugins)
     .add_plugins(crate::director::plugin)
     .insert_resource(motion)
+    .insert_resource(options.vmc.clone())
     .insert_resource(Automation {
         options: options.clone(),
         saved: Arc::new(AtomicBool::new(options.screenshot.is_none())),
