@@ -10,6 +10,7 @@ use ling_stage::mocap::MotionPlayer;
 use ling_stage::mocap::vmc_source::VmcSettings;
 use ling_stage::show::live::{self, LiveOptions};
 use ling_stage::show::render::{self, RenderOptions};
+use ling_stage::show::take::Take;
 use ling_stage::show::{MotionSpec, ShowFile};
 
 mod bench;
@@ -40,6 +41,9 @@ enum Commands {
         /// Stream the performer as VMC to ADDR (e.g. 127.0.0.1:39540).
         #[arg(long, value_name = "ADDR")]
         vmc_send: Option<std::net::SocketAddr>,
+        /// Start recording a take at once, into this folder (the panel can start one too).
+        #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "takes")]
+        record: Option<PathBuf>,
         /// Save a PNG of the window (stage and panel) after SECONDS of wall time.
         #[arg(long, value_name = "FILE")]
         screenshot: Option<PathBuf>,
@@ -83,6 +87,23 @@ enum Commands {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Record a show (and any VMC input) as a take, headless and in real time.
+    Record {
+        /// Show file (RON).
+        show: PathBuf,
+        /// Folder the take folder is created in.
+        #[arg(long, default_value = "takes")]
+        takes: PathBuf,
+        /// Stop after SECONDS (default: run until interrupted; the take keeps up to the last second).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Play this BVH motion capture instead of the show's motion.
+        #[arg(long, value_name = "FILE.bvh")]
+        motion: Option<PathBuf>,
+        /// Receive VMC (OSC/UDP) motion; ADDR defaults to 127.0.0.1:39539.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:39539")]
+        vmc: Option<std::net::SocketAddr>,
     },
     /// Check the render adapter, display, audio, cameras, ONNX Runtime, models and ffmpeg.
     Doctor,
@@ -138,9 +159,14 @@ fn demo_show_path() -> PathBuf {
     }
 }
 
-/// Loads a show; `motion` replaces its motion with a BVH file (looping, at normal speed).
+/// Loads a show, or a take folder as the show that replays it; `motion` replaces its motion
+/// with a BVH file (looping, at normal speed).
 fn load_show(path: &Path, motion: Option<PathBuf>) -> anyhow::Result<ShowFile> {
-    let mut show = ShowFile::load(path)?;
+    let mut show = if Take::is_take(path) {
+        Take::load(path)?.as_show()?
+    } else {
+        ShowFile::load(path)?
+    };
     if let Some(bvh) = motion {
         let absolute = std::env::current_dir().map(|d| d.join(&bvh)).unwrap_or(bvh);
         show.motion = MotionSpec::Bvh {
@@ -230,6 +256,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             once,
             vmc,
             vmc_send,
+            record,
             screenshot,
             screenshot_at,
             quit_after,
@@ -246,6 +273,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         listen: vmc,
                         send: vmc_send,
                     },
+                    record_now: record.is_some(),
+                    takes_dir: record.unwrap_or_else(|| PathBuf::from("takes")),
+                    show_path: path.clone(),
                 },
             )?;
         }
@@ -297,6 +327,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("note: {note}");
             }
         }
+        Commands::Record {
+            show,
+            takes,
+            seconds,
+            motion,
+            vmc,
+        } => {
+            let file = load_show(&show, motion)?;
+            let player = MotionPlayer::for_show(&file)?;
+            ling_stage::show::take::record_headless(
+                file,
+                &show,
+                &takes,
+                seconds,
+                player,
+                VmcSettings {
+                    listen: vmc,
+                    send: None,
+                },
+            )?;
+        }
         Commands::Doctor => {
             let checks = doctor::run();
             for check in &checks {
@@ -337,6 +388,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Behave like other command-line tools when output is piped into `head`: end quietly.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

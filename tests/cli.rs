@@ -382,3 +382,61 @@ fn mocap_export_writes_bvh_that_reads_back() {
     );
     assert!(stdout.contains("Vrm naming, 55 of 55"), "{stdout}");
 }
+
+/// A recording cut off with SIGKILL keeps everything up to its last one-second checkpoint, and
+/// the take replays.
+#[test]
+fn killed_recording_keeps_the_take_up_to_the_last_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let takes = dir.path().join("takes");
+    let mut child = bin()
+        .args(["record", "scenes/demo.ron", "--takes"])
+        .arg(&takes)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(3300));
+    child.kill().unwrap(); // SIGKILL: no chance to close anything
+    child.wait().unwrap();
+    let take_dir = std::fs::read_dir(&takes)
+        .unwrap()
+        .next()
+        .expect("a take folder")
+        .unwrap()
+        .path();
+    let take = ling_stage::show::take::Take::load(&take_dir).unwrap();
+    assert!(
+        !take.info.complete,
+        "a killed recording is not marked complete"
+    );
+    assert!(
+        take.poses.len() >= 120,
+        "at least two seconds kept: {} frames",
+        take.poses.len()
+    );
+    assert!(
+        take.faces.len() >= take.poses.len(),
+        "face rows for every body frame"
+    );
+    assert!(take.commands.iter().any(|c| matches!(
+        c.command,
+        ling_stage::show::DirectorCommand::LightCue { .. }
+    )));
+    // The body walks from the door: the hips moved.
+    let first = take.poses.first().unwrap().hips;
+    let last = take.poses.last().unwrap().hips;
+    assert!(first.distance(last) > 0.5, "{first:?} -> {last:?}");
+
+    // It replays through the normal renderer.
+    let (out, stdout, stderr) = run(bin()
+        .arg("render")
+        .arg(&take_dir)
+        .arg("--out")
+        .arg(dir.path().join("replay.png"))
+        .args([
+            "--width", "160", "--height", "90", "--frames", "2", "--quiet",
+        ]));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("rendered 2 frames"), "{stdout}");
+}

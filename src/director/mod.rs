@@ -19,6 +19,7 @@ use crate::audio::AudioStatus;
 use crate::mocap::MotionPlayer;
 use crate::mocap::vmc_source::VmcHealth;
 use crate::performer::{HumanoidPose, Performer, stage_position};
+use crate::show::take::Recording;
 use crate::show::{ActiveShow, CommandLog, DirectorCommand, ShowClock};
 use crate::stage::{CameraDirector, CameraShot, StageCamera, StageLighting};
 use crate::tracking::TrackingStatus;
@@ -95,6 +96,7 @@ fn draw_panel(
     motion: Option<Res<MotionPlayer>>,
     tracking: Res<TrackingStatus>,
     vmc: Res<VmcHealth>,
+    recording: Res<Recording>,
     audio: Res<AudioStatus>,
     performers: Query<(&Performer, &Transform, &HumanoidPose)>,
     mut out: MessageWriter<DirectorCommand>,
@@ -190,6 +192,43 @@ fn draw_panel(
                 ui.separator();
 
                 // Sources and performer.
+                ui.strong("Recording");
+                match &recording.recorder {
+                    Some(r) => {
+                        ui.label(
+                            egui::RichText::new(format!(
+                                "REC {:.1} s, {} frames",
+                                r.frames() as f32 / r.fps as f32,
+                                r.frames()
+                            ))
+                            .color(egui::Color32::from_rgb(230, 60, 60))
+                            .strong(),
+                        );
+                        ui.label(egui::RichText::new(r.dir.display().to_string()).small());
+                        if ui.button("Stop recording").clicked() {
+                            out.write(DirectorCommand::StopRecording);
+                        }
+                    }
+                    None => {
+                        if ui.button("Record take").clicked() {
+                            out.write(DirectorCommand::StartRecording);
+                        }
+                        if let Some(last) = &recording.last_take {
+                            ui.label(
+                                egui::RichText::new(format!("last: {}", last.display())).small(),
+                            );
+                        }
+                    }
+                }
+                if let Some(e) = &recording.last_error {
+                    ui.label(
+                        egui::RichText::new(e)
+                            .color(egui::Color32::from_rgb(230, 120, 60))
+                            .small(),
+                    );
+                }
+                ui.separator();
+
                 ui.strong("Sources");
                 for (performer, root, pose) in &performers {
                     let p = stage_position(root, pose);
@@ -281,6 +320,8 @@ fn describe(command: &DirectorCommand) -> String {
         DirectorCommand::CutTo { shot, .. } => format!("camera: {}", shot.label()),
         DirectorCommand::LightCue { name, fade } => format!("lights: {name} ({fade:.1} s fade)"),
         DirectorCommand::ResetStage => "stage reset".to_string(),
+        DirectorCommand::StartRecording => "recording started".to_string(),
+        DirectorCommand::StopRecording => "recording stopped".to_string(),
         other => format!("{other:?}"),
     }
 }

@@ -192,6 +192,16 @@ const MAX_VALUES: usize = 200_000_000;
 
 /// Parses BVH text.
 pub fn parse(text: &str) -> Result<Bvh, ParseError> {
+    parse_with(text, false)
+}
+
+/// Parses BVH text that may end with a partly written frame after the declared ones (a take
+/// recorded up to a crash): what follows the declared frames is ignored.
+pub fn parse_recovering(text: &str) -> Result<Bvh, ParseError> {
+    parse_with(text, true)
+}
+
+fn parse_with(text: &str, ignore_trailing: bool) -> Result<Bvh, ParseError> {
     let mut t = Tokens::new(text);
     t.expect("HIERARCHY")?;
     let mut joints: Vec<Joint> = Vec::new();
@@ -346,7 +356,7 @@ pub fn parse(text: &str) -> Result<Bvh, ParseError> {
             values.push(t.number("a motion value")?);
         }
     }
-    if let Some(extra) = t.peek() {
+    if let Some(extra) = t.peek().filter(|_| !ignore_trailing) {
         return t.err(format!(
             "unexpected `{extra}` after the last of {frame_count} frames"
         ));
@@ -454,7 +464,7 @@ impl Bvh {
     }
 
     /// Joint indices in depth-first order (children in index order), as BVH nests them.
-    fn depth_first(&self) -> Vec<usize> {
+    pub fn depth_first(&self) -> Vec<usize> {
         let mut order = Vec::with_capacity(self.joints.len());
         let mut stack: Vec<usize> = self
             .joints
@@ -522,23 +532,27 @@ impl Bvh {
             self.frame_count, self.frame_time
         );
         let n = self.channel_count();
-        let mut line = String::new();
         for f in 0..self.frame_count {
-            let row = &self.values[f * n..(f + 1) * n];
-            line.clear();
-            for &i in &order {
-                let j = &self.joints[i];
-                for v in &row[j.first_channel..j.first_channel + j.channels.len()] {
-                    if !line.is_empty() {
-                        line.push(' ');
-                    }
-                    let _ = write!(line, "{v:.6}");
-                }
-            }
-            s.push_str(&line);
-            s.push('\n');
+            self.write_row(&order, &self.values[f * n..(f + 1) * n], &mut s);
         }
         s
+    }
+
+    /// Appends one motion line for `row` (values in stored order) to `out`, with the columns
+    /// in `order` (from [`Bvh::depth_first`]), as [`Bvh::write`] lays them out.
+    pub fn write_row(&self, order: &[usize], row: &[f32], out: &mut String) {
+        let mut first = true;
+        for &i in order {
+            let j = &self.joints[i];
+            for v in &row[j.first_channel..j.first_channel + j.channels.len()] {
+                if !first {
+                    out.push(' ');
+                }
+                first = false;
+                let _ = write!(out, "{v:.6}");
+            }
+        }
+        out.push('\n');
     }
 }
 

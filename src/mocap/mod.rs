@@ -33,10 +33,13 @@ pub const CENTRE_STAGE: Vec3 = Vec3::new(0.0, 0.0, 0.35);
 #[derive(Debug, Clone)]
 pub enum MotionSource {
     Keyframes(KeyframeClip),
-    /// A retargeted capture; `name` is the file it came from.
+    /// A retargeted capture; `name` is the file it came from. `root` places the clip on stage
+    /// (captures move the hips relative to it); `faces` holds a face per frame, if recorded.
     Capture {
         name: String,
         clip: HumanoidClip,
+        root: Transform,
+        faces: Vec<ExpressionWeights>,
     },
 }
 
@@ -59,14 +62,22 @@ impl MotionSource {
     fn sample(&self, t: f64) -> ClipSample {
         match self {
             MotionSource::Keyframes(k) => k.sample(t as f32),
-            MotionSource::Capture { clip, .. } => {
-                let mut expressions = ExpressionWeights::default();
-                let blink = demo::blink(t as f32);
-                expressions.set("eyeBlinkLeft", blink);
-                expressions.set("eyeBlinkRight", blink);
+            MotionSource::Capture {
+                clip, root, faces, ..
+            } => {
+                let expressions = if faces.is_empty() {
+                    let mut e = ExpressionWeights::default();
+                    let blink = demo::blink(t as f32);
+                    e.set("eyeBlinkLeft", blink);
+                    e.set("eyeBlinkRight", blink);
+                    e
+                } else {
+                    let i = ((t / clip.frame_time).round() as usize).min(faces.len() - 1);
+                    faces[i].clone()
+                };
                 ClipSample {
                     pose: clip.sample(t),
-                    root: Transform::from_translation(CENTRE_STAGE),
+                    root: *root,
                     expressions,
                 }
             }
@@ -79,6 +90,8 @@ impl MotionSource {
 pub enum MotionError {
     #[error(transparent)]
     Bvh(#[from] bvh::BvhError),
+    #[error(transparent)]
+    Take(#[from] crate::show::take::TakeError),
     #[error("{path}: {source}")]
     Retarget {
         path: String,
@@ -129,9 +142,30 @@ impl MotionPlayer {
                     MotionSource::Capture {
                         name: path.display().to_string(),
                         clip,
+                        root: Transform::from_translation(CENTRE_STAGE),
+                        faces: Vec::new(),
                     },
                     *looping,
                     *speed,
+                )
+            }
+            MotionSpec::Take { path } => {
+                let path = show.resolve(path);
+                let take = crate::show::take::Take::load(&path)?;
+                let clip = HumanoidClip {
+                    frame_time: 1.0 / take.info.fps as f64,
+                    poses: take.poses,
+                    convention: retarget::Convention::Vrm,
+                };
+                Self::new(
+                    MotionSource::Capture {
+                        name: path.display().to_string(),
+                        clip,
+                        root: Transform::IDENTITY,
+                        faces: take.faces,
+                    },
+                    false,
+                    1.0,
                 )
             }
         })
@@ -388,6 +422,8 @@ mod player_tests {
                 poses: vec![pose; frames],
                 convention: retarget::Convention::Vrm,
             },
+            root: Transform::from_translation(CENTRE_STAGE),
+            faces: Vec::new(),
         }
     }
 

@@ -70,6 +70,8 @@ pub enum MotionSpec {
         #[serde(default)]
         bone_map: Option<PathBuf>,
     },
+    /// A recorded take folder (body and face), relative to the show file.
+    Take { path: PathBuf },
 }
 
 fn one() -> f64 {

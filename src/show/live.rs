@@ -11,7 +11,8 @@ use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_dis
 use bevy::window::{PresentMode, WindowResolution};
 use bevy_egui::EguiPlugin;
 
-use super::{ClockMode, ShowFile, insert_show};
+use super::take::Recording;
+use super::{ClockMode, DirectorCommand, ShowFile, insert_show};
 use crate::LingStagePlugins;
 use crate::doctor::display_available;
 use crate::mocap::MotionPlayer;
@@ -27,6 +28,12 @@ pub struct LiveOptions {
     pub looping: bool,
     /// VMC input and output addresses.
     pub vmc: VmcSettings,
+    /// Start recording a take as soon as the show starts.
+    pub record_now: bool,
+    /// Folder new takes go in.
+    pub takes_dir: PathBuf,
+    /// The show file (stored in takes).
+    pub show_path: PathBuf,
 }
 
 /// Scripted screenshot and exit, for tests and documentation.
@@ -78,6 +85,16 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     })
     .add_systems(Update, automate);
     insert_show(&mut app, show, ClockMode::Realtime, options.looping);
+    {
+        let mut recording = app.world_mut().resource_mut::<Recording>();
+        recording.takes_dir = options.takes_dir.clone();
+        recording.show_path = options.show_path.clone();
+    }
+    if options.record_now {
+        app.add_systems(Startup, |mut out: MessageWriter<DirectorCommand>| {
+            out.write(DirectorCommand::StartRecording);
+        });
+    }
     match app.run() {
         AppExit::Success => Ok(()),
         AppExit::Error(code) => bail!("the live stage stopped with error code {code}"),

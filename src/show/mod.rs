@@ -18,6 +18,7 @@ use crate::stage::CameraShot;
 mod file;
 pub mod live;
 pub mod render;
+pub mod take;
 
 pub use file::{Cue, MotionSpec, PerformerSpec, ShowError, ShowFile, StageSpec};
 
@@ -102,6 +103,10 @@ pub enum DirectorCommand {
     },
     /// Return cameras and lights to their state before any cue (the wide shot, preshow light).
     ResetStage,
+    /// Start recording a take (body, face, commands) into the takes folder.
+    StartRecording,
+    /// Stop recording; the take is closed and kept.
+    StopRecording,
 }
 
 impl DirectorCommand {
@@ -128,6 +133,8 @@ impl DirectorCommand {
                 | DirectorCommand::Pause
                 | DirectorCommand::TogglePlay
                 | DirectorCommand::Seek(_)
+                | DirectorCommand::StartRecording
+                | DirectorCommand::StopRecording
         )
     }
 }
@@ -154,7 +161,8 @@ const COMMAND_LOG_LEN: usize = 64;
 const MAX_CUE_STEP: f64 = 0.5;
 
 pub fn plugin(app: &mut App) {
-    app.add_message::<DirectorCommand>()
+    app.add_plugins(take::plugin)
+        .add_message::<DirectorCommand>()
         .init_resource::<ShowClock>()
         .init_resource::<CueCursor>()
         .init_resource::<CommandLog>()
