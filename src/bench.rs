@@ -70,6 +70,9 @@ pub fn run(
         percentile(&times, 0.95),
         percentile(&times, 1.0)
     );
+    bvh_parsing();
+    vmc_throughput();
+    vmc_latency();
     if render_frames > 0 {
         let dir = tempfile::tempdir()?;
         let options = RenderOptions {
@@ -94,6 +97,167 @@ pub fn run(
         );
     }
     Ok(())
+}
+
+/// BVH parse throughput: ours against the `bvh_anim` crate on the same files.
+fn bvh_parsing() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mocap");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "bvh"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    if files.is_empty() {
+        println!("| BVH parse | SKIPPED: {} not found |", dir.display());
+        return;
+    }
+    let texts: Vec<String> = files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .collect();
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let rounds = 10;
+    let time = |f: &dyn Fn(&str) -> bool| -> Option<f64> {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            for t in &texts {
+                if !f(t) {
+                    return None;
+                }
+            }
+        }
+        Some((bytes * rounds) as f64 / 1e6 / start.elapsed().as_secs_f64())
+    };
+    let ours = time(&|t| ling_stage::mocap::bvh::parse(t).is_ok());
+    let theirs = time(&|t| bvh_anim::from_str(t).is_ok());
+    let show = |v: Option<f64>| {
+        v.map(|v| format!("{v:.1} MB/s"))
+            .unwrap_or_else(|| "failed to parse".into())
+    };
+    println!(
+        "| BVH parse, {} CMU files ({:.2} MB) × {rounds}: ours / bvh_anim 0.4 | {} / {} |",
+        texts.len(),
+        bytes as f64 / 1e6,
+        show(ours),
+        show(theirs)
+    );
+}
+
+/// VMC frames (one bundle: 55 bones, ~60 blend shapes) received per second on loopback.
+fn vmc_throughput() {
+    use ling_stage::mocap::vmc::{VmcReceiver, VmcSender};
+    use ling_stage::performer::{ExpressionWeights, HumanoidPose};
+    use std::sync::atomic::Ordering;
+    let Ok(rx) = VmcReceiver::start("127.0.0.1:0".parse().expect("valid")) else {
+        println!("| VMC receive | SKIPPED: cannot bind loopback |");
+        return;
+    };
+    let bytes = VmcSender::encode(
+        &HumanoidPose::default(),
+        (Vec3::ZERO, Quat::IDENTITY),
+        &ExpressionWeights::default(),
+        0.0,
+    );
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("loopback");
+    for rate in [1_000u32, 5_000, 20_000] {
+        let before = rx.stats.frames.load(Ordering::Relaxed);
+        let dropped_before = rx.stats.dropped.load(Ordering::Relaxed);
+        let drain = rx.frames.clone();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let consumer = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    while drain.try_recv().is_ok() {}
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        let seconds = 1.0;
+        let total = (rate as f64 * seconds) as u64;
+        let start = Instant::now();
+        for i in 0..total {
+            let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+            while Instant::now() < due {
+                std::hint::spin_loop();
+            }
+            let _ = sock.send_to(&bytes, rx.addr);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        stop.store(true, Ordering::Relaxed);
+        let _ = consumer.join();
+        let got = rx.stats.frames.load(Ordering::Relaxed) - before;
+        let dropped = rx.stats.dropped.load(Ordering::Relaxed) - dropped_before;
+        println!(
+            "| VMC receive at {rate} frames/s ({} B each) | {got} of {total} received, {dropped} dropped by the queue |",
+            bytes.len()
+        );
+    }
+}
+
+/// Time from a VMC packet's arrival to its pose being applied, in a 60 fps headless show.
+fn vmc_latency() {
+    use bevy::app::ScheduleRunnerPlugin;
+    use ling_stage::mocap::vmc::VmcSender;
+    use ling_stage::mocap::vmc_source::{VmcHealth, VmcSettings};
+    use ling_stage::performer::{ExpressionWeights, HumanoidPose};
+    let mut app = App::new();
+    app.add_plugins((
+        MinimalPlugins.set(ScheduleRunnerPlugin::run_once()),
+        TransformPlugin,
+        LingStagePlugins,
+    ));
+    app.insert_resource(VmcSettings {
+        listen: Some("127.0.0.1:0".parse().expect("valid")),
+        send: None,
+    });
+    app.finish();
+    app.cleanup();
+    app.update();
+    let Some(addr) = app.world().resource::<VmcHealth>().listening else {
+        println!("| VMC latency | SKIPPED: cannot bind loopback |");
+        return;
+    };
+    let sender = VmcSender::new(addr).expect("loopback");
+    let frame = Duration::from_secs_f64(1.0 / 60.0);
+    let mut latencies = Vec::new();
+    let start = Instant::now();
+    for i in 0..240u32 {
+        let tick = start + frame * i;
+        // Packets arrive at arbitrary moments within a frame.
+        let send_at = tick + Duration::from_micros((i as u64 * 7_919) % 16_000);
+        while Instant::now() < send_at {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let _ = sender.send(
+            &HumanoidPose::default(),
+            (Vec3::ZERO, Quat::IDENTITY),
+            &ExpressionWeights::default(),
+        );
+        let next = start + frame * (i + 1);
+        while Instant::now() < next {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        app.update();
+        if let Some(l) = app.world().resource::<VmcHealth>().last_latency {
+            latencies.push(l.as_secs_f64() * 1000.0);
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    if latencies.is_empty() {
+        println!("| VMC latency | no frames arrived |");
+        return;
+    }
+    let mean = latencies.iter().sum::<f64>() / latencies.len() as f64;
+    println!(
+        "| VMC packet arrival → pose applied, 60 fps frames (mean / p95 / max) | {mean:.2} / {:.2} / {:.2} ms (one frame = 16.7 ms) |",
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 1.0)
+    );
 }
 
 /// Prints the adapter Bevy's renderer picks on this machine.
