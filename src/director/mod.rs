@@ -16,11 +16,11 @@ use bevy_egui::{
 };
 
 use crate::audio::AudioStatus;
-use crate::mocap::MotionPlayer;
 use crate::mocap::vmc_source::VmcHealth;
+use crate::mocap::{MotionPlayer, MotionStatus};
 use crate::performer::{HumanoidPose, Performer, stage_position};
 use crate::show::take::Recording;
-use crate::show::{ActiveShow, CommandLog, DirectorCommand, ShowClock};
+use crate::show::{ActiveShow, CommandLog, DirectorCommand, MotionSpec, ShowClock};
 use crate::stage::{CameraDirector, CameraShot, StageCamera, StageLighting};
 use crate::tracking::TrackingStatus;
 
@@ -33,6 +33,8 @@ pub struct PanelState {
     pub camera_blend: f32,
     /// Width the panel took last frame, in logical pixels.
     width: f32,
+    /// The BVH file typed into the motion field.
+    motion_path: String,
 }
 
 impl Default for PanelState {
@@ -41,6 +43,7 @@ impl Default for PanelState {
             light_fade: 1.5,
             camera_blend: 0.0,
             width: 0.0,
+            motion_path: String::new(),
         }
     }
 }
@@ -93,7 +96,7 @@ fn draw_panel(
     cameras: Res<CameraDirector>,
     log: Res<CommandLog>,
     diagnostics: Res<DiagnosticsStore>,
-    motion: Option<Res<MotionPlayer>>,
+    (motion, motion_status): (Option<Res<MotionPlayer>>, Res<MotionStatus>),
     tracking: Res<TrackingStatus>,
     vmc: Res<VmcHealth>,
     recording: Res<Recording>,
@@ -249,6 +252,44 @@ fn draw_panel(
                     None => "Motion: none".to_string(),
                 };
                 ui.label(motion_text);
+                if let Some(m) = &motion {
+                    let mut speed = m.speed;
+                    if ui
+                        .add(egui::Slider::new(&mut speed, 0.25..=2.0).text("speed"))
+                        .changed()
+                    {
+                        out.write(DirectorCommand::MotionSpeed(speed));
+                    }
+                    let mut looping = m.looping;
+                    if ui.checkbox(&mut looping, "loop motion").changed() {
+                        out.write(DirectorCommand::MotionLoop(looping));
+                    }
+                }
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut panel.motion_path)
+                            .hint_text("clip.bvh")
+                            .desired_width(190.0),
+                    );
+                    if ui.button("Play").clicked() && !panel.motion_path.trim().is_empty() {
+                        out.write(DirectorCommand::PlayMotion {
+                            motion: MotionSpec::Bvh {
+                                path: panel.motion_path.trim().into(),
+                                speed: 1.0,
+                                looping: true,
+                                bone_map: None,
+                            },
+                            crossfade: 0.5,
+                        });
+                    }
+                });
+                if let Some(e) = &motion_status.error {
+                    ui.label(
+                        egui::RichText::new(e)
+                            .color(egui::Color32::from_rgb(230, 120, 60))
+                            .small(),
+                    );
+                }
                 ui.label(vmc_status(&vmc));
                 ui.label(format!("Tracking: {}", tracking.summary));
                 ui.label(format!("Audio: {}", audio.summary));
@@ -321,6 +362,11 @@ fn describe(command: &DirectorCommand) -> String {
         DirectorCommand::LightCue { name, fade } => format!("lights: {name} ({fade:.1} s fade)"),
         DirectorCommand::ResetStage => "stage reset".to_string(),
         DirectorCommand::StartRecording => "recording started".to_string(),
+        DirectorCommand::PlayMotion { crossfade, .. } => {
+            format!("motion changed ({crossfade:.1} s crossfade)")
+        }
+        DirectorCommand::MotionSpeed(s) => format!("motion speed x{s:.2}"),
+        DirectorCommand::MotionLoop(l) => format!("motion loop {}", if *l { "on" } else { "off" }),
         DirectorCommand::StopRecording => "recording stopped".to_string(),
         other => format!("{other:?}"),
     }

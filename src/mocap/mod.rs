@@ -12,7 +12,7 @@ use bevy::prelude::*;
 
 use crate::AppSystems;
 use crate::performer::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
-use crate::show::{ActiveShow, MotionSpec, ShowClock, ShowFile};
+use crate::show::{ActiveShow, DirectorCommand, MotionSpec, ShowClock, ShowFile};
 
 pub mod bvh;
 pub mod clip;
@@ -250,8 +250,61 @@ pub fn load_capture(path: &Path, bone_map: Option<&Path>) -> Result<HumanoidClip
 
 pub fn plugin(app: &mut App) {
     app.add_plugins(vmc_source::plugin)
+        .init_resource::<MotionStatus>()
         .add_systems(Startup, load_show_motion)
-        .add_systems(Update, play_motion.in_set(AppSystems::Ingest));
+        .add_systems(
+            Update,
+            (apply_motion_commands, play_motion)
+                .chain()
+                .in_set(AppSystems::Ingest),
+        );
+}
+
+/// Motion changes from the panel or the cue list. A file that cannot be loaded is reported and
+/// the current motion keeps playing.
+fn apply_motion_commands(
+    mut commands: MessageReader<DirectorCommand>,
+    clock: Res<ShowClock>,
+    show: Option<Res<ActiveShow>>,
+    player: Option<ResMut<MotionPlayer>>,
+    mut status: ResMut<MotionStatus>,
+) {
+    let Some(mut player) = player else { return };
+    for command in commands.read() {
+        match command {
+            DirectorCommand::PlayMotion { motion, crossfade } => {
+                let mut spec_show = show.as_ref().map(|s| s.0.clone()).unwrap_or_default();
+                spec_show.motion = motion.clone();
+                match MotionPlayer::for_show(&spec_show) {
+                    Ok(next) => {
+                        let (looping, speed) = (next.looping, next.speed);
+                        player.switch_to(next.source, clock.time, *crossfade as f64);
+                        player.looping = looping;
+                        player.speed = speed;
+                        status.error = None;
+                    }
+                    Err(e) => {
+                        error!("{e}; the current motion keeps playing");
+                        status.error = Some(e.to_string());
+                    }
+                }
+            }
+            DirectorCommand::MotionSpeed(speed) if speed.is_finite() && *speed > 0.0 => {
+                // Keep the clip where it is while the rate changes.
+                let local = (clock.time - player.started_at) * player.speed;
+                player.started_at = clock.time - local / speed;
+                player.speed = *speed;
+            }
+            DirectorCommand::MotionLoop(looping) => player.looping = *looping,
+            _ => {}
+        }
+    }
+}
+
+/// The last motion error, for the panel.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct MotionStatus {
+    pub error: Option<String>,
 }
 
 /// Runners load the motion before starting (so a bad file stops them with a clear error);
@@ -437,6 +490,83 @@ mod player_tests {
         );
         p.looping = false;
         assert!((p.clip_time(5.0) - 2.0).abs() < 1e-9, "holds the end");
+    }
+
+    #[test]
+    fn motion_commands_switch_clips_change_speed_and_survive_bad_files() {
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            crate::configure_phases,
+            crate::show::plugin,
+            crate::mocap::plugin,
+        ));
+        let show = ShowFile {
+            base_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes"),
+            ..default()
+        };
+        crate::show::insert_show(&mut app, show, crate::show::ClockMode::External, true);
+        app.update();
+        app.world_mut().resource_mut::<ShowClock>().time = 2.0;
+        app.world_mut()
+            .write_message(DirectorCommand::MotionSpeed(2.0));
+        app.update();
+        let player = app.world().resource::<MotionPlayer>().clone();
+        assert_eq!(player.speed, 2.0);
+        assert!(
+            (player.clip_time(2.0) - 2.0).abs() < 1e-9,
+            "the clip does not jump when the speed changes"
+        );
+
+        app.world_mut().write_message(DirectorCommand::PlayMotion {
+            motion: MotionSpec::Bvh {
+                path: "no/such.bvh".into(),
+                speed: 1.0,
+                looping: true,
+                bone_map: None,
+            },
+            crossfade: 0.5,
+        });
+        app.update();
+        let err = app
+            .world()
+            .resource::<MotionStatus>()
+            .error
+            .clone()
+            .expect("reported");
+        assert!(err.contains("no/such.bvh"), "{err}");
+        assert!(
+            matches!(
+                app.world().resource::<MotionPlayer>().source,
+                MotionSource::Keyframes(_)
+            ),
+            "still playing"
+        );
+
+        let clip =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mocap/cmu_131_01.bvh");
+        if !clip.exists() {
+            println!(
+                "SKIPPED the BVH part of motion_commands_...: {} not found",
+                clip.display()
+            );
+            return;
+        }
+        app.world_mut().write_message(DirectorCommand::PlayMotion {
+            motion: MotionSpec::Bvh {
+                path: clip,
+                speed: 1.0,
+                looping: true,
+                bone_map: None,
+            },
+            crossfade: 0.5,
+        });
+        app.update();
+        let player = app.world().resource::<MotionPlayer>().clone();
+        assert!(matches!(player.source, MotionSource::Capture { .. }));
+        assert_eq!(player.started_at, 2.0);
+        assert!(player.previous.is_some(), "crossfading from the idle clip");
+        assert!(app.world().resource::<MotionStatus>().error.is_none());
     }
 
     #[test]

@@ -33,6 +33,22 @@ pub struct ShowFile {
     pub base_dir: PathBuf,
 }
 
+impl Default for ShowFile {
+    /// An empty minute on the opera stage: the built-in performer standing idle, no cues.
+    fn default() -> Self {
+        Self {
+            name: "untitled".into(),
+            duration: 60.0,
+            stage: StageSpec::default(),
+            performer: PerformerSpec::default(),
+            motion: MotionSpec::Idle,
+            lights: BTreeMap::new(),
+            cues: Vec::new(),
+            base_dir: PathBuf::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum StageSpec {
     /// The traditional Peking-opera stage built by the `stage` module.
@@ -119,9 +135,7 @@ impl ShowFile {
             path: path.to_owned(),
             source,
         })?;
-        let mut show = Self::parse(&text, path)?;
-        show.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Ok(show)
+        Self::parse(&text, path)
     }
 
     /// A path named in the show, resolved against the show file's folder.
@@ -135,7 +149,7 @@ impl ShowFile {
 
     /// Parses show text; `path` is only used to name the file in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ShowError> {
-        let show: ShowFile =
+        let mut show: ShowFile =
             ron::Options::default()
                 .from_str(text)
                 .map_err(|e| ShowError::Syntax {
@@ -144,6 +158,7 @@ impl ShowFile {
                     column: e.span.start.col,
                     message: e.code.to_string(),
                 })?;
+        show.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         show.validate(text, path)?;
         Ok(show)
     }
@@ -189,6 +204,18 @@ impl ShowFile {
                         cue.at, self.duration
                     ),
                 ));
+            }
+            if let DirectorCommand::PlayMotion { motion, .. } = &cue.command {
+                if let MotionSpec::Bvh { path: p, .. } | MotionSpec::Take { path: p } = motion {
+                    let resolved = self.resolve(p);
+                    let shown = p.display().to_string();
+                    if !resolved.exists() {
+                        return Err(invalid(
+                            &shown,
+                            format!("motion file {} does not exist", resolved.display()),
+                        ));
+                    }
+                }
             }
             if let DirectorCommand::LightCue { name, .. } = &cue.command {
                 if !self.lights.contains_key(name) {

@@ -103,6 +103,17 @@ pub enum DirectorCommand {
     },
     /// Return cameras and lights to their state before any cue (the wide shot, preshow light).
     ResetStage,
+    /// Switch the performer to another motion, crossfading over `crossfade` seconds. Paths
+    /// are relative to the show file.
+    PlayMotion {
+        motion: MotionSpec,
+        #[serde(default)]
+        crossfade: f32,
+    },
+    /// Playback speed of the current motion (1.0 = as recorded).
+    MotionSpeed(f64),
+    /// Whether the current motion loops.
+    MotionLoop(bool),
     /// Start recording a take (body, face, commands) into the takes folder.
     StartRecording,
     /// Stop recording; the take is closed and kept.
