@@ -503,6 +503,57 @@ mod tests {
         let err = BoneMap::detect(&["root", "pelvis", "thigh_l"]).unwrap_err();
         assert!(err.to_string().contains("supply a bone map"), "{err}");
     }
+
+    #[test]
+    fn custom_maps_load_from_ron_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("map.ron");
+        let pairs = [
+            ("hips", "pelvis"),
+            ("spine", "spine_01"),
+            ("head", "head"),
+            ("leftUpperLeg", "thigh_l"),
+            ("leftLowerLeg", "calf_l"),
+            ("rightUpperLeg", "thigh_r"),
+            ("rightLowerLeg", "calf_r"),
+            ("leftUpperArm", "upperarm_l"),
+            ("leftLowerArm", "lowerarm_l"),
+            ("rightUpperArm", "upperarm_r"),
+            ("rightLowerArm", "lowerarm_r"),
+        ];
+        let body: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("    \"{k}\": \"{v}\","))
+            .collect();
+        std::fs::write(&good, format!("{{\n{}\n}}\n", body.join("\n"))).unwrap();
+        let map = BoneMap::load_custom(&good).unwrap();
+        assert_eq!(map.convention, Convention::Custom);
+        assert_eq!(map.bones[&HumanBone::LeftUpperLeg], "thigh_l");
+
+        let typo = dir.path().join("typo.ron");
+        std::fs::write(&typo, "{ \"hip\": \"pelvis\" }").unwrap();
+        let err = BoneMap::load_custom(&typo).unwrap_err().to_string();
+        assert!(
+            err.contains("typo.ron") && err.contains("`hip` is not a VRM humanoid bone name"),
+            "{err}"
+        );
+
+        let short = dir.path().join("short.ron");
+        std::fs::write(&short, "{ \"hips\": \"pelvis\" }").unwrap();
+        let err = BoneMap::load_custom(&short).unwrap_err().to_string();
+        assert!(
+            err.contains("lacks") && err.contains("leftUpperArm"),
+            "{err}"
+        );
+
+        let broken = dir.path().join("broken.ron");
+        std::fs::write(&broken, "{\n \"hips\": pelvis\n}").unwrap();
+        let err = BoneMap::load_custom(&broken).unwrap_err().to_string();
+        assert!(
+            err.contains("broken.ron") && err.contains("line 2"),
+            "{err}"
+        );
+    }
 }
 
 #[cfg(test)]
