@@ -123,6 +123,9 @@ enum Commands {
     /// Motion capture files: inspect a BVH, export a show's motion as BVH.
     #[command(subcommand)]
     Mocap(MocapCommand),
+    /// Avatar files (VRM 0.x/1.0, glTF): inspect what Ling Stage reads from them.
+    #[command(subcommand)]
+    Avatar(AvatarCommand),
     /// Print the render adapter wgpu picks (used by `doctor` in a child process).
     #[command(hide = true)]
     ProbeAdapter,
@@ -148,6 +151,56 @@ enum MocapCommand {
         #[arg(long)]
         seconds: Option<f64>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum AvatarCommand {
+    /// Print an avatar's humanoid map, expressions, spring chains, colliders and meta.
+    Inspect { file: PathBuf },
+}
+
+fn inspect_avatar(file: &Path) -> anyhow::Result<()> {
+    use ling_stage::performer::avatar::{AvatarFile, ColliderShape};
+    let started = std::time::Instant::now();
+    let a = AvatarFile::load(file)?;
+    let took = started.elapsed();
+    println!("{} ({:?}, read in {:.1} ms)", file.display(), a.kind, took.as_secs_f64() * 1000.0);
+    println!("meta: \"{}\" {} by {} — licence: {}", a.meta.title, a.meta.version, a.meta.authors.join(", "), if a.meta.license.is_empty() { "(none stated)" } else { &a.meta.license });
+    for (k, v) in &a.meta.fields {
+        if !v.is_empty() {
+            println!("  {k}: {v}");
+        }
+    }
+    println!("humanoid: {} of {} bones ({} nodes, {} skinned meshes)", a.humanoid.len(), ling_stage::performer::HumanBone::COUNT, a.node_count, a.skinned_meshes);
+    for (bone, node) in &a.humanoid {
+        println!("  {:<24} node {:>3} {}", bone.name(), node.index, node.name);
+    }
+    println!("expressions: {}", a.expressions.len());
+    for e in &a.expressions {
+        let binds: Vec<String> = e.binds.iter().map(|b| format!("mesh {} target {} x{:.2}", b.mesh, b.index, b.weight)).collect();
+        let mut flags = Vec::new();
+        if e.is_binary { flags.push("binary".to_string()); }
+        for (what, o) in [("blink", e.override_blink), ("lookAt", e.override_look_at), ("mouth", e.override_mouth)] {
+            if o != ling_stage::performer::avatar::Override::None { flags.push(format!("override {what} {o:?}")); }
+        }
+        if e.material_binds > 0 { flags.push(format!("{} material binds", e.material_binds)); }
+        println!("  {:<14}{} {}{}", e.name, if e.preset { " (preset)" } else { "" }, if binds.is_empty() { "no morph binds".into() } else { binds.join(", ") }, if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) });
+    }
+    if let Some(l) = &a.look_at {
+        println!("lookAt: {:?}, offset from head {:?}, horizontal outer {:.0}° → {:.2}", l.kind, l.offset_from_head.to_array(), l.horizontal_outer.input_max, l.horizontal_outer.output_scale);
+    }
+    println!("spring chains: {}, colliders: {} in {} groups", a.spring.chains.len(), a.spring.colliders.len(), a.spring.collider_groups.len());
+    for c in &a.spring.chains {
+        let j = c.joints.first();
+        println!("  {} — {} joints, stiffness {:.2}, gravity {:.2}, drag {:.2}, hit radius {:.3}, collider groups {:?}", c.name, c.joints.len(), j.map(|j| j.stiffness).unwrap_or(0.0), j.map(|j| j.gravity_power).unwrap_or(0.0), j.map(|j| j.drag).unwrap_or(0.0), j.map(|j| j.hit_radius).unwrap_or(0.0), c.collider_groups);
+    }
+    for c in &a.spring.colliders {
+        match &c.shape {
+            ColliderShape::Sphere { offset, radius } => println!("  collider on node {}: sphere r {radius:.3} at {:?}", c.node, offset.to_array()),
+            ColliderShape::Capsule { offset, tail, radius } => println!("  collider on node {}: capsule r {radius:.3} {:?}→{:?}", c.node, offset.to_array(), tail.to_array()),
+        }
+    }
+    Ok(())
 }
 
 fn demo_show_path() -> PathBuf {
@@ -375,6 +428,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             height,
         } => bench::run(&demo_show_path(), frames, render_frames, width, height)?,
         Commands::Mocap(MocapCommand::Inspect { file }) => inspect_bvh(&file)?,
+        Commands::Avatar(AvatarCommand::Inspect { file }) => inspect_avatar(&file)?,
         Commands::Mocap(MocapCommand::Export {
             show,
             out,

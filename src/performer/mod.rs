@@ -17,6 +17,7 @@ use bevy::prelude::*;
 use crate::AppSystems;
 use crate::show::{ActiveShow, PerformerSpec};
 
+pub mod avatar;
 pub mod builtin;
 mod expressions;
 mod humanoid;
