@@ -29,6 +29,9 @@ enum Commands {
     Live {
         /// Show file (RON); the built-in demo show if omitted.
         show: Option<PathBuf>,
+        /// Perform with this avatar (VRM 0.x/1.0 or glTF humanoid) instead of the show's performer.
+        #[arg(long, value_name = "FILE.vrm")]
+        avatar: Option<PathBuf>,
         /// Play this BVH motion capture instead of the show's motion.
         #[arg(long, value_name = "FILE.bvh")]
         motion: Option<PathBuf>,
@@ -57,6 +60,9 @@ enum Commands {
     Render {
         /// Show file (RON).
         show: PathBuf,
+        /// Perform with this avatar (VRM 0.x/1.0 or glTF humanoid) instead of the show's performer.
+        #[arg(long, value_name = "FILE.vrm")]
+        avatar: Option<PathBuf>,
         /// Play this BVH motion capture instead of the show's motion.
         #[arg(long, value_name = "FILE.bvh")]
         motion: Option<PathBuf>,
@@ -164,40 +170,122 @@ fn inspect_avatar(file: &Path) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let a = AvatarFile::load(file)?;
     let took = started.elapsed();
-    println!("{} ({:?}, read in {:.1} ms)", file.display(), a.kind, took.as_secs_f64() * 1000.0);
-    println!("meta: \"{}\" {} by {} — licence: {}", a.meta.title, a.meta.version, a.meta.authors.join(", "), if a.meta.license.is_empty() { "(none stated)" } else { &a.meta.license });
+    println!(
+        "{} ({:?}, read in {:.1} ms)",
+        file.display(),
+        a.kind,
+        took.as_secs_f64() * 1000.0
+    );
+    println!(
+        "meta: \"{}\" {} by {} — licence: {}",
+        a.meta.title,
+        a.meta.version,
+        a.meta.authors.join(", "),
+        if a.meta.license.is_empty() {
+            "(none stated)"
+        } else {
+            &a.meta.license
+        }
+    );
     for (k, v) in &a.meta.fields {
         if !v.is_empty() {
             println!("  {k}: {v}");
         }
     }
-    println!("humanoid: {} of {} bones ({} nodes, {} skinned meshes)", a.humanoid.len(), ling_stage::performer::HumanBone::COUNT, a.node_count, a.skinned_meshes);
+    println!(
+        "humanoid: {} of {} bones ({} nodes, {} skinned meshes)",
+        a.humanoid.len(),
+        ling_stage::performer::HumanBone::COUNT,
+        a.node_count,
+        a.skinned_meshes
+    );
     for (bone, node) in &a.humanoid {
         println!("  {:<24} node {:>3} {}", bone.name(), node.index, node.name);
     }
     println!("expressions: {}", a.expressions.len());
     for e in &a.expressions {
-        let binds: Vec<String> = e.binds.iter().map(|b| format!("mesh {} target {} x{:.2}", b.mesh, b.index, b.weight)).collect();
+        let binds: Vec<String> = e
+            .binds
+            .iter()
+            .map(|b| format!("mesh {} target {} x{:.2}", b.mesh, b.index, b.weight))
+            .collect();
         let mut flags = Vec::new();
-        if e.is_binary { flags.push("binary".to_string()); }
-        for (what, o) in [("blink", e.override_blink), ("lookAt", e.override_look_at), ("mouth", e.override_mouth)] {
-            if o != ling_stage::performer::avatar::Override::None { flags.push(format!("override {what} {o:?}")); }
+        if e.is_binary {
+            flags.push("binary".to_string());
         }
-        if e.material_binds > 0 { flags.push(format!("{} material binds", e.material_binds)); }
-        println!("  {:<14}{} {}{}", e.name, if e.preset { " (preset)" } else { "" }, if binds.is_empty() { "no morph binds".into() } else { binds.join(", ") }, if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) });
+        for (what, o) in [
+            ("blink", e.override_blink),
+            ("lookAt", e.override_look_at),
+            ("mouth", e.override_mouth),
+        ] {
+            if o != ling_stage::performer::avatar::Override::None {
+                flags.push(format!("override {what} {o:?}"));
+            }
+        }
+        if e.material_binds > 0 {
+            flags.push(format!("{} material binds", e.material_binds));
+        }
+        println!(
+            "  {:<14}{} {}{}",
+            e.name,
+            if e.preset { " (preset)" } else { "" },
+            if binds.is_empty() {
+                "no morph binds".into()
+            } else {
+                binds.join(", ")
+            },
+            if flags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", flags.join(", "))
+            }
+        );
     }
     if let Some(l) = &a.look_at {
-        println!("lookAt: {:?}, offset from head {:?}, horizontal outer {:.0}° → {:.2}", l.kind, l.offset_from_head.to_array(), l.horizontal_outer.input_max, l.horizontal_outer.output_scale);
+        println!(
+            "lookAt: {:?}, offset from head {:?}, horizontal outer {:.0}° → {:.2}",
+            l.kind,
+            l.offset_from_head.to_array(),
+            l.horizontal_outer.input_max,
+            l.horizontal_outer.output_scale
+        );
     }
-    println!("spring chains: {}, colliders: {} in {} groups", a.spring.chains.len(), a.spring.colliders.len(), a.spring.collider_groups.len());
+    println!(
+        "spring chains: {}, colliders: {} in {} groups",
+        a.spring.chains.len(),
+        a.spring.colliders.len(),
+        a.spring.collider_groups.len()
+    );
     for c in &a.spring.chains {
         let j = c.joints.first();
-        println!("  {} — {} joints, stiffness {:.2}, gravity {:.2}, drag {:.2}, hit radius {:.3}, collider groups {:?}", c.name, c.joints.len(), j.map(|j| j.stiffness).unwrap_or(0.0), j.map(|j| j.gravity_power).unwrap_or(0.0), j.map(|j| j.drag).unwrap_or(0.0), j.map(|j| j.hit_radius).unwrap_or(0.0), c.collider_groups);
+        println!(
+            "  {} — {} joints, stiffness {:.2}, gravity {:.2}, drag {:.2}, hit radius {:.3}, collider groups {:?}",
+            c.name,
+            c.joints.len(),
+            j.map(|j| j.stiffness).unwrap_or(0.0),
+            j.map(|j| j.gravity_power).unwrap_or(0.0),
+            j.map(|j| j.drag).unwrap_or(0.0),
+            j.map(|j| j.hit_radius).unwrap_or(0.0),
+            c.collider_groups
+        );
     }
     for c in &a.spring.colliders {
         match &c.shape {
-            ColliderShape::Sphere { offset, radius } => println!("  collider on node {}: sphere r {radius:.3} at {:?}", c.node, offset.to_array()),
-            ColliderShape::Capsule { offset, tail, radius } => println!("  collider on node {}: capsule r {radius:.3} {:?}→{:?}", c.node, offset.to_array(), tail.to_array()),
+            ColliderShape::Sphere { offset, radius } => println!(
+                "  collider on node {}: sphere r {radius:.3} at {:?}",
+                c.node,
+                offset.to_array()
+            ),
+            ColliderShape::Capsule {
+                offset,
+                tail,
+                radius,
+            } => println!(
+                "  collider on node {}: capsule r {radius:.3} {:?}→{:?}",
+                c.node,
+                offset.to_array(),
+                tail.to_array()
+            ),
         }
     }
     Ok(())
@@ -230,6 +318,17 @@ fn load_show(path: &Path, motion: Option<PathBuf>) -> anyhow::Result<ShowFile> {
         };
     }
     Ok(show)
+}
+
+/// Replaces the show's performer with an avatar file.
+fn with_avatar(mut show: ShowFile, avatar: Option<PathBuf>) -> ShowFile {
+    if let Some(path) = avatar {
+        let absolute = std::env::current_dir()
+            .map(|d| d.join(&path))
+            .unwrap_or(path);
+        show.performer = ling_stage::show::PerformerSpec::Avatar { path: absolute };
+    }
+    show
 }
 
 fn inspect_bvh(file: &Path) -> anyhow::Result<()> {
@@ -305,6 +404,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Commands::Live {
             show,
+            avatar,
             motion,
             once,
             vmc,
@@ -315,7 +415,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quit_after,
         } => {
             let path = show.unwrap_or_else(demo_show_path);
-            let show = load_show(&path, motion)?;
+            let show = with_avatar(load_show(&path, motion)?, avatar);
             live::run(
                 show,
                 LiveOptions {
@@ -334,6 +434,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Commands::Render {
             show,
+            avatar,
             motion,
             out,
             seconds,
@@ -346,7 +447,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             msaa,
             quiet,
         } => {
-            let file = load_show(&show, motion)?;
+            let file = with_avatar(load_show(&show, motion)?, avatar);
             let frames = frames.or(seconds.map(|s| (s * fps as f64).round() as u32));
             let options = RenderOptions {
                 out: out.clone(),
@@ -387,7 +488,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             motion,
             vmc,
         } => {
-            let file = load_show(&show, motion)?;
+            let mut file = load_show(&show, motion)?;
+            // Takes hold canonical signals; headless, the built-in skeleton carries them.
+            file.performer = ling_stage::show::PerformerSpec::BuiltIn;
             let player = MotionPlayer::for_show(&file)?;
             ling_stage::show::take::record_headless(
                 file,

@@ -448,3 +448,98 @@ fn killed_recording_keeps_the_take_up_to_the_last_second() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("rendered 2 frames"), "{stdout}");
 }
+
+/// A CMU clip plays on a VRM 0.x avatar through the normal renderer.
+#[test]
+fn cmu_clip_plays_on_a_vrm_avatar() {
+    let avatar =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/avatars/cool_loops.vrm");
+    let Some(clip) = shared_mocap("cmu_131_01.bvh") else {
+        return;
+    };
+    if !avatar.exists() {
+        println!(
+            "SKIPPED cmu_clip_plays_on_a_vrm_avatar: {} not found",
+            avatar.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let render_avatar = |name: &str, start: f64, frames: u32| {
+        let mut cmd = bin();
+        cmd.arg("render")
+            .arg(demo_show())
+            .arg("--motion")
+            .arg(&clip)
+            .arg("--avatar")
+            .arg(&avatar);
+        let (out, stdout, stderr) = run(cmd
+            .arg("--out")
+            .arg(dir.path().join(format!("{name}.png")))
+            .args([
+                "--width",
+                "320",
+                "--height",
+                "180",
+                "--quiet",
+                "--keep-frames",
+            ])
+            .args([
+                "--start",
+                &start.to_string(),
+                "--frames",
+                &frames.to_string(),
+            ]));
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        (0..frames)
+            .map(|i| load(&dir.path().join(format!("{name}_frames/frame_{i:05}.png"))))
+            .collect::<Vec<_>>()
+    };
+    // The wide shot (before the first cut at 3 s): kneeling at 1.5 s, moving by 2.5 s.
+    let with = render_avatar("avatar", 1.5, 31);
+    let empty_show = dir.path().join("empty.ron");
+    std::fs::write(
+        &empty_show,
+        std::fs::read_to_string(demo_show())
+            .unwrap()
+            .replace("performer: BuiltIn", "performer: None"),
+    )
+    .unwrap();
+    let (out, _, stderr) = run(bin()
+        .arg("render")
+        .arg(&empty_show)
+        .arg("--out")
+        .arg(dir.path().join("stage.png"))
+        .args([
+            "--width",
+            "320",
+            "--height",
+            "180",
+            "--quiet",
+            "--keep-frames",
+            "--start",
+            "1.5",
+            "--frames",
+            "1",
+        ]));
+    assert!(out.status.success(), "{stderr}");
+    let stage = load(&dir.path().join("stage_frames/frame_00000.png"));
+    let avatar_pixels = with[0]
+        .pixels()
+        .zip(stage.pixels())
+        .filter(|(a, b)| differs(a, b))
+        .count();
+    assert!(
+        avatar_pixels > 300,
+        "the avatar is visible on stage: {avatar_pixels} pixels"
+    );
+    let moved = with[0]
+        .pixels()
+        .zip(with[30].pixels())
+        .filter(|(a, b)| differs(a, b))
+        .count();
+    assert!(
+        moved > 100,
+        "the avatar moves with the clip: {moved} pixels changed in a second"
+    );
+}

@@ -105,8 +105,15 @@ pub struct SpringChain {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColliderShape {
-    Sphere { offset: Vec3, radius: f32 },
-    Capsule { offset: Vec3, tail: Vec3, radius: f32 },
+    Sphere {
+        offset: Vec3,
+        radius: f32,
+    },
+    Capsule {
+        offset: Vec3,
+        tail: Vec3,
+        radius: f32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -148,12 +155,17 @@ pub struct AvatarFile {
     pub morph_targets: Vec<Vec<String>>,
     pub node_count: usize,
     pub skinned_meshes: usize,
+    /// (glTF mesh index, name of a node that carries it).
+    pub mesh_nodes: Vec<(usize, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AvatarError {
     #[error("cannot read avatar {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not a glTF/GLB/VRM file: {message}")]
     Format { path: PathBuf, message: String },
     #[error("{path} is not a humanoid: {message}")]
@@ -166,18 +178,25 @@ fn gltf_json(bytes: &[u8]) -> Result<Value, String> {
         if bytes.len() < 20 {
             return Err("GLB header is truncated".into());
         }
-        let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+        let word = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
         let version = word(4);
         if version != 2 {
-            return Err(format!("GLB version {version} (only glTF 2.0 is supported)"));
+            return Err(format!(
+                "GLB version {version} (only glTF 2.0 is supported)"
+            ));
         }
         let chunk_len = word(12) as usize;
         if &bytes[16..20] != b"JSON" {
             return Err("the first GLB chunk is not JSON".into());
         }
-        bytes
-            .get(20..20 + chunk_len)
-            .ok_or_else(|| format!("GLB JSON chunk of {chunk_len} bytes is cut short (file is {} bytes)", bytes.len()))?
+        bytes.get(20..20 + chunk_len).ok_or_else(|| {
+            format!(
+                "GLB JSON chunk of {chunk_len} bytes is cut short (file is {} bytes)",
+                bytes.len()
+            )
+        })?
     } else {
         bytes
     };
@@ -189,12 +208,18 @@ fn f32_of(v: &Value, default: f32) -> f32 {
 }
 
 fn vec3_xyz(v: &Value) -> Vec3 {
-    Vec3::new(f32_of(&v["x"], 0.0), f32_of(&v["y"], 0.0), f32_of(&v["z"], 0.0))
+    Vec3::new(
+        f32_of(&v["x"], 0.0),
+        f32_of(&v["y"], 0.0),
+        f32_of(&v["z"], 0.0),
+    )
 }
 
 fn vec3_arr(v: &Value, default: Vec3) -> Vec3 {
     match v.as_array() {
-        Some(a) if a.len() == 3 => Vec3::new(f32_of(&a[0], 0.0), f32_of(&a[1], 0.0), f32_of(&a[2], 0.0)),
+        Some(a) if a.len() == 3 => {
+            Vec3::new(f32_of(&a[0], 0.0), f32_of(&a[1], 0.0), f32_of(&a[2], 0.0))
+        }
         _ => default,
     }
 }
@@ -270,7 +295,12 @@ impl AvatarFile {
             name: nodes.get(i).map(|n| text(&n["name"])).unwrap_or_default(),
         };
         // Mesh of each node, for VRM 1.0 binds that name nodes.
-        let mesh_of_node = |i: usize| nodes.get(i).and_then(|n| n["mesh"].as_u64()).map(|m| m as usize);
+        let mesh_of_node = |i: usize| {
+            nodes
+                .get(i)
+                .and_then(|n| n["mesh"].as_u64())
+                .map(|m| m as usize)
+        };
         let morph_targets: Vec<Vec<String>> = json["meshes"]
             .as_array()
             .map(|ms| {
@@ -284,7 +314,10 @@ impl AvatarFile {
                     .collect()
             })
             .unwrap_or_default();
-        let skinned_meshes = nodes.iter().filter(|n| !n["skin"].is_null() && !n["mesh"].is_null()).count();
+        let skinned_meshes = nodes
+            .iter()
+            .filter(|n| !n["skin"].is_null() && !n["mesh"].is_null())
+            .count();
         let ext = &json["extensions"];
         let mut avatar = AvatarFile {
             path: path.to_owned(),
@@ -297,6 +330,10 @@ impl AvatarFile {
             morph_targets,
             node_count: nodes.len(),
             skinned_meshes,
+            mesh_nodes: nodes
+                .iter()
+                .filter_map(|n| Some((n["mesh"].as_u64()? as usize, text(&n["name"]))))
+                .collect(),
         };
 
         if ext["VRMC_vrm"].is_object() {
@@ -304,7 +341,8 @@ impl AvatarFile {
             avatar.kind = AvatarKind::Vrm1;
             if let Some(bones) = vrm["humanoid"]["humanBones"].as_object() {
                 for (name, b) in bones {
-                    if let (Some(bone), Some(i)) = (HumanBone::from_name(name), b["node"].as_u64()) {
+                    if let (Some(bone), Some(i)) = (HumanBone::from_name(name), b["node"].as_u64())
+                    {
                         avatar.humanoid.insert(bone, node(i as usize));
                     }
                 }
@@ -312,11 +350,21 @@ impl AvatarFile {
             let meta = &vrm["meta"];
             avatar.meta.title = text(&meta["name"]);
             avatar.meta.version = text(&meta["version"]);
-            avatar.meta.authors = meta["authors"].as_array().map(|a| a.iter().map(text).collect()).unwrap_or_default();
+            avatar.meta.authors = meta["authors"]
+                .as_array()
+                .map(|a| a.iter().map(text).collect())
+                .unwrap_or_default();
             avatar.meta.license = text(&meta["licenseUrl"]);
             avatar.meta.fields = meta
                 .as_object()
-                .map(|m| m.iter().filter(|(k, _)| !["name", "version", "authors", "licenseUrl"].contains(&k.as_str())).map(|(k, v)| (k.clone(), text(v))).collect())
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, _)| {
+                            !["name", "version", "authors", "licenseUrl"].contains(&k.as_str())
+                        })
+                        .map(|(k, v)| (k.clone(), text(v)))
+                        .collect()
+                })
                 .unwrap_or_default();
             for (group, preset) in [("preset", true), ("custom", false)] {
                 if let Some(exprs) = vrm["expressions"][group].as_object() {
@@ -341,7 +389,8 @@ impl AvatarFile {
                             name: name.clone(),
                             preset,
                             binds,
-                            material_binds: count("materialColorBinds") + count("textureTransformBinds"),
+                            material_binds: count("materialColorBinds")
+                                + count("textureTransformBinds"),
                             is_binary: e["isBinary"].as_bool().unwrap_or(false),
                             override_blink: override_of(&e["overrideBlink"]),
                             override_look_at: override_of(&e["overrideLookAt"]),
@@ -357,7 +406,11 @@ impl AvatarFile {
                     output_scale: f32_of(&v["outputScale"], 10.0),
                 };
                 avatar.look_at = Some(LookAt {
-                    kind: if la["type"].as_str() == Some("expression") { LookAtKind::Expression } else { LookAtKind::Bone },
+                    kind: if la["type"].as_str() == Some("expression") {
+                        LookAtKind::Expression
+                    } else {
+                        LookAtKind::Bone
+                    },
                     offset_from_head: vec3_arr(&la["offsetFromHeadBone"], Vec3::ZERO),
                     horizontal_inner: range(&la["rangeMapHorizontalInner"]),
                     horizontal_outer: range(&la["rangeMapHorizontalOuter"]),
@@ -368,7 +421,9 @@ impl AvatarFile {
             let sb = &ext["VRMC_springBone"];
             if sb.is_object() {
                 for c in sb["colliders"].as_array().into_iter().flatten() {
-                    let Some(node) = c["node"].as_u64() else { continue };
+                    let Some(node) = c["node"].as_u64() else {
+                        continue;
+                    };
                     let shape = &c["shape"];
                     let shape = if shape["capsule"].is_object() {
                         let s = &shape["capsule"];
@@ -384,11 +439,19 @@ impl AvatarFile {
                             radius: f32_of(&s["radius"], 0.0),
                         }
                     };
-                    avatar.spring.colliders.push(Collider { node: node as usize, shape });
+                    avatar.spring.colliders.push(Collider {
+                        node: node as usize,
+                        shape,
+                    });
                 }
                 for g in sb["colliderGroups"].as_array().into_iter().flatten() {
                     avatar.spring.collider_groups.push(
-                        g["colliders"].as_array().into_iter().flatten().filter_map(|i| i.as_u64().map(|i| i as usize)).collect(),
+                        g["colliders"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|i| i.as_u64().map(|i| i as usize))
+                            .collect(),
                     );
                 }
                 for (k, s) in sb["springs"].as_array().into_iter().flatten().enumerate() {
@@ -408,31 +471,63 @@ impl AvatarFile {
                         })
                         .collect();
                     avatar.spring.chains.push(SpringChain {
-                        name: s["name"].as_str().map(str::to_string).unwrap_or_else(|| format!("spring {k}")),
+                        name: s["name"]
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| format!("spring {k}")),
                         joints,
-                        collider_groups: s["colliderGroups"].as_array().into_iter().flatten().filter_map(|i| i.as_u64().map(|i| i as usize)).collect(),
+                        collider_groups: s["colliderGroups"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|i| i.as_u64().map(|i| i as usize))
+                            .collect(),
                     });
                 }
             }
         } else if ext["VRM"].is_object() {
             let vrm = &ext["VRM"];
             avatar.kind = AvatarKind::Vrm0;
-            for b in vrm["humanoid"]["humanBones"].as_array().into_iter().flatten() {
-                if let (Some(bone), Some(i)) = (b["bone"].as_str().and_then(vrm0_bone), b["node"].as_u64()) {
+            for b in vrm["humanoid"]["humanBones"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                if let (Some(bone), Some(i)) =
+                    (b["bone"].as_str().and_then(vrm0_bone), b["node"].as_u64())
+                {
                     avatar.humanoid.insert(bone, node(i as usize));
                 }
             }
             let meta = &vrm["meta"];
             avatar.meta.title = text(&meta["title"]);
             avatar.meta.version = text(&meta["version"]);
-            avatar.meta.authors = vec![text(&meta["author"])].into_iter().filter(|a| !a.is_empty()).collect();
+            avatar.meta.authors = vec![text(&meta["author"])]
+                .into_iter()
+                .filter(|a| !a.is_empty())
+                .collect();
             avatar.meta.license = text(&meta["licenseName"]);
             avatar.meta.fields = meta
                 .as_object()
-                .map(|m| m.iter().filter(|(k, _)| !["title", "version", "author", "licenseName", "texture"].contains(&k.as_str())).map(|(k, v)| (k.clone(), text(v))).collect())
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, _)| {
+                            !["title", "version", "author", "licenseName", "texture"]
+                                .contains(&k.as_str())
+                        })
+                        .map(|(k, v)| (k.clone(), text(v)))
+                        .collect()
+                })
                 .unwrap_or_default();
-            for g in vrm["blendShapeMaster"]["blendShapeGroups"].as_array().into_iter().flatten() {
-                let preset_name = g["presetName"].as_str().unwrap_or("unknown").to_ascii_lowercase();
+            for g in vrm["blendShapeMaster"]["blendShapeGroups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let preset_name = g["presetName"]
+                    .as_str()
+                    .unwrap_or("unknown")
+                    .to_ascii_lowercase();
                 let (name, preset) = match vrm0_preset(&preset_name) {
                     Some(n) => (n.to_string(), true),
                     None => (text(&g["name"]), false),
@@ -468,7 +563,11 @@ impl AvatarFile {
                     output_scale: f32_of(&v["yRange"], 10.0),
                 };
                 avatar.look_at = Some(LookAt {
-                    kind: if fp["lookAtTypeName"].as_str() == Some("BlendShape") { LookAtKind::Expression } else { LookAtKind::Bone },
+                    kind: if fp["lookAtTypeName"].as_str() == Some("BlendShape") {
+                        LookAtKind::Expression
+                    } else {
+                        LookAtKind::Bone
+                    },
                     offset_from_head: vec3_xyz(&fp["firstPersonBoneOffset"]),
                     horizontal_inner: range(&fp["lookAtHorizontalInner"]),
                     horizontal_outer: range(&fp["lookAtHorizontalOuter"]),
@@ -492,7 +591,12 @@ impl AvatarFile {
                 }
                 avatar.spring.collider_groups.push(group);
             }
-            for (k, g) in sa["boneGroups"].as_array().into_iter().flatten().enumerate() {
+            for (k, g) in sa["boneGroups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 // VRM 0.x lists chain roots; each root's descendants form the chain.
                 let joint = |node: usize| SpringJoint {
                     node,
@@ -503,10 +607,20 @@ impl AvatarFile {
                     drag: f32_of(&g["dragForce"], 0.4),
                     hit_radius: f32_of(&g["hitRadius"], 0.02),
                 };
-                for root in g["bones"].as_array().into_iter().flatten().filter_map(|b| b.as_u64()) {
+                for root in g["bones"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| b.as_u64())
+                {
                     let mut chain = vec![joint(root as usize)];
                     let mut at = root as usize;
-                    while let Some(child) = nodes.get(at).and_then(|n| n["children"].as_array()).and_then(|c| c.first()).and_then(|c| c.as_u64()) {
+                    while let Some(child) = nodes
+                        .get(at)
+                        .and_then(|n| n["children"].as_array())
+                        .and_then(|c| c.first())
+                        .and_then(|c| c.as_u64())
+                    {
                         at = child as usize;
                         chain.push(joint(at));
                         if chain.len() > 256 {
@@ -514,9 +628,22 @@ impl AvatarFile {
                         }
                     }
                     avatar.spring.chains.push(SpringChain {
-                        name: format!("{} ({})", if text(&g["comment"]).is_empty() { format!("group {k}") } else { text(&g["comment"]) }, node(root as usize).name),
+                        name: format!(
+                            "{} ({})",
+                            if text(&g["comment"]).is_empty() {
+                                format!("group {k}")
+                            } else {
+                                text(&g["comment"])
+                            },
+                            node(root as usize).name
+                        ),
                         joints: chain,
-                        collider_groups: g["colliderGroups"].as_array().into_iter().flatten().filter_map(|i| i.as_u64().map(|i| i as usize)).collect(),
+                        collider_groups: g["colliderGroups"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|i| i.as_u64().map(|i| i as usize))
+                            .collect(),
                     });
                 }
             }
@@ -526,20 +653,42 @@ impl AvatarFile {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .flat_map(|s| s["joints"].as_array().into_iter().flatten().filter_map(|j| j.as_u64().map(|j| j as usize)))
+                .flat_map(|s| {
+                    s["joints"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|j| j.as_u64().map(|j| j as usize))
+                })
                 .collect();
-            let candidates: Vec<usize> = if joints.is_empty() { (0..nodes.len()).collect() } else { joints };
-            avatar.humanoid = infer_humanoid(&candidates.iter().map(|&i| node(i)).collect::<Vec<_>>());
-            avatar.meta.title = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let candidates: Vec<usize> = if joints.is_empty() {
+                (0..nodes.len()).collect()
+            } else {
+                joints
+            };
+            avatar.humanoid =
+                infer_humanoid(&candidates.iter().map(|&i| node(i)).collect::<Vec<_>>());
+            avatar.meta.title = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
             // glTF morph targets named in extras become custom expressions of the same name.
             for (mesh, names) in avatar.morph_targets.iter().enumerate() {
                 for (index, name) in names.iter().enumerate() {
                     match avatar.expressions.iter_mut().find(|e| &e.name == name) {
-                        Some(e) => e.binds.push(MorphBind { mesh, index, weight: 1.0 }),
+                        Some(e) => e.binds.push(MorphBind {
+                            mesh,
+                            index,
+                            weight: 1.0,
+                        }),
                         None => avatar.expressions.push(Expression {
                             name: name.clone(),
                             preset: false,
-                            binds: vec![MorphBind { mesh, index, weight: 1.0 }],
+                            binds: vec![MorphBind {
+                                mesh,
+                                index,
+                                weight: 1.0,
+                            }],
                             material_binds: 0,
                             is_binary: false,
                             override_blink: Override::None,
@@ -564,7 +713,11 @@ impl AvatarFile {
                     missing.join(", "),
                     avatar.humanoid.len(),
                     HumanBone::COUNT,
-                    if avatar.kind == AvatarKind::Gltf { "; the joint names follow no known convention" } else { "" }
+                    if avatar.kind == AvatarKind::Gltf {
+                        "; the joint names follow no known convention"
+                    } else {
+                        ""
+                    }
                 ),
             });
         }
@@ -579,13 +732,24 @@ impl AvatarFile {
 /// Side of a joint name and its base: `UpperArmL`, `upperarm_l`, `LeftUpperArm`, `Arm.L`.
 fn side_and_base(name: &str) -> (Option<bool>, String) {
     let lower = name.to_ascii_lowercase();
-    let alnum = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>();
+    let alnum = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+    };
     for (prefix, left) in [("left", true), ("right", false)] {
         if let Some(rest) = lower.strip_prefix(prefix) {
             return (Some(left), alnum(rest));
         }
     }
-    for (suffix, left) in [("_l", true), ("_r", false), (".l", true), (".r", false), ("-l", true), ("-r", false)] {
+    for (suffix, left) in [
+        ("_l", true),
+        ("_r", false),
+        (".l", true),
+        (".r", false),
+        ("-l", true),
+        ("-r", false),
+    ] {
         if let Some(rest) = lower.strip_suffix(suffix) {
             return (Some(left), alnum(rest));
         }
@@ -594,7 +758,8 @@ fn side_and_base(name: &str) -> (Option<bool>, String) {
     let chars: Vec<char> = name.chars().collect();
     if chars.len() >= 2 {
         let (last, before) = (chars[chars.len() - 1], chars[chars.len() - 2]);
-        if (last == 'L' || last == 'R') && (before.is_ascii_lowercase() || before.is_ascii_digit()) {
+        if (last == 'L' || last == 'R') && (before.is_ascii_lowercase() || before.is_ascii_digit())
+        {
             return (Some(last == 'L'), alnum(&lower[..lower.len() - 1]));
         }
     }
@@ -608,7 +773,12 @@ pub fn infer_humanoid(joints: &[NodeRef]) -> BTreeMap<HumanBone, NodeRef> {
     let by_name = |n: &str| joints.iter().find(|j| j.name == n).cloned();
     let names: Vec<&str> = joints.iter().map(|j| j.name.as_str()).collect();
     let known: BTreeMap<HumanBone, NodeRef> = BoneMap::detect(&names)
-        .map(|m| m.bones.into_iter().filter_map(|(b, n)| by_name(&n).map(|r| (b, r))).collect())
+        .map(|m| {
+            m.bones
+                .into_iter()
+                .filter_map(|(b, n)| by_name(&n).map(|r| (b, r)))
+                .collect()
+        })
         .unwrap_or_default();
 
     let central: [(HumanBone, &[&str]); 6] = [
@@ -620,12 +790,24 @@ pub fn infer_humanoid(joints: &[NodeRef]) -> BTreeMap<HumanBone, NodeRef> {
         (Head, &["head"]),
     ];
     let sided: [((HumanBone, HumanBone), &[&str]); 8] = [
-        ((LeftShoulder, RightShoulder), &["shoulder", "clavicle", "collar"]),
+        (
+            (LeftShoulder, RightShoulder),
+            &["shoulder", "clavicle", "collar"],
+        ),
         ((LeftUpperArm, RightUpperArm), &["upperarm", "arm"]),
-        ((LeftLowerArm, RightLowerArm), &["lowerarm", "forearm", "elbow"]),
+        (
+            (LeftLowerArm, RightLowerArm),
+            &["lowerarm", "forearm", "elbow"],
+        ),
         ((LeftHand, RightHand), &["hand", "wrist", "palm"]),
-        ((LeftUpperLeg, RightUpperLeg), &["upperleg", "upleg", "thigh"]),
-        ((LeftLowerLeg, RightLowerLeg), &["lowerleg", "leg", "calf", "shin", "knee"]),
+        (
+            (LeftUpperLeg, RightUpperLeg),
+            &["upperleg", "upleg", "thigh"],
+        ),
+        (
+            (LeftLowerLeg, RightLowerLeg),
+            &["lowerleg", "leg", "calf", "shin", "knee"],
+        ),
         ((LeftFoot, RightFoot), &["foot", "ankle"]),
         ((LeftToes, RightToes), &["toes", "toe", "toebase", "ball"]),
     ];
@@ -633,7 +815,9 @@ pub fn infer_humanoid(joints: &[NodeRef]) -> BTreeMap<HumanBone, NodeRef> {
         .iter()
         .map(|j| {
             let (side, base) = side_and_base(&j.name);
-            let stripped = base.trim_end_matches(|c: char| c.is_ascii_digit()).to_string();
+            let stripped = base
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .to_string();
             (side, base, stripped)
         })
         .collect();
@@ -665,7 +849,11 @@ pub fn infer_humanoid(joints: &[NodeRef]) -> BTreeMap<HumanBone, NodeRef> {
             generic.insert(right, j);
         }
     }
-    if generic.len() > known.len() { generic } else { known }
+    if generic.len() > known.len() {
+        generic
+    } else {
+        known
+    }
 }
 
 #[cfg(test)]
@@ -673,7 +861,9 @@ mod tests {
     use super::*;
 
     fn shared(name: &str) -> Option<PathBuf> {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/avatars").join(name);
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/avatars")
+            .join(name);
         if p.exists() {
             Some(p)
         } else {
@@ -693,7 +883,9 @@ mod tests {
 
     #[test]
     fn vrm0_avatar_reads_humanoid_expressions_and_meta() {
-        let Some(path) = shared("cool_loops.vrm") else { return };
+        let Some(path) = shared("cool_loops.vrm") else {
+            return;
+        };
         let a = AvatarFile::load(&path).unwrap();
         assert_eq!(a.kind, AvatarKind::Vrm0);
         assert!(a.humanoid.len() >= 50, "{} bones", a.humanoid.len());
@@ -703,19 +895,29 @@ mod tests {
         for name in ["aa", "ih", "ou", "ee", "oh", "blink"] {
             let e = a.expression(name).unwrap_or_else(|| panic!("{name}"));
             assert_eq!(e.binds.len(), 1, "{name}");
-            assert!((e.binds[0].weight - 1.0).abs() < 1e-6, "VRM 0.x weights are 0..100");
+            assert!(
+                (e.binds[0].weight - 1.0).abs() < 1e-6,
+                "VRM 0.x weights are 0..100"
+            );
         }
         assert_eq!(a.expression("aa").unwrap().binds[0].index, 15);
         assert_eq!(a.meta.title, "Cool_loops");
         assert_eq!(a.meta.authors, vec!["Polygonal Mind".to_string()]);
-        assert!(a.meta.fields.iter().any(|(k, v)| k == "commercialUssageName" && v == "Allow"));
+        assert!(
+            a.meta
+                .fields
+                .iter()
+                .any(|(k, v)| k == "commercialUssageName" && v == "Allow")
+        );
         assert_eq!(a.look_at.as_ref().unwrap().kind, LookAtKind::Bone);
         assert_eq!(a.skinned_meshes, 1);
     }
 
     #[test]
     fn vrm1_avatars_read_expressions_with_override_rules() {
-        let Some(path) = shared("VRMC_vrm_expressions_isBinary_Overrides.vrm") else { return };
+        let Some(path) = shared("VRMC_vrm_expressions_isBinary_Overrides.vrm") else {
+            return;
+        };
         let a = AvatarFile::load(&path).unwrap();
         assert_eq!(a.kind, AvatarKind::Vrm1);
         for bone in REQUIRED_BONES {
@@ -729,7 +931,9 @@ mod tests {
         assert!((a.look_at.as_ref().unwrap().offset_from_head.y - 0.06).abs() < 1e-6);
         assert!(a.meta.authors.contains(&"pixiv Inc.".to_string()));
 
-        let Some(path) = shared("VRMC_materials_mtoon_UV_Animation_Test.vrm") else { return };
+        let Some(path) = shared("VRMC_materials_mtoon_UV_Animation_Test.vrm") else {
+            return;
+        };
         let b = AvatarFile::load(&path).unwrap();
         assert_eq!(b.kind, AvatarKind::Vrm1);
         assert!(b.humanoid.len() >= 15);
@@ -737,7 +941,9 @@ mod tests {
 
     #[test]
     fn plain_gltf_humanoid_is_inferred_from_joint_names() {
-        let Some(path) = shared("RobotExpressive.glb") else { return };
+        let Some(path) = shared("RobotExpressive.glb") else {
+            return;
+        };
         let a = AvatarFile::load(&path).unwrap();
         assert_eq!(a.kind, AvatarKind::Gltf);
         let name = |b: HumanBone| a.humanoid[&b].name.clone();
@@ -747,23 +953,41 @@ mod tests {
         assert_eq!(name(HumanBone::Chest), "Torso_1");
         assert_eq!(name(HumanBone::LeftFoot), "FootL");
         for e in ["Angry", "Surprised", "Sad"] {
-            assert_eq!(a.expression(e).unwrap().binds.len(), 3, "{e} moves the three head meshes");
+            assert_eq!(
+                a.expression(e).unwrap().binds.len(),
+                3,
+                "{e} moves the three head meshes"
+            );
         }
     }
 
     #[test]
     fn corrupt_and_non_humanoid_files_are_refused_clearly() {
         let p = Path::new("broken.vrm");
-        let err = AvatarFile::parse(b"glTF\x02\x00\x00\x00", p).unwrap_err().to_string();
-        assert!(err.contains("broken.vrm") && err.contains("truncated"), "{err}");
-        let err = AvatarFile::parse(b"PK\x03\x04 a zip", p).unwrap_err().to_string();
+        let err = AvatarFile::parse(b"glTF\x02\x00\x00\x00", p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("broken.vrm") && err.contains("truncated"),
+            "{err}"
+        );
+        let err = AvatarFile::parse(b"PK\x03\x04 a zip", p)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a glTF"), "{err}");
         let box_gltf = br#"{"asset":{"version":"2.0"},"nodes":[{"name":"Cube","mesh":0}],"meshes":[{"primitives":[]}]}"#;
-        let err = AvatarFile::parse(box_gltf, Path::new("box.gltf")).unwrap_err().to_string();
-        assert!(err.contains("box.gltf is not a humanoid") && err.contains("hips"), "{err}");
+        let err = AvatarFile::parse(box_gltf, Path::new("box.gltf"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("box.gltf is not a humanoid") && err.contains("hips"),
+            "{err}"
+        );
         if let Some(path) = shared("cool_loops.vrm") {
             let bytes = std::fs::read(path).unwrap();
-            let err = AvatarFile::parse(&bytes[..bytes.len().min(5000)], p).unwrap_err().to_string();
+            let err = AvatarFile::parse(&bytes[..bytes.len().min(5000)], p)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("cut short"), "{err}");
         }
     }

@@ -18,6 +18,7 @@ use crate::AppSystems;
 use crate::show::{ActiveShow, PerformerSpec};
 
 pub mod avatar;
+pub mod avatar_scene;
 pub mod builtin;
 mod expressions;
 mod humanoid;
@@ -76,7 +77,8 @@ impl ExpressionMap {
 }
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(Startup, spawn_builtin_performer)
+    app.add_plugins(avatar_scene::plugin)
+        .add_systems(Startup, spawn_builtin_performer)
         .add_systems(
             Update,
             (apply_bone_pose, apply_expressions).in_set(AppSystems::Solve),
@@ -91,7 +93,7 @@ pub fn spawn_builtin_performer(
     materials: Option<ResMut<Assets<StandardMaterial>>>,
     bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
 ) {
-    if show.is_some_and(|s| s.0.performer == PerformerSpec::None) {
+    if show.is_some_and(|s| s.0.performer != PerformerSpec::BuiltIn) {
         return;
     }
     let root = commands

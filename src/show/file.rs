@@ -56,13 +56,15 @@ pub enum StageSpec {
     Opera,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum PerformerSpec {
     /// Ling, the performer built by the project's own code.
     #[default]
     BuiltIn,
     /// An empty stage (set and lights only).
     None,
+    /// A VRM (0.x or 1.0) or glTF humanoid avatar, relative to the show file.
+    Avatar { path: PathBuf },
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ use crate::LingStagePlugins;
 use crate::doctor::display_available;
 use crate::mocap::MotionPlayer;
 use crate::mocap::vmc_source::VmcSettings;
+use crate::performer::avatar_scene::register_avatar_source;
 
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
@@ -57,6 +58,7 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     let motion = MotionPlayer::for_show(&show)?;
     let title = format!("Ling Stage — {}", show.name);
     let mut app = App::new();
+    register_avatar_source(&mut app, &show)?;
     app.add_plugins(
         DefaultPlugins
             .set(WindowPlugin {

@@ -31,6 +31,7 @@ use bevy::winit::WinitPlugin;
 use super::{ClockMode, ShowClock, ShowFile, insert_show};
 use crate::LingStagePlugins;
 use crate::mocap::MotionPlayer;
+use crate::performer::avatar_scene::{avatar_loading, register_avatar_source};
 use crate::stage::{StageOutput, StageQuality};
 
 /// What to render and where.
@@ -101,6 +102,7 @@ pub fn frame_path(dir: &Path, i: u32) -> PathBuf {
 }
 
 const MIN_WARMUP_FRAMES: u32 = 8;
+const AVATAR_TIMEOUT: Duration = Duration::from_secs(120);
 const MAX_WARMUP_FRAMES: u32 = 200;
 /// Screenshots arrive a frame or two after they are requested.
 const MAX_DRAIN_FRAMES: u32 = 60;
@@ -140,7 +142,9 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         StageOutput::Window => unreachable!("build_app renders to an image"),
     };
 
-    // Warm up with time frozen until every render pipeline is compiled.
+    // Warm up with time frozen until the avatar (if any) has loaded and every render pipeline
+    // is compiled.
+    let warmup_started = Instant::now();
     let mut warmup = 0;
     let mut idle_frames = 0;
     while warmup < MAX_WARMUP_FRAMES {
@@ -157,9 +161,25 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
             .resource::<PipelineCache>()
             .waiting_pipelines()
             .count();
-        idle_frames = if pending == 0 { idle_frames + 1 } else { 0 };
+        let loading = avatar_loading(app.world_mut());
+        idle_frames = if pending == 0 && !loading {
+            idle_frames + 1
+        } else {
+            0
+        };
         if warmup >= MIN_WARMUP_FRAMES && idle_frames >= 3 {
             break;
+        }
+        if loading {
+            if warmup_started.elapsed() > AVATAR_TIMEOUT {
+                bail!(
+                    "the avatar did not load within {} s",
+                    AVATAR_TIMEOUT.as_secs()
+                );
+            }
+            // Loading runs on the asset threads; give them the CPU.
+            std::thread::sleep(Duration::from_millis(20));
+            warmup = warmup.min(MIN_WARMUP_FRAMES);
         }
     }
     app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
@@ -266,6 +286,7 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
 
 fn build_app(show: ShowFile, width: u32, height: u32, msaa_samples: u32) -> anyhow::Result<App> {
     let mut app = App::new();
+    register_avatar_source(&mut app, &show)?;
     app.add_plugins(
         DefaultPlugins
             .set(WindowPlugin {

@@ -1,0 +1,481 @@
+//! Avatars on stage: a VRM or glTF humanoid loaded through Bevy's glTF loader, driven by the
+//! same canonical signals as the built-in performer.
+//!
+//! The file is described by [`AvatarFile`] (humanoid map, expressions); the meshes come from
+//! `bevy_gltf` (materials fall back to standard PBR from the file's base colours and textures —
+//! MToon shading is not reproduced yet). When the scene has spawned, its humanoid nodes are
+//! found by name and a rig is bound: for every bone, the rotation turning the canonical rest
+//! direction onto the avatar's rest direction, so any rest pose (T-pose, A-pose, rolled bones)
+//! follows the canonical pose as bone directions. Expression weights drive the avatar's own
+//! expression binds.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use bevy::asset::io::AssetSourceBuilder;
+use bevy::gltf::GltfAssetLabel;
+use bevy::mesh::morph::MorphWeights;
+use bevy::prelude::*;
+use bevy::world_serialization::WorldAssetRoot;
+
+use super::avatar::{AvatarError, AvatarFile};
+use super::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
+use crate::AppSystems;
+use crate::show::{ActiveShow, PerformerSpec};
+
+/// Asset source the avatar files are read from (a cache copy with a `.glb` name, since Bevy
+/// picks its glTF loader by extension and VRM files end in `.vrm`).
+const SOURCE: &str = "avatar";
+
+/// The cache folder avatar files are staged in.
+fn staging_dir() -> PathBuf {
+    crate::tracking::cache_dir().join("avatars")
+}
+
+/// Copies the show's avatar (if any) to the staging folder and registers the asset source.
+/// Must run before `DefaultPlugins` (asset sources are fixed when the asset plugin builds).
+pub fn register_avatar_source(
+    app: &mut App,
+    show: &crate::show::ShowFile,
+) -> Result<(), AvatarError> {
+    let dir = staging_dir();
+    if let PerformerSpec::Avatar { path } = &show.performer {
+        let src = show.resolve(path);
+        let file = AvatarFile::load(&src)?;
+        std::fs::create_dir_all(&dir).map_err(|source| AvatarError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let staged = dir.join(staged_name(&src));
+        std::fs::copy(&src, &staged).map_err(|source| AvatarError::Io {
+            path: src.clone(),
+            source,
+        })?;
+        app.insert_resource(PendingAvatar(Some(file)));
+    }
+    app.register_asset_source(
+        SOURCE,
+        AssetSourceBuilder::platform_default(&dir.to_string_lossy(), None),
+    );
+    Ok(())
+}
+
+fn staged_name(src: &Path) -> String {
+    let stem = src
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "avatar".into());
+    format!("{stem}.glb")
+}
+
+/// The avatar description waiting to be spawned (inserted by [`register_avatar_source`]).
+#[derive(Resource, Default)]
+pub struct PendingAvatar(pub Option<AvatarFile>);
+
+/// An avatar whose scene has not finished spawning yet.
+#[derive(Component)]
+pub struct AvatarLoading {
+    file: AvatarFile,
+    scene: Entity,
+}
+
+/// A bound avatar rig.
+#[derive(Component)]
+pub struct AvatarRig {
+    /// Per humanoid bone: the node entity driving it, if the avatar has the bone.
+    bones: Vec<Option<Entity>>,
+    /// Rest local rotation and translation of each mapped node.
+    rest_local: Vec<(Quat, Vec3)>,
+    /// Rest rotation (in the avatar's space) of each mapped node.
+    rest_global: Vec<Quat>,
+    /// Canonical rest direction → avatar rest direction, per bone.
+    align: Vec<Quat>,
+    /// Rest rotation of each mapped bone's actual parent node, in the avatar's space.
+    parent_rest_global: Vec<Quat>,
+    /// The nearest mapped humanoid ancestor of each bone.
+    mapped_parent: Vec<Option<usize>>,
+    /// Metres of avatar per metre of canonical humanoid (leg length ratio).
+    scale: f32,
+    /// Expression name → binds as (node entity, morph index, weight).
+    expressions: HashMap<String, Vec<(Entity, usize, f32)>>,
+    pub file: AvatarFile,
+}
+
+pub fn plugin(app: &mut App) {
+    app.init_resource::<PendingAvatar>()
+        .add_systems(Startup, spawn_avatar_performer)
+        .add_systems(
+            Update,
+            (
+                bind_avatar_rig.in_set(AppSystems::Ingest),
+                (apply_avatar_pose, apply_avatar_expressions).in_set(AppSystems::Solve),
+            ),
+        );
+}
+
+fn spawn_avatar_performer(
+    mut commands: Commands,
+    show: Option<Res<ActiveShow>>,
+    mut pending: ResMut<PendingAvatar>,
+    assets: Option<Res<AssetServer>>,
+) {
+    let Some(show) = show else { return };
+    let PerformerSpec::Avatar { path } = &show.0.performer else {
+        return;
+    };
+    let Some(file) = pending.0.take() else {
+        error!(
+            "avatar {} was not staged before the app started; no performer",
+            path.display()
+        );
+        return;
+    };
+    let Some(assets) = assets else { return };
+    let scene_path = format!("{SOURCE}://{}", staged_name(&show.0.resolve(path)));
+    let root = commands
+        .spawn((
+            Name::new(file.meta.title.clone()),
+            Transform::default(),
+            Visibility::default(),
+            HumanoidPose::default(),
+            ExpressionWeights::default(),
+            Performer {
+                name: file.meta.title.clone(),
+                bones: Vec::new(),
+            },
+        ))
+        .id();
+    let scene = commands
+        .spawn((
+            WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset(scene_path))),
+            ChildOf(root),
+        ))
+        .id();
+    commands.entity(root).insert(AvatarLoading { file, scene });
+}
+
+/// Rest transform of `e` relative to `root`, from local transforms (global ones are not
+/// computed yet on the frame the scene appears).
+fn rest_in_root(
+    e: Entity,
+    root: Entity,
+    transforms: &Query<&Transform>,
+    parents: &Query<&ChildOf>,
+) -> Transform {
+    let mut chain = Vec::new();
+    let mut at = e;
+    while at != root {
+        if let Ok(t) = transforms.get(at) {
+            chain.push(*t);
+        }
+        match parents.get(at) {
+            Ok(p) => at = p.parent(),
+            Err(_) => break,
+        }
+    }
+    chain
+        .iter()
+        .rev()
+        .fold(Transform::IDENTITY, |acc, t| acc.mul_transform(*t))
+}
+
+/// Waits for the avatar's scene, then finds its humanoid nodes and binds the rig.
+fn bind_avatar_rig(
+    mut commands: Commands,
+    loading: Query<(Entity, &AvatarLoading)>,
+    children: Query<&Children>,
+    names: Query<&Name>,
+    transforms: Query<&Transform>,
+    parents: Query<&ChildOf>,
+    morphs: Query<(), With<MorphWeights>>,
+) {
+    for (root, pending) in &loading {
+        // Every node entity under the scene, by name.
+        let mut by_name: HashMap<String, Entity> = HashMap::new();
+        for e in children.iter_descendants(pending.scene) {
+            if let Ok(n) = names.get(e) {
+                by_name.entry(n.as_str().to_string()).or_insert(e);
+            }
+        }
+        let file = &pending.file;
+        let Some(hips) = file
+            .humanoid
+            .get(&HumanBone::Hips)
+            .and_then(|n| by_name.get(&n.name))
+        else {
+            continue; // not spawned yet
+        };
+        let _ = hips;
+        let n = HumanBone::COUNT;
+        let mut bones = vec![None; n];
+        for (bone, node) in &file.humanoid {
+            bones[bone.index()] = by_name.get(&node.name).copied();
+        }
+        let rest: Vec<Option<Transform>> = bones
+            .iter()
+            .map(|b| b.map(|e| rest_in_root(e, root, &transforms, &parents)))
+            .collect();
+        let pos = |b: HumanBone| rest[b.index()].map(|t| t.translation);
+        // Facing: the avatar's left hand must be on +X like the canonical humanoid's; VRM 0.x
+        // and many glTF files face -Z, so turn them round.
+        let facing_back = match (pos(HumanBone::LeftUpperArm), pos(HumanBone::RightUpperArm)) {
+            (Some(l), Some(r)) => l.x < r.x,
+            _ => false,
+        };
+        let turn = if facing_back {
+            Quat::from_rotation_y(std::f32::consts::PI)
+        } else {
+            Quat::IDENTITY
+        };
+        if facing_back {
+            commands
+                .entity(pending.scene)
+                .insert(Transform::from_rotation(turn));
+        }
+        let world_pos = |b: HumanBone| pos(b).map(|p| turn * p);
+        let scale = {
+            let leg = |p: &dyn Fn(HumanBone) -> Option<Vec3>| -> Option<f32> {
+                Some(
+                    p(HumanBone::LeftUpperLeg)?.distance(p(HumanBone::LeftLowerLeg)?)
+                        + p(HumanBone::LeftLowerLeg)?.distance(p(HumanBone::LeftFoot)?),
+                )
+            };
+            let canonical = leg(&|b: HumanBone| Some(b.rest_position())).unwrap_or(0.82);
+            leg(&world_pos)
+                .map(|l| l / canonical)
+                .filter(|s| *s > 1e-4)
+                .unwrap_or(1.0)
+        };
+        let mut align = vec![Quat::IDENTITY; n];
+        let mut mapped_parent = vec![None; n];
+        for &bone in HumanBone::ALL {
+            let inherited = bone
+                .parent()
+                .map(|p| align[p.index()])
+                .unwrap_or(Quat::IDENTITY);
+            align[bone.index()] = inherited;
+            mapped_parent[bone.index()] = {
+                let mut p = bone.parent();
+                while let Some(pb) = p {
+                    if bones[pb.index()].is_some() {
+                        break;
+                    }
+                    p = pb.parent();
+                }
+                p.map(|pb| pb.index())
+            };
+            if bone == HumanBone::Hips || bones[bone.index()].is_none() {
+                continue;
+            }
+            let child = HumanBone::ALL
+                .iter()
+                .find(|c| c.parent() == Some(bone) && bones[c.index()].is_some());
+            if let (Some(&child), Some(a), Some(b)) =
+                (child, world_pos(bone), child.and_then(|c| world_pos(*c)))
+            {
+                let d_avatar = (b - a).normalize_or_zero();
+                let d_canon = (child.rest_position() - bone.rest_position()).normalize_or_zero();
+                if d_avatar != Vec3::ZERO && d_canon != Vec3::ZERO {
+                    align[bone.index()] = Quat::from_rotation_arc(d_canon, d_avatar);
+                }
+            }
+        }
+        let rest_local: Vec<(Quat, Vec3)> = bones
+            .iter()
+            .map(|b| {
+                b.and_then(|e| transforms.get(e).ok())
+                    .map(|t| (t.rotation, t.translation))
+                    .unwrap_or((Quat::IDENTITY, Vec3::ZERO))
+            })
+            .collect();
+        let rest_global: Vec<Quat> = rest
+            .iter()
+            .map(|t| turn * t.map(|t| t.rotation).unwrap_or(Quat::IDENTITY))
+            .collect();
+        let parent_rest_global: Vec<Quat> = bones
+            .iter()
+            .map(|b| {
+                b.and_then(|e| parents.get(e).ok())
+                    .map(|p| turn * rest_in_root(p.parent(), root, &transforms, &parents).rotation)
+                    .unwrap_or(turn)
+            })
+            .collect();
+        // Expression binds: glTF mesh index → the node entity carrying its morph weights.
+        let mut expressions = HashMap::new();
+        let mesh_nodes = mesh_node_names(file);
+        for e in &file.expressions {
+            let binds: Vec<(Entity, usize, f32)> = e
+                .binds
+                .iter()
+                .flat_map(|b| {
+                    mesh_nodes
+                        .get(&b.mesh)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|name| by_name.get(name).copied())
+                        .filter(|ent| morphs.contains(*ent))
+                        .map(move |ent| (ent, b.index, b.weight))
+                })
+                .collect();
+            if !binds.is_empty() {
+                expressions.insert(e.name.clone(), binds);
+            }
+        }
+        info!(
+            "avatar {}: {} humanoid bones bound, {} expressions with morph binds, scale {:.2}{}",
+            file.meta.title,
+            bones.iter().filter(|b| b.is_some()).count(),
+            expressions.len(),
+            scale,
+            if facing_back {
+                ", turned to face the house"
+            } else {
+                ""
+            }
+        );
+        commands
+            .entity(root)
+            .remove::<AvatarLoading>()
+            .insert(AvatarRig {
+                bones,
+                rest_local,
+                rest_global,
+                align,
+                parent_rest_global,
+                mapped_parent,
+                scale,
+                expressions,
+                file: pending.file.clone(),
+            });
+    }
+}
+
+/// Names of the nodes that carry each glTF mesh (from the file's JSON).
+fn mesh_node_names(file: &AvatarFile) -> HashMap<usize, Vec<String>> {
+    let mut out: HashMap<usize, Vec<String>> = HashMap::new();
+    for (mesh, name) in &file.mesh_nodes {
+        out.entry(*mesh).or_default().push(name.clone());
+    }
+    out
+}
+
+/// Poses the avatar's humanoid nodes from the canonical pose.
+fn apply_avatar_pose(
+    performers: Query<(&HumanoidPose, &AvatarRig), Or<(Changed<HumanoidPose>, Added<AvatarRig>)>>,
+    mut transforms: Query<&mut Transform, Without<AvatarRig>>,
+) {
+    for (pose, rig) in &performers {
+        let fk = pose.model_transforms();
+        // World rotation each mapped bone should take: the canonical bone's rotation from rest,
+        // applied to the avatar's rest, through the direction alignment.
+        let target: Vec<Quat> = HumanBone::ALL
+            .iter()
+            .map(|b| {
+                let i = b.index();
+                let delta = fk[i].rotation * rig.align[i].inverse();
+                (delta * rig.rest_global[i]).normalize()
+            })
+            .collect();
+        for &bone in HumanBone::ALL {
+            let i = bone.index();
+            let Some(e) = rig.bones[i] else { continue };
+            let Ok(mut t) = transforms.get_mut(e) else {
+                continue;
+            };
+            // The node's real parent keeps its rest pose relative to the nearest mapped
+            // ancestor, which has moved by that ancestor's delta.
+            let parent_now = match rig.mapped_parent[i] {
+                Some(p) => target[p] * rig.rest_global[p].inverse() * rig.parent_rest_global[i],
+                None => rig.parent_rest_global[i],
+            };
+            t.rotation = (parent_now.inverse() * target[i]).normalize();
+            if bone == HumanBone::Hips {
+                let offset = (pose.hips - HumanBone::Hips.rest_position()) * rig.scale;
+                let local_offset = rig.parent_rest_global[i].inverse() * offset;
+                t.translation = rig.rest_local[i].1 + local_offset;
+            }
+        }
+    }
+}
+
+/// The avatar expression a canonical signal drives, and how strongly.
+pub fn expression_weights(e: &ExpressionWeights) -> Vec<(&'static str, f32)> {
+    let g = |n: &str| e.get(n).unwrap_or(0.0);
+    let blink_l = g("eyeBlinkLeft");
+    let blink_r = g("eyeBlinkRight");
+    vec![
+        ("aa", g("aa").max(g("jawOpen") * 0.7)),
+        ("ih", g("ih")),
+        ("ou", g("ou").max(g("mouthPucker"))),
+        ("ee", g("ee")),
+        ("oh", g("oh").max(g("mouthFunnel"))),
+        ("blink", blink_l.min(blink_r)),
+        ("blinkLeft", blink_l - blink_l.min(blink_r)),
+        ("blinkRight", blink_r - blink_l.min(blink_r)),
+        ("happy", (g("mouthSmileLeft") + g("mouthSmileRight")) / 2.0),
+        ("sad", (g("mouthFrownLeft") + g("mouthFrownRight")) / 2.0),
+        ("angry", (g("browDownLeft") + g("browDownRight")) / 2.0),
+        (
+            "surprised",
+            g("browInnerUp").min((g("eyeWideLeft") + g("eyeWideRight")) / 2.0 + 0.5),
+        ),
+    ]
+}
+
+fn apply_avatar_expressions(
+    performers: Query<
+        (&ExpressionWeights, &AvatarRig),
+        Or<(Changed<ExpressionWeights>, Added<AvatarRig>)>,
+    >,
+    mut morphs: Query<&mut MorphWeights>,
+) {
+    for (expressions, rig) in &performers {
+        let mut totals: HashMap<(Entity, usize), f32> = HashMap::new();
+        for (name, w) in expression_weights(expressions) {
+            let Some(binds) = rig.expressions.get(name) else {
+                continue;
+            };
+            let binary = rig.file.expression(name).is_some_and(|e| e.is_binary);
+            let w = if binary {
+                if w > 0.5 { 1.0 } else { 0.0 }
+            } else {
+                w
+            };
+            for (e, index, weight) in binds {
+                *totals.entry((*e, *index)).or_default() += w * weight;
+            }
+        }
+        for ((e, index), w) in totals {
+            if let Ok(mut m) = morphs.get_mut(e) {
+                if let Some(slot) = m.weights_mut().get_mut(index) {
+                    *slot = w.clamp(0.0, 1.0);
+                }
+            }
+        }
+    }
+}
+
+/// True while an avatar is still loading (offline renders wait for it).
+pub fn avatar_loading(world: &mut World) -> bool {
+    world.query::<&AvatarLoading>().iter(world).next().is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_signals_map_to_vrm_expressions() {
+        let mut e = ExpressionWeights::default();
+        e.set("aa", 0.8);
+        e.set("eyeBlinkLeft", 1.0);
+        e.set("eyeBlinkRight", 0.6);
+        e.set("mouthSmileLeft", 1.0);
+        let w: HashMap<_, _> = expression_weights(&e).into_iter().collect();
+        assert_eq!(w["aa"], 0.8);
+        assert_eq!(w["blink"], 0.6);
+        assert!((w["blinkLeft"] - 0.4).abs() < 1e-6);
+        assert_eq!(w["blinkRight"], 0.0);
+        assert_eq!(w["happy"], 0.5);
+    }
+}
