@@ -70,6 +70,7 @@ pub fn run(
         percentile(&times, 0.95),
         percentile(&times, 1.0)
     );
+    avatar_loading();
     bvh_parsing();
     vmc_throughput();
     vmc_latency();
@@ -97,6 +98,48 @@ pub fn run(
         );
     }
     Ok(())
+}
+
+/// Load time and memory of each sample avatar.
+fn avatar_loading() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/avatars");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    if files.is_empty() {
+        println!("| avatar load | SKIPPED: {} not found |", dir.display());
+        return;
+    }
+    for f in files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let started = Instant::now();
+        let parsed = ling_stage::performer::avatar::AvatarFile::load(&f);
+        let parse_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if let Err(e) = parsed {
+            println!("| avatar {name} | {e} |");
+            continue;
+        }
+        let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        // Each load in its own child process, so memory figures do not mix.
+        let exe = std::env::current_exe().expect("own path");
+        let out = std::process::Command::new(exe)
+            .arg("probe-avatar")
+            .arg(&f)
+            .output();
+        let measured = out
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|| "load failed".into());
+        println!(
+            "| avatar {name} ({:.1} MB): read {parse_ms:.1} ms, on stage {measured} |",
+            size as f64 / 1e6
+        );
+    }
 }
 
 /// BVH parse throughput: ours against the `bvh_anim` crate on the same files.
@@ -258,6 +301,17 @@ fn vmc_latency() {
         percentile(&latencies, 0.95),
         percentile(&latencies, 1.0)
     );
+}
+
+/// Loads one avatar and prints "N ms, +M MB" (used by `bench` in a child process).
+pub fn probe_avatar(path: &Path) -> anyhow::Result<()> {
+    let (took, bytes) = render::measure_avatar_load(path)?;
+    println!(
+        "{:.0} ms, {:+.1} MB resident",
+        took.as_secs_f64() * 1000.0,
+        bytes as f64 / 1e6
+    );
+    Ok(())
 }
 
 /// Prints the adapter Bevy's renderer picks on this machine.

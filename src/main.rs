@@ -135,6 +135,9 @@ enum Commands {
     /// Print the render adapter wgpu picks (used by `doctor` in a child process).
     #[command(hide = true)]
     ProbeAdapter,
+    /// Load an avatar and print its load time and memory (used by `bench`).
+    #[command(hide = true)]
+    ProbeAvatar { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -540,6 +543,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seconds,
         }) => export_bvh(&show, motion, &out, fps, seconds)?,
         Commands::ProbeAdapter => bench::probe_adapter()?,
+        Commands::ProbeAvatar { file } => bench::probe_avatar(&file)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -543,3 +543,45 @@ fn cmu_clip_plays_on_a_vrm_avatar() {
         "the avatar moves with the clip: {moved} pixels changed in a second"
     );
 }
+
+#[test]
+fn avatar_inspect_lists_bones_expressions_and_meta_and_refuses_bad_files() {
+    let avatar =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/avatars/cool_loops.vrm");
+    if !avatar.exists() {
+        println!("SKIPPED avatar_inspect_...: {} not found", avatar.display());
+        return;
+    }
+    let (out, stdout, stderr) = run(bin().args(["avatar", "inspect"]).arg(&avatar));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("(Vrm0"), "{stdout}");
+    assert!(stdout.contains("humanoid: 50 of 55 bones"), "{stdout}");
+    assert!(
+        stdout.contains("aa             (preset) mesh 0 target 15"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("by Polygonal Mind"), "{stdout}");
+    assert!(stdout.contains("spring chains:"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("half.vrm");
+    let bytes = std::fs::read(&avatar).unwrap();
+    std::fs::write(&bad, &bytes[..4000]).unwrap();
+    let (out, _, stderr) = run(bin().args(["avatar", "inspect"]).arg(&bad));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("half.vrm") && stderr.contains("cut short"),
+        "{stderr}"
+    );
+    let (out, _, stderr) = run(bin()
+        .args(["render"])
+        .arg(demo_show())
+        .arg("--avatar")
+        .arg(&bad)
+        .args(["--out", "x.mp4"]));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("half.vrm"),
+        "render refuses a bad avatar clearly: {stderr}"
+    );
+}

@@ -18,9 +18,11 @@ use bevy_egui::{
 use crate::audio::AudioStatus;
 use crate::mocap::vmc_source::VmcHealth;
 use crate::mocap::{MotionPlayer, MotionStatus};
+use crate::performer::PerformerStatus;
+use crate::performer::avatar_scene::AvatarRig;
 use crate::performer::{HumanoidPose, Performer, stage_position};
 use crate::show::take::Recording;
-use crate::show::{ActiveShow, CommandLog, DirectorCommand, MotionSpec, ShowClock};
+use crate::show::{ActiveShow, CommandLog, DirectorCommand, MotionSpec, PerformerSpec, ShowClock};
 use crate::stage::{CameraDirector, CameraShot, StageCamera, StageLighting};
 use crate::tracking::TrackingStatus;
 
@@ -35,6 +37,8 @@ pub struct PanelState {
     width: f32,
     /// The BVH file typed into the motion field.
     motion_path: String,
+    /// The avatar file typed into the performer field.
+    avatar_path: String,
 }
 
 impl Default for PanelState {
@@ -44,6 +48,7 @@ impl Default for PanelState {
             camera_blend: 0.0,
             width: 0.0,
             motion_path: String::new(),
+            avatar_path: String::new(),
         }
     }
 }
@@ -100,6 +105,7 @@ fn draw_panel(
     tracking: Res<TrackingStatus>,
     vmc: Res<VmcHealth>,
     recording: Res<Recording>,
+    (avatars, performer_status): (Query<(Entity, &AvatarRig)>, Res<PerformerStatus>),
     audio: Res<AudioStatus>,
     performers: Query<(&Performer, &Transform, &HumanoidPose)>,
     mut out: MessageWriter<DirectorCommand>,
@@ -224,6 +230,56 @@ fn draw_panel(
                     }
                 }
                 if let Some(e) = &recording.last_error {
+                    ui.label(
+                        egui::RichText::new(e)
+                            .color(egui::Color32::from_rgb(230, 120, 60))
+                            .small(),
+                    );
+                }
+                ui.separator();
+
+                ui.strong("Performer");
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Ling")
+                        .on_hover_text("the built-in performer")
+                        .clicked()
+                    {
+                        out.write(DirectorCommand::SwitchPerformer(PerformerSpec::BuiltIn));
+                    }
+                    ui.add(
+                        egui::TextEdit::singleline(&mut panel.avatar_path)
+                            .hint_text("avatar.vrm")
+                            .desired_width(150.0),
+                    );
+                    if ui.button("Load").clicked() && !panel.avatar_path.trim().is_empty() {
+                        out.write(DirectorCommand::SwitchPerformer(PerformerSpec::Avatar {
+                            path: panel.avatar_path.trim().into(),
+                        }));
+                    }
+                });
+                for (_, rig) in &avatars {
+                    let m = &rig.file.meta;
+                    ui.label(
+                        egui::RichText::new(format!(
+                            "{} {} by {} — {}",
+                            m.title,
+                            m.version,
+                            if m.authors.is_empty() {
+                                "unknown".to_string()
+                            } else {
+                                m.authors.join(", ")
+                            },
+                            if m.license.is_empty() {
+                                "no licence stated"
+                            } else {
+                                &m.license
+                            }
+                        ))
+                        .small(),
+                    );
+                }
+                if let Some(e) = &performer_status.error {
                     ui.label(
                         egui::RichText::new(e)
                             .color(egui::Color32::from_rgb(230, 120, 60))
@@ -366,6 +422,7 @@ fn describe(command: &DirectorCommand) -> String {
             format!("motion changed ({crossfade:.1} s crossfade)")
         }
         DirectorCommand::MotionSpeed(s) => format!("motion speed x{s:.2}"),
+        DirectorCommand::SwitchPerformer(p) => format!("performer: {p:?}"),
         DirectorCommand::MotionLoop(l) => format!("motion loop {}", if *l { "on" } else { "off" }),
         DirectorCommand::StopRecording => "recording stopped".to_string(),
         other => format!("{other:?}"),

@@ -250,6 +250,7 @@ pub fn load_capture(path: &Path, bone_map: Option<&Path>) -> Result<HumanoidClip
 
 pub fn plugin(app: &mut App) {
     app.add_plugins(vmc_source::plugin)
+        .add_message::<DirectorCommand>()
         .init_resource::<MotionStatus>()
         .add_systems(Startup, load_show_motion)
         .add_systems(

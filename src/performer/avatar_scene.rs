@@ -39,25 +39,59 @@ pub fn register_avatar_source(
     show: &crate::show::ShowFile,
 ) -> Result<(), AvatarError> {
     let dir = staging_dir();
+    std::fs::create_dir_all(&dir).map_err(|source| AvatarError::Io {
+        path: dir.clone(),
+        source,
+    })?;
     if let PerformerSpec::Avatar { path } = &show.performer {
-        let src = show.resolve(path);
-        let file = AvatarFile::load(&src)?;
-        std::fs::create_dir_all(&dir).map_err(|source| AvatarError::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let staged = dir.join(staged_name(&src));
-        std::fs::copy(&src, &staged).map_err(|source| AvatarError::Io {
-            path: src.clone(),
-            source,
-        })?;
-        app.insert_resource(PendingAvatar(Some(file)));
+        app.insert_resource(PendingAvatar(Some(stage_avatar(&show.resolve(path))?)));
     }
     app.register_asset_source(
         SOURCE,
         AssetSourceBuilder::platform_default(&dir.to_string_lossy(), None),
     );
     Ok(())
+}
+
+/// Reads an avatar file and copies it where the asset source finds it.
+pub fn stage_avatar(src: &Path) -> Result<AvatarFile, AvatarError> {
+    let file = AvatarFile::load(src)?;
+    let dir = staging_dir();
+    std::fs::create_dir_all(&dir).map_err(|source| AvatarError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    std::fs::copy(src, dir.join(staged_name(src))).map_err(|source| AvatarError::Io {
+        path: src.to_owned(),
+        source,
+    })?;
+    Ok(file)
+}
+
+/// Spawns a performer for a staged avatar; its rig is bound once the scene has spawned.
+pub fn spawn_avatar(commands: &mut Commands, assets: &AssetServer, file: AvatarFile) -> Entity {
+    let scene_path = format!("{SOURCE}://{}", staged_name(&file.path));
+    let root = commands
+        .spawn((
+            Name::new(file.meta.title.clone()),
+            Transform::default(),
+            Visibility::default(),
+            HumanoidPose::default(),
+            ExpressionWeights::default(),
+            Performer {
+                name: file.meta.title.clone(),
+                bones: Vec::new(),
+            },
+        ))
+        .id();
+    let scene = commands
+        .spawn((
+            WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset(scene_path))),
+            ChildOf(root),
+        ))
+        .id();
+    commands.entity(root).insert(AvatarLoading { file, scene });
+    root
 }
 
 fn staged_name(src: &Path) -> String {
@@ -131,27 +165,7 @@ fn spawn_avatar_performer(
         return;
     };
     let Some(assets) = assets else { return };
-    let scene_path = format!("{SOURCE}://{}", staged_name(&show.0.resolve(path)));
-    let root = commands
-        .spawn((
-            Name::new(file.meta.title.clone()),
-            Transform::default(),
-            Visibility::default(),
-            HumanoidPose::default(),
-            ExpressionWeights::default(),
-            Performer {
-                name: file.meta.title.clone(),
-                bones: Vec::new(),
-            },
-        ))
-        .id();
-    let scene = commands
-        .spawn((
-            WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset(scene_path))),
-            ChildOf(root),
-        ))
-        .id();
-    commands.entity(root).insert(AvatarLoading { file, scene });
+    spawn_avatar(&mut commands, &assets, file);
 }
 
 /// Rest transform of `e` relative to `root`, from local transforms (global ones are not

@@ -15,7 +15,7 @@ use bevy::mesh::skinning::{SkinnedMesh, SkinnedMeshInverseBindposes};
 use bevy::prelude::*;
 
 use crate::AppSystems;
-use crate::show::{ActiveShow, PerformerSpec};
+use crate::show::{ActiveShow, DirectorCommand, PerformerSpec};
 
 pub mod avatar;
 pub mod avatar_scene;
@@ -76,8 +76,79 @@ impl ExpressionMap {
     }
 }
 
+/// What the performer switch last reported, for the panel.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct PerformerStatus {
+    pub error: Option<String>,
+}
+
+/// Swaps the performer when asked. A file that cannot be read is reported and the current
+/// performer stays.
+#[allow(clippy::too_many_arguments)]
+fn switch_performer(
+    mut commands: Commands,
+    mut messages: MessageReader<DirectorCommand>,
+    show: Option<Res<ActiveShow>>,
+    performers: Query<Entity, With<Performer>>,
+    assets: Option<Res<AssetServer>>,
+    mut meshes: Option<ResMut<Assets<Mesh>>>,
+    mut materials: Option<ResMut<Assets<StandardMaterial>>>,
+    mut bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
+    mut status: ResMut<PerformerStatus>,
+) {
+    for message in messages.read() {
+        let DirectorCommand::SwitchPerformer(spec) = message else {
+            continue;
+        };
+        // Load first, so a bad file leaves the stage as it was.
+        let avatar = match spec {
+            PerformerSpec::Avatar { path } => {
+                let path = show
+                    .as_ref()
+                    .map(|s| s.0.resolve(path))
+                    .unwrap_or_else(|| path.clone());
+                match avatar_scene::stage_avatar(&path) {
+                    Ok(file) => Some(file),
+                    Err(e) => {
+                        error!("{e}; the current performer stays");
+                        status.error = Some(e.to_string());
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
+        for e in &performers {
+            commands.entity(e).despawn();
+        }
+        status.error = None;
+        match (spec, avatar) {
+            (PerformerSpec::BuiltIn, _) => {
+                spawn_ling(
+                    &mut commands,
+                    meshes.as_deref_mut(),
+                    materials.as_deref_mut(),
+                    bindposes.as_deref_mut(),
+                );
+            }
+            (PerformerSpec::Avatar { .. }, Some(file)) => match &assets {
+                Some(assets) => {
+                    avatar_scene::spawn_avatar(&mut commands, assets, file);
+                }
+                None => {
+                    status.error = Some("avatars need the renderer (no asset server here)".into())
+                }
+            },
+            _ => {}
+        }
+    }
+}
+
 pub fn plugin(app: &mut App) {
-    app.add_plugins(avatar_scene::plugin)
+    app.add_message::<DirectorCommand>()
+        .init_resource::<PerformerStatus>()
+        .add_systems(Update, switch_performer.in_set(AppSystems::Clock))
+        .add_plugins(avatar_scene::plugin)
         .add_systems(Startup, spawn_builtin_performer)
         .add_systems(
             Update,
@@ -89,13 +160,28 @@ pub fn plugin(app: &mut App) {
 pub fn spawn_builtin_performer(
     mut commands: Commands,
     show: Option<Res<ActiveShow>>,
-    meshes: Option<ResMut<Assets<Mesh>>>,
-    materials: Option<ResMut<Assets<StandardMaterial>>>,
-    bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
+    mut meshes: Option<ResMut<Assets<Mesh>>>,
+    mut materials: Option<ResMut<Assets<StandardMaterial>>>,
+    mut bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
 ) {
     if show.is_some_and(|s| s.0.performer != PerformerSpec::BuiltIn) {
         return;
     }
+    spawn_ling(
+        &mut commands,
+        meshes.as_deref_mut(),
+        materials.as_deref_mut(),
+        bindposes.as_deref_mut(),
+    );
+}
+
+/// Spawns Ling; the skinned mesh only when the render assets exist.
+pub fn spawn_ling(
+    commands: &mut Commands,
+    meshes: Option<&mut Assets<Mesh>>,
+    materials: Option<&mut Assets<StandardMaterial>>,
+    bindposes: Option<&mut Assets<SkinnedMeshInverseBindposes>>,
+) -> Entity {
     let root = commands
         .spawn((
             Name::new("Ling"),
@@ -125,10 +211,8 @@ pub fn spawn_builtin_performer(
         bones: bones.clone(),
     });
 
-    let (Some(mut meshes), Some(mut materials), Some(mut bindposes)) =
-        (meshes, materials, bindposes)
-    else {
-        return;
+    let (Some(meshes), Some(materials), Some(bindposes)) = (meshes, materials, bindposes) else {
+        return root;
     };
     let mesh = meshes.add(builtin::build_mesh());
     let weights = MorphWeights::new(vec![0.0; builtin::MORPH_TARGETS.len()], Some(mesh.clone()))
@@ -153,6 +237,7 @@ pub fn spawn_builtin_performer(
         NoFrustumCulling,
         ChildOf(root),
     ));
+    root
 }
 
 /// Writes each performer's pose into her skeleton's joint transforms.
@@ -272,6 +357,46 @@ mod tests {
             assert!(moved > 20, "morph {name} moves {moved} vertices");
         }
         assert_eq!(builtin::inverse_bindposes().len(), HumanBone::COUNT);
+    }
+
+    #[test]
+    fn switching_performers_keeps_the_stage_on_bad_files() {
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            TransformPlugin,
+            crate::configure_phases,
+            crate::show::plugin,
+            plugin,
+        ));
+        app.update();
+        let count = |app: &mut App| {
+            let world = app.world_mut();
+            world.query::<&Performer>().iter(world).count()
+        };
+        assert_eq!(count(&mut app), 1);
+        app.world_mut()
+            .write_message(DirectorCommand::SwitchPerformer(PerformerSpec::Avatar {
+                path: "missing/avatar.vrm".into(),
+            }));
+        app.update();
+        assert_eq!(count(&mut app), 1, "a bad file leaves Ling on stage");
+        let err = app
+            .world()
+            .resource::<PerformerStatus>()
+            .error
+            .clone()
+            .unwrap();
+        assert!(err.contains("missing/avatar.vrm"), "{err}");
+        app.world_mut()
+            .write_message(DirectorCommand::SwitchPerformer(PerformerSpec::None));
+        app.update();
+        assert_eq!(count(&mut app), 0, "an empty stage");
+        app.world_mut()
+            .write_message(DirectorCommand::SwitchPerformer(PerformerSpec::BuiltIn));
+        app.update();
+        assert_eq!(count(&mut app), 1, "Ling is back");
+        assert!(app.world().resource::<PerformerStatus>().error.is_none());
     }
 
     #[test]

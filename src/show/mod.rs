@@ -110,6 +110,8 @@ pub enum DirectorCommand {
         #[serde(default)]
         crossfade: f32,
     },
+    /// Replace the performer: the built-in Ling, an avatar file, or nobody. The motion goes on.
+    SwitchPerformer(PerformerSpec),
     /// Playback speed of the current motion (1.0 = as recorded).
     MotionSpeed(f64),
     /// Whether the current motion loops.
@@ -146,6 +148,8 @@ impl DirectorCommand {
                 | DirectorCommand::Seek(_)
                 | DirectorCommand::StartRecording
                 | DirectorCommand::StopRecording
+                // Loading an avatar is not repeated on every seek.
+                | DirectorCommand::SwitchPerformer(_)
         )
     }
 }

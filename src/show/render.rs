@@ -334,6 +334,51 @@ fn build_app(show: ShowFile, width: u32, height: u32, msaa_samples: u32) -> anyh
     Ok(app)
 }
 
+/// Resident memory of this process in bytes (Linux), for load measurements.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Loads `avatar` into a headless render app on the empty stage: how long until its rig is
+/// bound, and how much resident memory that added (meshes, textures, GPU-side copies on a
+/// software renderer).
+pub fn measure_avatar_load(avatar: &Path) -> anyhow::Result<(Duration, i64)> {
+    let empty = ShowFile {
+        performer: crate::show::PerformerSpec::None,
+        ..default()
+    };
+    let mut app = build_app(empty, 64, 64, 1)?;
+    for _ in 0..MIN_WARMUP_FRAMES {
+        update_and_wait(&mut app)?;
+    }
+    let before = resident_bytes().unwrap_or(0) as i64;
+    let started = Instant::now();
+    app.world_mut()
+        .write_message(crate::show::DirectorCommand::SwitchPerformer(
+            crate::show::PerformerSpec::Avatar {
+                path: avatar.to_owned(),
+            },
+        ));
+    update_and_wait(&mut app)?;
+    while avatar_loading(app.world_mut()) {
+        if started.elapsed() > AVATAR_TIMEOUT {
+            bail!(
+                "{} did not load within {} s",
+                avatar.display(),
+                AVATAR_TIMEOUT.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        update_and_wait(&mut app)?;
+    }
+    let took = started.elapsed();
+    update_and_wait(&mut app)?;
+    let after = resident_bytes().unwrap_or(0) as i64;
+    Ok((took, after - before))
+}
+
 fn update_and_wait(app: &mut App) -> anyhow::Result<()> {
     app.update();
     app.world()
