@@ -135,6 +135,45 @@ pub struct AvatarRig {
     pub file: AvatarFile,
 }
 
+impl AvatarRig {
+    /// The rig of the built-in performer: her own skeleton (rest = identity rotations, so no
+    /// alignment) and her morph targets, whose weights live on `morph_entity`.
+    pub fn builtin(bones: &[Entity], morph_entity: Entity) -> Self {
+        let file = AvatarFile::builtin();
+        let n = HumanBone::COUNT;
+        let expressions = file
+            .expressions
+            .iter()
+            .map(|e| {
+                (
+                    e.name.clone(),
+                    e.binds
+                        .iter()
+                        .map(|b| (morph_entity, b.index, b.weight))
+                        .collect(),
+                )
+            })
+            .collect();
+        AvatarRig {
+            bones: bones.iter().map(|e| Some(*e)).collect(),
+            rest_local: HumanBone::ALL
+                .iter()
+                .map(|b| (Quat::IDENTITY, b.rest_local_translation()))
+                .collect(),
+            rest_global: vec![Quat::IDENTITY; n],
+            align: vec![Quat::IDENTITY; n],
+            parent_rest_global: vec![Quat::IDENTITY; n],
+            mapped_parent: HumanBone::ALL
+                .iter()
+                .map(|b| b.parent().map(|p| p.index()))
+                .collect(),
+            scale: 1.0,
+            expressions,
+            file,
+        }
+    }
+}
+
 pub fn plugin(app: &mut App) {
     app.init_resource::<PendingAvatar>()
         .add_systems(Startup, spawn_avatar_performer)
@@ -419,6 +458,7 @@ pub fn expression_weights(e: &ExpressionWeights) -> Vec<(&'static str, f32)> {
     let blink_r = g("eyeBlinkRight");
     vec![
         ("aa", g("aa").max(g("jawOpen") * 0.7)),
+        ("jawOpen", g("jawOpen")),
         ("ih", g("ih")),
         ("ou", g("ou").max(g("mouthPucker"))),
         ("ee", g("ee")),
@@ -445,18 +485,29 @@ fn apply_avatar_expressions(
 ) {
     for (expressions, rig) in &performers {
         let mut totals: HashMap<(Entity, usize), f32> = HashMap::new();
+        let has_blink = rig.expressions.contains_key("blink");
         for (name, w) in expression_weights(expressions) {
-            let Some(binds) = rig.expressions.get(name) else {
-                continue;
-            };
-            let binary = rig.file.expression(name).is_some_and(|e| e.is_binary);
-            let w = if binary {
-                if w > 0.5 { 1.0 } else { 0.0 }
+            // Avatars with only one-eyed blinks close both eyes for a blink.
+            let both = ["blinkLeft", "blinkRight"];
+            let one = [name];
+            let targets: &[&str] = if name == "blink" && !has_blink {
+                &both
             } else {
-                w
+                &one
             };
-            for (e, index, weight) in binds {
-                *totals.entry((*e, *index)).or_default() += w * weight;
+            for target in targets {
+                let Some(binds) = rig.expressions.get(*target) else {
+                    continue;
+                };
+                let binary = rig.file.expression(target).is_some_and(|e| e.is_binary);
+                let w = match (binary, w > 0.5) {
+                    (true, true) => 1.0,
+                    (true, false) => 0.0,
+                    (false, _) => w,
+                };
+                for (e, index, weight) in binds {
+                    *totals.entry((*e, *index)).or_default() += w * weight;
+                }
             }
         }
         for ((e, index), w) in totals {
