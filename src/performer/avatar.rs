@@ -159,6 +159,9 @@ pub struct AvatarFile {
     pub skinned_meshes: usize,
     /// (glTF mesh index, name of a node that carries it).
     pub mesh_nodes: Vec<(usize, String)>,
+    /// Per-avatar overrides of the default expression map, from `<file>.expressions.ron`:
+    /// expression name → canonical signals and factors.
+    pub expression_map: BTreeMap<String, Vec<(String, f32)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -276,13 +279,15 @@ fn override_of(v: &Value) -> Override {
 }
 
 impl AvatarFile {
-    /// Reads an avatar file.
+    /// Reads an avatar file, and its expression-map sidecar if there is one.
     pub fn load(path: &Path) -> Result<Self, AvatarError> {
         let bytes = std::fs::read(path).map_err(|source| AvatarError::Io {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&bytes, path)
+        let mut avatar = Self::parse(&bytes, path)?;
+        avatar.expression_map = Self::load_expression_map(path)?;
+        Ok(avatar)
     }
 
     /// Reads an avatar from bytes; `path` names it in errors.
@@ -336,6 +341,7 @@ impl AvatarFile {
                 .iter()
                 .filter_map(|n| Some((n["mesh"].as_u64()? as usize, text(&n["name"]))))
                 .collect(),
+            expression_map: BTreeMap::new(),
         };
 
         if ext["VRMC_vrm"].is_object() {
@@ -780,7 +786,46 @@ impl AvatarFile {
             node_count: HumanBone::COUNT,
             skinned_meshes: 1,
             mesh_nodes: Vec::new(),
+            expression_map: BTreeMap::new(),
         }
+    }
+
+    /// The sidecar file that overrides this avatar's expression map.
+    pub fn expression_map_path(path: &Path) -> PathBuf {
+        let mut name = path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        name.push(".expressions.ron");
+        path.with_file_name(name)
+    }
+
+    /// Reads `<file>.expressions.ron` if present: `{ "happy": [("mouthSmileLeft", 0.5), ...] }`.
+    /// Unknown canonical names are refused with the file and the name.
+    fn load_expression_map(
+        path: &Path,
+    ) -> Result<BTreeMap<String, Vec<(String, f32)>>, AvatarError> {
+        let map_path = Self::expression_map_path(path);
+        let Ok(text) = std::fs::read_to_string(&map_path) else {
+            return Ok(BTreeMap::new());
+        };
+        let err = |message: String| AvatarError::Format {
+            path: map_path.clone(),
+            message,
+        };
+        let map: BTreeMap<String, Vec<(String, f32)>> = ron::from_str(&text)
+            .map_err(|e| err(format!("line {}: {}", e.span.start.line, e.code)))?;
+        let probe = super::ExpressionWeights::default();
+        for (expression, signals) in &map {
+            for (signal, _) in signals {
+                if probe.get(signal).is_none() {
+                    return Err(err(format!(
+                        "\"{expression}\" uses \"{signal}\", which is not an ARKit blendshape or viseme name"
+                    )));
+                }
+            }
+        }
+        Ok(map)
     }
 
     pub fn expression(&self, name: &str) -> Option<&Expression> {

@@ -451,7 +451,28 @@ fn apply_avatar_pose(
     }
 }
 
-/// The avatar expression a canonical signal drives, and how strongly.
+/// Expression weights for an avatar: the default map, with the avatar's own overrides
+/// (`<file>.expressions.ron`) replacing the entries they name.
+pub fn avatar_expression_weights(
+    e: &ExpressionWeights,
+    overrides: &std::collections::BTreeMap<String, Vec<(String, f32)>>,
+) -> Vec<(String, f32)> {
+    let mut out: Vec<(String, f32)> = expression_weights(e)
+        .into_iter()
+        .filter(|(name, _)| !overrides.contains_key(*name))
+        .map(|(n, w)| (n.to_string(), w))
+        .collect();
+    for (name, signals) in overrides {
+        let w: f32 = signals
+            .iter()
+            .map(|(s, k)| e.get(s).unwrap_or(0.0) * k)
+            .sum();
+        out.push((name.clone(), w.clamp(0.0, 1.0)));
+    }
+    out
+}
+
+/// The default map: the avatar expression a canonical signal drives, and how strongly.
 pub fn expression_weights(e: &ExpressionWeights) -> Vec<(&'static str, f32)> {
     let g = |n: &str| e.get(n).unwrap_or(0.0);
     let blink_l = g("eyeBlinkLeft");
@@ -486,7 +507,8 @@ fn apply_avatar_expressions(
     for (expressions, rig) in &performers {
         let mut totals: HashMap<(Entity, usize), f32> = HashMap::new();
         let has_blink = rig.expressions.contains_key("blink");
-        for (name, w) in expression_weights(expressions) {
+        for (name, w) in avatar_expression_weights(expressions, &rig.file.expression_map) {
+            let name = name.as_str();
             // Avatars with only one-eyed blinks close both eyes for a blink.
             let both = ["blinkLeft", "blinkRight"];
             let one = [name];
@@ -542,5 +564,53 @@ mod tests {
         assert!((w["blinkLeft"] - 0.4).abs() < 1e-6);
         assert_eq!(w["blinkRight"], 0.0);
         assert_eq!(w["happy"], 0.5);
+    }
+
+    #[test]
+    fn per_avatar_overrides_replace_default_entries() {
+        let mut e = ExpressionWeights::default();
+        e.set("mouthSmileLeft", 1.0);
+        e.set("jawOpen", 0.5);
+        let overrides = std::collections::BTreeMap::from([
+            (
+                "happy".to_string(),
+                vec![("mouthSmileLeft".to_string(), 0.3)],
+            ),
+            ("Shout".to_string(), vec![("jawOpen".to_string(), 2.0)]),
+        ]);
+        let w: HashMap<_, _> = avatar_expression_weights(&e, &overrides)
+            .into_iter()
+            .collect();
+        assert!((w["happy"] - 0.3).abs() < 1e-6);
+        assert_eq!(w["Shout"], 1.0, "clamped");
+        assert_eq!(w["aa"], 0.35, "defaults stay for the rest");
+    }
+
+    #[test]
+    fn expression_map_sidecar_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(src) = Some(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/avatars/cool_loops.vrm"),
+        )
+        .filter(|p| p.exists()) else {
+            println!("SKIPPED expression_map_sidecar_is_checked: cool_loops.vrm not found");
+            return;
+        };
+        let avatar = dir.path().join("idol.vrm");
+        std::fs::copy(&src, &avatar).unwrap();
+        let sidecar = AvatarFile::expression_map_path(&avatar);
+        std::fs::write(
+            &sidecar,
+            "{ \"happy\": [(\"mouthSmileLeft\", 0.5), (\"mouthSmileRight\", 0.5)] }",
+        )
+        .unwrap();
+        let file = AvatarFile::load(&avatar).unwrap();
+        assert_eq!(file.expression_map["happy"].len(), 2);
+        std::fs::write(&sidecar, "{ \"happy\": [(\"smile\", 1.0)] }").unwrap();
+        let err = AvatarFile::load(&avatar).unwrap_err().to_string();
+        assert!(
+            err.contains("idol.vrm.expressions.ron") && err.contains("\"smile\""),
+            "{err}"
+        );
     }
 }
