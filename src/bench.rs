@@ -4,11 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy::render::RenderPlugin;
-use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
 use bevy::render::renderer::RenderAdapterInfo;
-use bevy::window::ExitCondition;
-use bevy::winit::WinitPlugin;
 use ling_stage::LingStagePlugins;
 use ling_stage::show::render::{self, RenderOptions};
 use ling_stage::show::{ClockMode, ShowClock, ShowFile, insert_show};
@@ -317,21 +313,7 @@ pub fn probe_avatar(path: &Path) -> anyhow::Result<()> {
 /// Prints the adapter Bevy's renderer picks on this machine.
 pub fn probe_adapter() -> anyhow::Result<()> {
     let mut app = App::new();
-    app.add_plugins(
-        DefaultPlugins
-            .set(WindowPlugin {
-                primary_window: None,
-                exit_condition: ExitCondition::DontExit,
-                ..default()
-            })
-            .set(RenderPlugin {
-                synchronous_pipeline_compilation: true,
-                ..default()
-            })
-            .disable::<WinitPlugin>()
-            .disable::<PipelinedRenderingPlugin>()
-            .disable::<bevy::log::LogPlugin>(),
-    );
+    app.add_plugins(render::headless_render_plugins().disable::<bevy::log::LogPlugin>());
     app.finish();
     let info = app
         .world()

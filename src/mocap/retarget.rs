@@ -15,7 +15,7 @@ use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::bvh::Bvh;
-use crate::performer::{HumanBone, HumanoidPose};
+use crate::performer::{HumanBone, HumanoidPose, leg_length, rest_alignment};
 
 /// The naming conventions recognised automatically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,28 +296,13 @@ impl HumanoidClip {
     }
 }
 
-/// Model-space rest positions of the built-in humanoid, indexed by bone.
-fn target_rest() -> Vec<Vec3> {
-    HumanBone::ALL.iter().map(|b| b.rest_position()).collect()
-}
-
-fn leg_length(rest: impl Fn(HumanBone) -> Option<Vec3>) -> Option<f32> {
-    use HumanBone::*;
-    let mut total = 0.0;
-    for (a, b) in [(LeftUpperLeg, LeftLowerLeg), (LeftLowerLeg, LeftFoot)] {
-        total += rest(a)?.distance(rest(b)?);
-    }
-    Some(total)
-}
-
 /// Retargets every frame of `bvh` onto the humanoid with `map`.
 pub fn retarget(bvh: &Bvh, map: &BoneMap) -> Result<HumanoidClip, RetargetError> {
     let joint_of = |b: HumanBone| map.bones.get(&b).and_then(|n| bvh.joint_index(n));
     let src_rest = bvh.rest_positions();
-    let tgt_rest = target_rest();
     let scale = match (
         leg_length(|b| joint_of(b).map(|j| src_rest[j])),
-        leg_length(|b| Some(tgt_rest[b.index()])),
+        leg_length(|b| Some(b.rest_position())),
     ) {
         (Some(s), Some(t)) if s > 1e-6 => t / s,
         _ => {
@@ -327,31 +312,7 @@ pub fn retarget(bvh: &Bvh, map: &BoneMap) -> Result<HumanoidClip, RetargetError>
         }
     };
 
-    // Per bone: the rotation taking the humanoid's rest direction onto the source's, from the
-    // bone to its first mapped child. Bones without a mapped child inherit their parent's.
-    let mut align = [Quat::IDENTITY; HumanBone::COUNT];
-    for &bone in HumanBone::ALL {
-        let inherited = bone
-            .parent()
-            .map(|p| align[p.index()])
-            .unwrap_or(Quat::IDENTITY);
-        align[bone.index()] = inherited;
-        if bone == HumanBone::Hips {
-            continue;
-        }
-        let Some(j) = joint_of(bone) else { continue };
-        let child = HumanBone::ALL
-            .iter()
-            .find(|c| c.parent() == Some(bone) && joint_of(**c).is_some());
-        if let Some(&child) = child {
-            let jc = joint_of(child).expect("checked above");
-            let ds = (src_rest[jc] - src_rest[j]).normalize_or_zero();
-            let dt = (tgt_rest[child.index()] - tgt_rest[bone.index()]).normalize_or_zero();
-            if ds != Vec3::ZERO && dt != Vec3::ZERO {
-                align[bone.index()] = Quat::from_rotation_arc(dt, ds);
-            }
-        }
-    }
+    let align = rest_alignment(|b| joint_of(b).map(|j| src_rest[j]));
 
     let hips = joint_of(HumanBone::Hips).expect("core bones are mapped");
     let first = bvh.globals(0).get(hips).map(|g| g.0).unwrap_or(Vec3::ZERO);

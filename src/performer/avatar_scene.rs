@@ -19,7 +19,7 @@ use bevy::prelude::*;
 use bevy::world_serialization::WorldAssetRoot;
 
 use super::avatar::{AvatarError, AvatarFile};
-use super::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
+use super::{ExpressionWeights, HumanBone, HumanoidPose, Performer, leg_length, rest_alignment};
 use crate::AppSystems;
 use crate::show::{ActiveShow, PerformerSpec};
 
@@ -286,28 +286,18 @@ fn bind_avatar_rig(
                 .insert(Transform::from_rotation(turn));
         }
         let world_pos = |b: HumanBone| pos(b).map(|p| turn * p);
-        let scale = {
-            let leg = |p: &dyn Fn(HumanBone) -> Option<Vec3>| -> Option<f32> {
-                Some(
-                    p(HumanBone::LeftUpperLeg)?.distance(p(HumanBone::LeftLowerLeg)?)
-                        + p(HumanBone::LeftLowerLeg)?.distance(p(HumanBone::LeftFoot)?),
-                )
-            };
-            let canonical = leg(&|b: HumanBone| Some(b.rest_position())).unwrap_or(0.82);
-            leg(&world_pos)
-                .map(|l| l / canonical)
-                .filter(|s| *s > 1e-4)
-                .unwrap_or(1.0)
+        let scale = match (
+            leg_length(&world_pos),
+            leg_length(|b| Some(b.rest_position())),
+        ) {
+            (Some(avatar), Some(canonical)) if avatar > 1e-4 => avatar / canonical,
+            _ => 1.0,
         };
-        let mut align = vec![Quat::IDENTITY; n];
-        let mut mapped_parent = vec![None; n];
-        for &bone in HumanBone::ALL {
-            let inherited = bone
-                .parent()
-                .map(|p| align[p.index()])
-                .unwrap_or(Quat::IDENTITY);
-            align[bone.index()] = inherited;
-            mapped_parent[bone.index()] = {
+        let align = rest_alignment(&world_pos).to_vec();
+        // The nearest mapped humanoid ancestor of each bone.
+        let mapped_parent: Vec<Option<usize>> = HumanBone::ALL
+            .iter()
+            .map(|bone| {
                 let mut p = bone.parent();
                 while let Some(pb) = p {
                     if bones[pb.index()].is_some() {
@@ -316,23 +306,8 @@ fn bind_avatar_rig(
                     p = pb.parent();
                 }
                 p.map(|pb| pb.index())
-            };
-            if bone == HumanBone::Hips || bones[bone.index()].is_none() {
-                continue;
-            }
-            let child = HumanBone::ALL
-                .iter()
-                .find(|c| c.parent() == Some(bone) && bones[c.index()].is_some());
-            if let (Some(&child), Some(a), Some(b)) =
-                (child, world_pos(bone), child.and_then(|c| world_pos(*c)))
-            {
-                let d_avatar = (b - a).normalize_or_zero();
-                let d_canon = (child.rest_position() - bone.rest_position()).normalize_or_zero();
-                if d_avatar != Vec3::ZERO && d_canon != Vec3::ZERO {
-                    align[bone.index()] = Quat::from_rotation_arc(d_canon, d_avatar);
-                }
-            }
-        }
+            })
+            .collect();
         let rest_local: Vec<(Quat, Vec3)> = bones
             .iter()
             .map(|b| {

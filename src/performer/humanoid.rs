@@ -129,6 +129,44 @@ impl HumanBone {
     }
 }
 
+/// Leg length (upper + lower leg) of a skeleton whose joint positions `rest` gives.
+pub fn leg_length(rest: impl Fn(HumanBone) -> Option<Vec3>) -> Option<f32> {
+    let hip = rest(HumanBone::LeftUpperLeg)?;
+    let knee = rest(HumanBone::LeftLowerLeg)?;
+    let ankle = rest(HumanBone::LeftFoot)?;
+    Some(hip.distance(knee) + knee.distance(ankle))
+}
+
+/// For every bone, the rotation taking the canonical rest direction (bone → its first child
+/// present in `rest`) onto the direction between the same joints in `rest`, another skeleton's
+/// rest positions in the same facing. Bones without a child present inherit their parent's; the
+/// hips keep the identity. Retargeting applies it so that rest-pose differences (T-pose and
+/// A-pose, splayed legs) come out as the same bone directions.
+pub fn rest_alignment(rest: impl Fn(HumanBone) -> Option<Vec3>) -> [Quat; HumanBone::COUNT] {
+    let mut align = [Quat::IDENTITY; HumanBone::COUNT];
+    for &bone in HumanBone::ALL {
+        align[bone.index()] = bone
+            .parent()
+            .map(|p| align[p.index()])
+            .unwrap_or(Quat::IDENTITY);
+        if bone == HumanBone::Hips {
+            continue;
+        }
+        let Some(from) = rest(bone) else { continue };
+        let child = HumanBone::ALL
+            .iter()
+            .find(|c| c.parent() == Some(bone) && rest(**c).is_some());
+        if let Some(&child) = child {
+            let there = (rest(child).unwrap_or(from) - from).normalize_or_zero();
+            let canonical = (child.rest_position() - bone.rest_position()).normalize_or_zero();
+            if there != Vec3::ZERO && canonical != Vec3::ZERO {
+                align[bone.index()] = Quat::from_rotation_arc(canonical, there);
+            }
+        }
+    }
+    align
+}
+
 /// A humanoid pose: local rotations of every bone relative to the rest pose, and the hips'
 /// position in model space. This is the canonical body signal every motion source writes.
 #[derive(Component, Debug, Clone, PartialEq)]

@@ -26,7 +26,7 @@ mod expressions;
 mod humanoid;
 
 pub use expressions::{ARKIT_NAMES, ExpressionWeights, Viseme};
-pub use humanoid::{HumanBone, HumanoidPose, REQUIRED_BONES};
+pub use humanoid::{HumanBone, HumanoidPose, REQUIRED_BONES, leg_length, rest_alignment};
 
 /// A performer on stage. `bones[i]` is the entity of `HumanBone::ALL[i]`.
 #[derive(Component, Debug)]

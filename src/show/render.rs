@@ -284,28 +284,32 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     Ok(report)
 }
 
+/// Bevy's default plugins for rendering without a window, driven frame by frame: no winit, no
+/// pipelined rendering (frames finish in order), pipelines compiled before they are used.
+pub fn headless_render_plugins() -> bevy::app::PluginGroupBuilder {
+    DefaultPlugins
+        .set(WindowPlugin {
+            primary_window: None,
+            exit_condition: ExitCondition::DontExit,
+            ..default()
+        })
+        .set(RenderPlugin {
+            synchronous_pipeline_compilation: true,
+            ..default()
+        })
+        .set(LogPlugin {
+            filter: "wgpu=error,naga=warn,bevy_render=warn,bevy_ecs=warn,offset_allocator=warn"
+                .into(),
+            ..default()
+        })
+        .disable::<WinitPlugin>()
+        .disable::<PipelinedRenderingPlugin>()
+}
+
 fn build_app(show: ShowFile, width: u32, height: u32, msaa_samples: u32) -> anyhow::Result<App> {
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
-    app.add_plugins(
-        DefaultPlugins
-            .set(WindowPlugin {
-                primary_window: None,
-                exit_condition: ExitCondition::DontExit,
-                ..default()
-            })
-            .set(RenderPlugin {
-                synchronous_pipeline_compilation: true,
-                ..default()
-            })
-            .set(LogPlugin {
-                filter: "wgpu=error,naga=warn,bevy_render=warn,bevy_ecs=warn,offset_allocator=warn"
-                    .into(),
-                ..default()
-            })
-            .disable::<WinitPlugin>()
-            .disable::<PipelinedRenderingPlugin>(),
-    );
+    app.add_plugins(headless_render_plugins());
     let mut target = Image::new_uninit(
         Extent3d {
             width,
