@@ -18,7 +18,7 @@ use bevy::mesh::morph::MorphWeights;
 use bevy::prelude::*;
 use bevy::world_serialization::WorldAssetRoot;
 
-use super::avatar::{AvatarError, AvatarFile};
+use super::avatar::{AvatarError, AvatarFile, LookAtKind, Override, RangeMap};
 use super::{ExpressionWeights, HumanBone, HumanoidPose, Performer, leg_length, rest_alignment};
 use crate::AppSystems;
 use crate::show::{ActiveShow, PerformerSpec};
@@ -389,10 +389,42 @@ fn mesh_node_names(file: &AvatarFile) -> HashMap<usize, Vec<String>> {
 
 /// Poses the avatar's humanoid nodes from the canonical pose.
 fn apply_avatar_pose(
-    performers: Query<(&HumanoidPose, &AvatarRig), Or<(Changed<HumanoidPose>, Added<AvatarRig>)>>,
+    performers: Query<
+        (&HumanoidPose, &ExpressionWeights, &AvatarRig),
+        Or<(
+            Changed<HumanoidPose>,
+            Changed<ExpressionWeights>,
+            Added<AvatarRig>,
+        )>,
+    >,
     mut transforms: Query<&mut Transform, Without<AvatarRig>>,
 ) {
-    for (pose, rig) in &performers {
+    for (pose, expressions, rig) in &performers {
+        let mut pose = pose.clone();
+        if let Some(look) = rig
+            .file
+            .look_at
+            .as_ref()
+            .filter(|l| l.kind == LookAtKind::Bone)
+        {
+            // Bone-type look-at: the eyes turn by the avatar's range maps.
+            let (yaw, pitch) = gaze_from_arkit(expressions);
+            let map = |angle: f32, range: &RangeMap| {
+                angle.signum() * angle.abs().min(range.input_max) / range.input_max.max(1e-3)
+                    * range.output_scale
+            };
+            let yaw = map(yaw, &look.horizontal_outer).to_radians();
+            let pitch = if pitch >= 0.0 {
+                map(pitch, &look.vertical_up)
+            } else {
+                map(pitch, &look.vertical_down)
+            }
+            .to_radians();
+            let eye = Quat::from_rotation_y(yaw) * Quat::from_rotation_x(-pitch);
+            for bone in [HumanBone::LeftEye, HumanBone::RightEye] {
+                pose.set(bone, pose.rotation(bone) * eye);
+            }
+        }
         let fk = pose.model_transforms();
         // World rotation each mapped bone should take: the canonical bone's rotation from rest,
         // applied to the avatar's rest, through the direction alignment.
@@ -472,6 +504,116 @@ pub fn expression_weights(e: &ExpressionWeights) -> Vec<(&'static str, f32)> {
     ]
 }
 
+/// The weight of each of the avatar's expressions for these canonical signals: the expression
+/// map (default and per-avatar), gaze as look expressions for expression-type look-at, blinks
+/// routed to one-eyed blinks where the avatar has no `blink`, binary expressions snapped, and
+/// VRM's override rules (an expression that blocks or blends blinks, look-at or mouth shapes
+/// turns them down while it shows).
+pub fn resolve_expressions(file: &AvatarFile, e: &ExpressionWeights) -> HashMap<String, f32> {
+    let mut w: HashMap<String, f32> = avatar_expression_weights(e, &file.expression_map)
+        .into_iter()
+        .collect();
+    if file
+        .look_at
+        .as_ref()
+        .is_some_and(|l| l.kind == LookAtKind::Expression)
+    {
+        let look = file.look_at.as_ref().expect("checked");
+        let (yaw, pitch) = gaze_from_arkit(e);
+        let map = |angle: f32, range: &RangeMap| {
+            (angle.abs().min(range.input_max) / range.input_max.max(1e-3) * range.output_scale)
+                .clamp(0.0, 1.0)
+        };
+        w.insert(
+            "lookLeft".into(),
+            if yaw > 0.0 {
+                map(yaw, &look.horizontal_outer)
+            } else {
+                0.0
+            },
+        );
+        w.insert(
+            "lookRight".into(),
+            if yaw < 0.0 {
+                map(yaw, &look.horizontal_outer)
+            } else {
+                0.0
+            },
+        );
+        w.insert(
+            "lookUp".into(),
+            if pitch > 0.0 {
+                map(pitch, &look.vertical_up)
+            } else {
+                0.0
+            },
+        );
+        w.insert(
+            "lookDown".into(),
+            if pitch < 0.0 {
+                map(pitch, &look.vertical_down)
+            } else {
+                0.0
+            },
+        );
+    }
+    if file.expression("blink").is_none() {
+        let blink = w.remove("blink").unwrap_or(0.0);
+        for side in ["blinkLeft", "blinkRight"] {
+            *w.entry(side.into()).or_default() += blink;
+        }
+    }
+    for (name, weight) in w.iter_mut() {
+        if file.expression(name).is_some_and(|x| x.is_binary) {
+            *weight = if *weight > 0.5 { 1.0 } else { 0.0 };
+        }
+    }
+    let group = |kind: usize| -> &'static [&'static str] {
+        match kind {
+            0 => &["blink", "blinkLeft", "blinkRight"],
+            1 => &["lookUp", "lookDown", "lookLeft", "lookRight"],
+            _ => &["aa", "ih", "ou", "ee", "oh"],
+        }
+    };
+    let mut factors = [1.0f32; 3];
+    for x in &file.expressions {
+        let weight = w.get(&x.name).copied().unwrap_or(0.0);
+        if weight <= 0.0 {
+            continue;
+        }
+        for (k, rule) in [x.override_blink, x.override_look_at, x.override_mouth]
+            .into_iter()
+            .enumerate()
+        {
+            let f = match rule {
+                Override::None => 1.0,
+                Override::Block => 0.0,
+                Override::Blend => 1.0 - weight,
+            };
+            factors[k] = factors[k].min(f);
+        }
+    }
+    for (k, f) in factors.iter().enumerate() {
+        for name in group(k) {
+            if let Some(v) = w.get_mut(*name) {
+                *v *= f;
+            }
+        }
+    }
+    w
+}
+
+/// Gaze from ARKit eye blendshapes, in degrees: yaw towards the performer's left, pitch up.
+pub fn gaze_from_arkit(e: &ExpressionWeights) -> (f32, f32) {
+    let g = |n: &str| e.get(n).unwrap_or(0.0);
+    let left = (g("eyeLookOutLeft") + g("eyeLookInRight")) / 2.0;
+    let right = (g("eyeLookInLeft") + g("eyeLookOutRight")) / 2.0;
+    let up = (g("eyeLookUpLeft") + g("eyeLookUpRight")) / 2.0;
+    let down = (g("eyeLookDownLeft") + g("eyeLookDownRight")) / 2.0;
+    // ARKit's full range is roughly ±30° across and ±25° up and down.
+    ((left - right) * 30.0, (up - down) * 25.0)
+}
+
 fn apply_avatar_expressions(
     performers: Query<
         (&ExpressionWeights, &AvatarRig),
@@ -481,30 +623,9 @@ fn apply_avatar_expressions(
 ) {
     for (expressions, rig) in &performers {
         let mut totals: HashMap<(Entity, usize), f32> = HashMap::new();
-        let has_blink = rig.expressions.contains_key("blink");
-        for (name, w) in avatar_expression_weights(expressions, &rig.file.expression_map) {
-            let name = name.as_str();
-            // Avatars with only one-eyed blinks close both eyes for a blink.
-            let both = ["blinkLeft", "blinkRight"];
-            let one = [name];
-            let targets: &[&str] = if name == "blink" && !has_blink {
-                &both
-            } else {
-                &one
-            };
-            for target in targets {
-                let Some(binds) = rig.expressions.get(*target) else {
-                    continue;
-                };
-                let binary = rig.file.expression(target).is_some_and(|e| e.is_binary);
-                let w = match (binary, w > 0.5) {
-                    (true, true) => 1.0,
-                    (true, false) => 0.0,
-                    (false, _) => w,
-                };
-                for (e, index, weight) in binds {
-                    *totals.entry((*e, *index)).or_default() += w * weight;
-                }
+        for (name, w) in resolve_expressions(&rig.file, expressions) {
+            for (e, index, weight) in rig.expressions.get(&name).into_iter().flatten() {
+                *totals.entry((*e, *index)).or_default() += w * weight;
             }
         }
         for ((e, index), w) in totals {
@@ -539,6 +660,39 @@ mod tests {
         assert!((w["blinkLeft"] - 0.4).abs() < 1e-6);
         assert_eq!(w["blinkRight"], 0.0);
         assert_eq!(w["happy"], 0.5);
+    }
+
+    #[test]
+    fn vrm_override_rules_turn_down_blinks_and_mouth() {
+        let Some(path) = Some(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/data/avatars/VRMC_vrm_expressions_isBinary_Overrides.vrm"),
+        )
+        .filter(|p| p.exists()) else {
+            println!("SKIPPED vrm_override_rules_turn_down_blinks_and_mouth: sample not found");
+            return;
+        };
+        let file = AvatarFile::load(&path).unwrap();
+        let mut e = ExpressionWeights::default();
+        e.set("eyeBlinkLeft", 1.0);
+        e.set("eyeBlinkRight", 1.0);
+        let w = resolve_expressions(&file, &e);
+        assert_eq!(w["blink"], 1.0, "blinks when nothing overrides");
+        // happy is binary and blends blinks out: at full happy, no blink.
+        e.set("mouthSmileLeft", 0.8);
+        e.set("mouthSmileRight", 0.8);
+        let w = resolve_expressions(&file, &e);
+        assert_eq!(w["happy"], 1.0, "binary expressions snap");
+        assert_eq!(w["blink"], 0.0, "overrideBlink: blend at weight 1");
+        // Expression-type look-at: gaze to the left shows lookLeft.
+        e.set("eyeLookOutLeft", 1.0);
+        e.set("eyeLookInRight", 1.0);
+        let w = resolve_expressions(&file, &e);
+        assert!(
+            w["lookLeft"] > 0.3 && w["lookRight"] == 0.0,
+            "{:?}",
+            (w["lookLeft"], w["lookRight"])
+        );
     }
 
     #[test]
