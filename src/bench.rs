@@ -67,6 +67,7 @@ pub fn run(
         percentile(&times, 1.0)
     );
     avatar_loading();
+    chain_steps();
     bvh_parsing();
     vmc_throughput();
     vmc_latency();
@@ -135,6 +136,32 @@ fn avatar_loading() {
             "| avatar {name} ({:.1} MB): read {parse_ms:.1} ms, on stage {measured} |",
             size as f64 / 1e6
         );
+    }
+}
+
+/// Spring-bone chain step time against the number of simulated joints.
+fn chain_steps() {
+    use ling_stage::physics::{ChainState, Sphere};
+    for joints in [500usize, 2_000, 8_000] {
+        let spec = ling_stage::physics::chains::ling_plumes().remove(0);
+        let per_chain = spec.points.len() - 1;
+        let mut chains: Vec<ChainState> = (0..joints.div_ceil(per_chain))
+            .map(|i| ChainState::new(&spec, Transform::from_xyz(i as f32 * 0.01, 0.0, 0.0)))
+            .collect();
+        let spheres = [Sphere {
+            center: Vec3::new(0.0, 1.6, 0.0),
+            radius: 0.12,
+        }; 4];
+        let steps = 200;
+        let start = Instant::now();
+        for step in 0..steps {
+            let bone = Transform::from_rotation(Quat::from_rotation_y((step as f32 * 0.05).sin()));
+            for c in &mut chains {
+                c.step(bone, 1.0 / 60.0, &spheres);
+            }
+        }
+        let ms = start.elapsed().as_secs_f64() * 1000.0 / steps as f64;
+        println!("| chain step, {joints} joints (4 body spheres), one core | {ms:.3} ms |");
     }
 }
 

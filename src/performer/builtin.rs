@@ -294,14 +294,42 @@ fn eyelid(side: f32, closed: bool) -> (Vec3, Vec3) {
     }
 }
 
+/// Centre of the head ellipsoid and the height of the headdress band and crown top.
+fn head_geometry() -> (Vec3, f32, f32) {
+    let head_c = HumanBone::Head.rest_position() + Vec3::new(0.0, 0.1, 0.0);
+    let band_y = head_c.y + 0.066;
+    (head_c, band_y, band_y + 6.0 * 0.016)
+}
+
+/// Where a plume leaves the crown (`side` +1 = left).
+pub fn plume_base(side: f32) -> Vec3 {
+    let (head_c, _, crown_top) = head_geometry();
+    Vec3::new(0.03 * side, crown_top, head_c.z - 0.04)
+}
+
+/// A plume's rest curve in model space, `n + 1` points from the crown to the tip.
+pub fn plume_path(side: f32, n: usize) -> Vec<Vec3> {
+    let base = plume_base(side);
+    bezier(
+        [
+            base,
+            base + Vec3::new(0.08 * side, 0.55, -0.22),
+            base + Vec3::new(0.5 * side, 0.95, -0.05),
+            base + Vec3::new(0.95 * side, 0.72, 0.25),
+        ],
+        n,
+    )
+}
+
 /// The built-in avatar's mesh: positions, normals, vertex colours, joints, weights, indices
-/// and the face morph targets ([`MORPH_TARGETS`]).
-pub fn build_mesh() -> Mesh {
+/// and the face morph targets ([`MORPH_TARGETS`]). Without `with_plumes` the plumes are left
+/// out (costume physics draws them).
+pub fn build_mesh(with_plumes: bool) -> Mesh {
     use HumanBone as B;
     let mut m = Builder::default();
 
     // --- Head: an opera face (white base, rouge around the eyes) with black hair behind.
-    let head_c = B::Head.rest_position() + Vec3::new(0.0, 0.1, 0.0);
+    let (head_c, band_y, crown_top) = head_geometry();
     m.ellipsoid(
         head_c,
         Vec3::new(0.08, 0.105, 0.09),
@@ -375,7 +403,6 @@ pub fn build_mesh() -> Mesh {
 
     // --- Headdress: gold band, crown with kingfisher inlay and pompoms, two pheasant plumes,
     // and side tassels.
-    let band_y = head_c.y + 0.066;
     m.hoop(
         Vec3::new(0.0, band_y, head_c.z - 0.004),
         Vec3::new(0.0, 1.0, -0.15),
@@ -413,7 +440,6 @@ pub fn build_mesh() -> Mesh {
         },
         |_, _| rigid(B::Head),
     );
-    let crown_top = band_y + 6.0 * 0.016;
     m.ellipsoid(
         Vec3::new(0.0, crown_top + 0.03, head_c.z - 0.02),
         Vec3::splat(0.032),
@@ -432,38 +458,32 @@ pub fn build_mesh() -> Mesh {
         m.ellipsoid(p, Vec3::splat(0.017), 8, 12, |_| POMPOM, |_| rigid(B::Head));
     }
     for side in [1.0f32, -1.0] {
-        // 翎子: long pheasant tail feathers rising from the crown and arching outwards.
-        let base = Vec3::new(0.03 * side, crown_top, head_c.z - 0.04);
-        let path = bezier(
-            [
-                base,
-                base + Vec3::new(0.08 * side, 0.55, -0.22),
-                base + Vec3::new(0.5 * side, 0.95, -0.05),
-                base + Vec3::new(0.95 * side, 0.72, 0.25),
-            ],
-            40,
-        );
-        let radii: Vec<(f32, f32)> = (0..path.len())
-            .map(|i| {
-                let t = i as f32 / (path.len() - 1) as f32;
-                let r = 0.011 * (1.0 - t) + 0.0025;
-                (r, r)
-            })
-            .collect();
-        m.sweep(
-            &path,
-            &radii,
-            Vec3::Z,
-            6,
-            |t, _, _| {
-                if (t * 26.0).fract() < 0.28 {
-                    FEATHER_BAND
-                } else {
-                    mix(FEATHER, GOLD, t * 0.4)
-                }
-            },
-            |_, _| rigid(B::Head),
-        );
+        // 翎子: long pheasant tail feathers rising from the crown and arching outwards. With
+        // costume physics they are simulated chains drawn elsewhere.
+        if with_plumes {
+            let path = plume_path(side, 40);
+            let radii: Vec<(f32, f32)> = (0..path.len())
+                .map(|i| {
+                    let t = i as f32 / (path.len() - 1) as f32;
+                    let r = 0.011 * (1.0 - t) + 0.0025;
+                    (r, r)
+                })
+                .collect();
+            m.sweep(
+                &path,
+                &radii,
+                Vec3::Z,
+                6,
+                |t, _, _| {
+                    if (t * 26.0).fract() < 0.28 {
+                        FEATHER_BAND
+                    } else {
+                        mix(FEATHER, GOLD, t * 0.4)
+                    }
+                },
+                |_, _| rigid(B::Head),
+            );
+        }
         // Tassels hanging at the temples.
         let top = Vec3::new(0.075 * side, band_y - 0.01, head_c.z + 0.01);
         let path = [

@@ -63,6 +63,7 @@ fn switch_performer(
     mut materials: Option<ResMut<Assets<StandardMaterial>>>,
     mut bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
     mut status: ResMut<PerformerStatus>,
+    costume: Option<Res<crate::physics::CostumePhysics>>,
 ) {
     for message in messages.read() {
         let DirectorCommand::SwitchPerformer(spec) = message else {
@@ -97,6 +98,7 @@ fn switch_performer(
                     meshes.as_deref_mut(),
                     materials.as_deref_mut(),
                     bindposes.as_deref_mut(),
+                    !costume.as_ref().is_some_and(|c| c.enabled),
                 );
             }
             (PerformerSpec::Avatar { .. }, Some(file)) => match &assets {
@@ -127,6 +129,7 @@ pub fn spawn_builtin_performer(
     mut meshes: Option<ResMut<Assets<Mesh>>>,
     mut materials: Option<ResMut<Assets<StandardMaterial>>>,
     mut bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
+    costume: Option<Res<crate::physics::CostumePhysics>>,
 ) {
     if show.is_some_and(|s| s.0.performer != PerformerSpec::BuiltIn) {
         return;
@@ -136,6 +139,7 @@ pub fn spawn_builtin_performer(
         meshes.as_deref_mut(),
         materials.as_deref_mut(),
         bindposes.as_deref_mut(),
+        !costume.is_some_and(|c| c.enabled),
     );
 }
 
@@ -145,6 +149,7 @@ pub fn spawn_ling(
     meshes: Option<&mut Assets<Mesh>>,
     materials: Option<&mut Assets<StandardMaterial>>,
     bindposes: Option<&mut Assets<SkinnedMeshInverseBindposes>>,
+    rigid_plumes: bool,
 ) -> Entity {
     let root = commands
         .spawn((
@@ -182,7 +187,7 @@ pub fn spawn_ling(
     let (Some(meshes), Some(materials), Some(bindposes)) = (meshes, materials, bindposes) else {
         return root;
     };
-    let mesh = meshes.add(builtin::build_mesh());
+    let mesh = meshes.add(builtin::build_mesh(rigid_plumes));
     let weights = MorphWeights::new(vec![0.0; builtin::MORPH_TARGETS.len()], Some(mesh.clone()))
         .expect("the built-in avatar has fewer morph targets than Bevy's limit");
     commands.entity(root).insert(weights);
@@ -215,7 +220,7 @@ mod tests {
     #[test]
     fn builtin_mesh_is_skinned_to_the_skeleton_with_face_morphs() {
         use bevy::mesh::VertexAttributeValues;
-        let mesh = builtin::build_mesh();
+        let mesh = builtin::build_mesh(true);
         let n = mesh.count_vertices();
         assert!(
             n > 5_000,

@@ -1,17 +1,32 @@
 //! Costume and hair physics with rapier.
 //!
-//! Rapier runs in the fixed schedule (60 Hz) so a take simulates the same way live and
-//! offline. The stage floor is a static collider; costume chains and cloth attach here.
+//! Rapier steps in the fixed schedule at 60 Hz with a fixed time step, so a take simulates the
+//! same way live and offline, and the same input gives the same result. The stage floor is a
+//! static collider.
+//!
+//! **Chains** ([`chains`]) — plumes, tassels, hair — are spring-bone chains with VRM
+//! semantics (stiffness towards the rest bend, drag, gravity, body spheres), stepped in the
+//! same fixed schedule; their root follows a bone of the performer. Ling's two pheasant-feather
+//! plumes are chains, drawn as tapered tubes rebuilt every frame.
 
 use bevy::prelude::*;
 use bevy_rapier3d::prelude::*;
+
+pub mod chains;
+
+pub use chains::{Chain, ChainSpec, ChainState, CostumePhysics, Sphere};
 
 /// Physics steps per second.
 pub const PHYSICS_HZ: f64 = 60.0;
 
 pub fn plugin(app: &mut App) {
     app.insert_resource(Time::<Fixed>::from_hz(PHYSICS_HZ))
+        .insert_resource(TimestepMode::Fixed {
+            dt: (1.0 / PHYSICS_HZ) as f32,
+            substeps: 2,
+        })
         .add_plugins(RapierPhysicsPlugin::<NoUserData>::default().in_fixed_schedule())
+        .add_plugins(chains::plugin)
         .add_systems(Startup, spawn_stage_floor);
 }
 
