@@ -321,9 +321,30 @@ pub fn plume_path(side: f32, n: usize) -> Vec<Vec3> {
     )
 }
 
+/// A water sleeve's rest curve in model space (`side` +1 = left), `n + 1` points from the
+/// wrist past the hand.
+pub fn sleeve_path(side: f32, n: usize) -> Vec<Vec3> {
+    let hand = if side > 0.0 {
+        HumanBone::LeftHand
+    } else {
+        HumanBone::RightHand
+    };
+    let w = hand.rest_position();
+    let sx = |x: f32| x * side;
+    bezier(
+        [
+            w - Vec3::new(sx(0.05), 0.0, 0.0),
+            w + Vec3::new(sx(0.2), 0.0, 0.0),
+            w + Vec3::new(sx(0.4), -0.05, 0.0),
+            w + Vec3::new(sx(0.58), -0.16, 0.0),
+        ],
+        n,
+    )
+}
+
 /// The built-in avatar's mesh: positions, normals, vertex colours, joints, weights, indices
-/// and the face morph targets ([`MORPH_TARGETS`]). Without `with_plumes` the plumes are left
-/// out (costume physics draws them).
+/// and the face morph targets ([`MORPH_TARGETS`]). Without `with_plumes` the plumes and water
+/// sleeves are left out (costume physics simulates and draws them).
 pub fn build_mesh(with_plumes: bool) -> Mesh {
     use HumanBone as B;
     let mut m = Builder::default();
@@ -740,37 +761,32 @@ pub fn build_mesh(with_plumes: bool) -> Mesh {
             |_| ROBE,
             |_| blend(B::UpperChest, up, 0.6),
         );
-        // The water sleeve starts at the wrist and drapes on past the hand.
+        // The water sleeve starts at the wrist and drapes on past the hand. With costume
+        // physics it is a simulated chain drawn elsewhere.
         let w = hand.rest_position();
-        let path = bezier(
-            [
-                w - Vec3::new(sx(0.05), 0.0, 0.0),
-                w + Vec3::new(sx(0.2), 0.0, 0.0),
-                w + Vec3::new(sx(0.4), -0.05, 0.0),
-                w + Vec3::new(sx(0.58), -0.16, 0.0),
-            ],
-            12,
-        );
-        let radii: Vec<(f32, f32)> = (0..path.len())
-            .map(|i| {
-                let t = i as f32 / (path.len() - 1) as f32;
-                (0.066 + 0.04 * t, 0.066 + 0.05 * t)
-            })
-            .collect();
-        m.sweep(
-            &path,
-            &radii,
-            Vec3::Y,
-            20,
-            |t, _, _| {
-                if t > 0.96 {
-                    [0.75, 0.85, 0.98, 1.0]
-                } else {
-                    SILK
-                }
-            },
-            |t, _| blend(low, hand, 0.5 + t * 2.0),
-        );
+        if with_plumes {
+            let path = sleeve_path(side, 12);
+            let radii: Vec<(f32, f32)> = (0..path.len())
+                .map(|i| {
+                    let t = i as f32 / (path.len() - 1) as f32;
+                    (0.066 + 0.04 * t, 0.066 + 0.05 * t)
+                })
+                .collect();
+            m.sweep(
+                &path,
+                &radii,
+                Vec3::Y,
+                20,
+                |t, _, _| {
+                    if t > 0.96 {
+                        [0.75, 0.85, 0.98, 1.0]
+                    } else {
+                        SILK
+                    }
+                },
+                |t, _| blend(low, hand, 0.5 + t * 2.0),
+            );
+        }
         // Hand and fingers (orchid-finger gestures read at the sleeve's mouth).
         m.ellipsoid(
             w + Vec3::new(sx(0.045), 0.0, 0.0),

@@ -50,6 +50,8 @@ pub struct ChainState {
     pub stiffness: f32,
     pub drag: f32,
     pub gravity: f32,
+    /// The chain's own radius at the root and the tip: it stays this far out of body spheres.
+    pub thickness: (f32, f32),
 }
 
 /// A body sphere the chain stays out of (world space).
@@ -74,6 +76,7 @@ impl ChainState {
             stiffness: spec.stiffness,
             drag: spec.drag,
             gravity: spec.gravity,
+            thickness: spec.radius,
         }
     }
 
@@ -103,12 +106,18 @@ impl ChainState {
             let gravity = Vec3::NEG_Y * (self.gravity * dt);
             let mut next = tail + inertia + stiffness + gravity;
             next = head + (next - head).normalize_or(target_dir) * length;
-            for s in spheres {
-                let d = next - s.center;
-                let reach = s.radius + 0.005;
-                if d.length_squared() < reach * reach {
-                    next = s.center + d.normalize_or(Vec3::Y) * reach;
-                    next = head + (next - head).normalize_or(target_dir) * length;
+            let t = i as f32 / (n - 1).max(1) as f32;
+            let thickness = self.thickness.0 + (self.thickness.1 - self.thickness.0) * t;
+            // Push out of the spheres, then back to the segment length; a few rounds settle
+            // the two constraints together.
+            for _ in 0..3 {
+                for s in spheres {
+                    let d = next - s.center;
+                    let reach = s.radius + thickness;
+                    if d.length_squared() < reach * reach {
+                        next = s.center + d.normalize_or(Vec3::Y) * reach;
+                        next = head + (next - head).normalize_or(target_dir) * length;
+                    }
                 }
             }
             self.previous[i] = tail;
@@ -160,13 +169,47 @@ pub fn ling_plumes() -> Vec<ChainSpec> {
         .collect()
 }
 
-/// Spheres on the performer's head and shoulders that the plumes stay out of.
+/// Ling's water sleeves (水袖): long white silk hanging from the wrists.
+pub fn ling_sleeves() -> Vec<ChainSpec> {
+    [1.0f32, -1.0]
+        .into_iter()
+        .map(|side| {
+            let hand = if side > 0.0 {
+                HumanBone::LeftHand
+            } else {
+                HumanBone::RightHand
+            };
+            ChainSpec {
+                name: format!("{} water sleeve", if side > 0.0 { "left" } else { "right" }),
+                bone: hand,
+                points: crate::performer::builtin::sleeve_path(side, 8)
+                    .into_iter()
+                    .map(|p| p - hand.rest_position())
+                    .collect(),
+                radius: (0.066, 0.11),
+                stiffness: 1.2,
+                drag: 0.18,
+                gravity: 0.9,
+                colors: [Color::srgb(0.97, 0.97, 1.0), Color::srgb(0.97, 0.97, 1.0)],
+            }
+        })
+        .collect()
+}
+
+/// Spheres on the performer's body that her chains stay out of: head and shoulders for the
+/// plumes, torso, hips and the robe's skirt for the sleeves.
 fn body_spheres(root: &Transform, fk: &[Transform]) -> Vec<Sphere> {
     [
         (HumanBone::Head, Vec3::new(0.0, 0.1, 0.0), 0.12),
         (HumanBone::UpperChest, Vec3::new(0.0, 0.05, 0.0), 0.17),
+        (HumanBone::Chest, Vec3::ZERO, 0.17),
+        (HumanBone::Hips, Vec3::ZERO, 0.2),
         (HumanBone::LeftUpperArm, Vec3::ZERO, 0.09),
         (HumanBone::RightUpperArm, Vec3::ZERO, 0.09),
+        (HumanBone::LeftUpperLeg, Vec3::new(0.0, -0.25, 0.0), 0.2),
+        (HumanBone::RightUpperLeg, Vec3::new(0.0, -0.25, 0.0), 0.2),
+        (HumanBone::LeftLowerLeg, Vec3::new(0.0, -0.2, 0.0), 0.24),
+        (HumanBone::RightLowerLeg, Vec3::new(0.0, -0.2, 0.0), 0.24),
     ]
     .iter()
     .map(|(b, offset, radius)| Sphere {
@@ -215,7 +258,7 @@ fn step_chains(
     }
 }
 
-/// Gives Ling her plumes when she appears.
+/// Gives Ling her plumes and water sleeves when she appears.
 fn attach_ling_plumes(
     mut commands: Commands,
     added: Query<(Entity, &Transform, &HumanoidPose, &Performer), Added<Performer>>,
@@ -226,13 +269,13 @@ fn attach_ling_plumes(
         if performer.bones.is_empty() {
             continue; // avatars bring their own spring bones
         }
-        let head = bone_world(root, pose, HumanBone::Head);
-        for spec in ling_plumes() {
+        for spec in ling_plumes().into_iter().chain(ling_sleeves()) {
+            let bone = bone_world(root, pose, spec.bone);
             let chain = Chain {
                 name: spec.name.clone(),
                 performer: entity,
                 bone: spec.bone,
-                state: ChainState::new(&spec, head),
+                state: ChainState::new(&spec, bone),
                 radius: spec.radius,
             };
             let mut e = commands.spawn((Name::new(spec.name.clone()), ChildOf(entity)));
@@ -475,9 +518,12 @@ mod tests {
         for _ in 0..1200 {
             chain.step(Transform::IDENTITY, DT, &[sphere]);
             for p in &chain.current[1..] {
-                deepest = deepest.max(sphere.radius - p.distance(sphere.center));
+                deepest = deepest.max(sphere.radius + 0.01 - p.distance(sphere.center));
             }
         }
-        assert!(deepest < 0.01, "penetration {deepest} m");
+        assert!(
+            deepest < 0.005,
+            "the chain's surface stays out of the sphere: {deepest} m"
+        );
     }
 }
