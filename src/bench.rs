@@ -133,7 +133,7 @@ fn avatar_loading() {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_else(|| "load failed".into());
         println!(
-            "| avatar {name} ({:.1} MB): read {parse_ms:.1} ms, on stage {measured} |",
+            "| avatar {name} ({:.1} MB): read / on stage | {parse_ms:.1} ms / {measured} |",
             size as f64 / 1e6
         );
     }
