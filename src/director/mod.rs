@@ -21,6 +21,7 @@ use crate::mocap::{MotionPlayer, MotionStatus};
 use crate::performer::PerformerStatus;
 use crate::performer::avatar_scene::AvatarRig;
 use crate::performer::{HumanoidPose, Performer, stage_position};
+use crate::physics::PhysicsSettings;
 use crate::show::take::Recording;
 use crate::show::{ActiveShow, CommandLog, DirectorCommand, MotionSpec, PerformerSpec, ShowClock};
 use crate::stage::{CameraDirector, CameraShot, StageCamera, StageLighting};
@@ -104,7 +105,7 @@ fn draw_panel(
     (motion, motion_status): (Option<Res<MotionPlayer>>, Res<MotionStatus>),
     tracking: Res<TrackingStatus>,
     vmc: Res<VmcHealth>,
-    recording: Res<Recording>,
+    (recording, physics): (Res<Recording>, Res<PhysicsSettings>),
     (avatars, performer_status): (Query<(Entity, &AvatarRig)>, Res<PerformerStatus>),
     audio: Res<AudioStatus>,
     performers: Query<(&Performer, &Transform, &HumanoidPose)>,
@@ -288,6 +289,27 @@ fn draw_panel(
                 }
                 ui.separator();
 
+                ui.strong("Costume physics");
+                let mut edited = *physics;
+                for (label, group) in [
+                    ("Plumes", &mut edited.plumes),
+                    ("Sleeves", &mut edited.sleeves),
+                ] {
+                    ui.label(label);
+                    ui.add(egui::Slider::new(&mut group.stiffness, 0.0..=20.0).text("stiffness"));
+                    ui.add(egui::Slider::new(&mut group.drag, 0.0..=1.0).text("drag"));
+                    ui.add(egui::Slider::new(&mut group.gravity, 0.0..=2.0).text("gravity"));
+                }
+                ui.add(egui::Slider::new(&mut edited.wind.strength, 0.0..=3.0).text("wind"));
+                ui.add(egui::Slider::new(&mut edited.wind.gusts, 0.0..=1.0).text("gusts"));
+                if edited != *physics {
+                    out.write(DirectorCommand::SetPhysics(edited));
+                }
+                if ui.button("Reset costume").clicked() {
+                    out.write(DirectorCommand::ResetPhysics);
+                }
+                ui.separator();
+
                 ui.strong("Sources");
                 for (performer, root, pose) in &performers {
                     let p = stage_position(root, pose);
@@ -423,6 +445,8 @@ fn describe(command: &DirectorCommand) -> String {
         }
         DirectorCommand::MotionSpeed(s) => format!("motion speed x{s:.2}"),
         DirectorCommand::SwitchPerformer(p) => format!("performer: {p:?}"),
+        DirectorCommand::SetPhysics(_) => "costume physics settings".to_string(),
+        DirectorCommand::ResetPhysics => "costume physics reset".to_string(),
         DirectorCommand::MotionLoop(l) => format!("motion loop {}", if *l { "on" } else { "off" }),
         DirectorCommand::StopRecording => "recording stopped".to_string(),
         other => format!("{other:?}"),

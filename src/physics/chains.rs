@@ -12,7 +12,10 @@ use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
 use crate::performer::{HumanBone, HumanoidPose, Performer};
+use crate::show::{ActiveShow, DirectorCommand, ShowClock};
 
 /// Costume physics is on: the built-in performer leaves her plumes out of her rigid mesh and
 /// they are simulated instead.
@@ -21,10 +24,123 @@ pub struct CostumePhysics {
     pub enabled: bool,
 }
 
+/// Which costume group a chain belongs to (groups share settings in the panel and show file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChainGroup {
+    Plumes,
+    Sleeves,
+}
+
+/// Tunable behaviour of one group of chains.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSettings {
+    pub stiffness: f32,
+    pub drag: f32,
+    pub gravity: f32,
+}
+
+/// Wind over the stage, with gusts: a push along `direction` of `strength` (metres per second
+/// per step, like gravity), varying by ±`gusts` × strength over a few seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Wind {
+    pub strength: f32,
+    pub direction: (f32, f32, f32),
+    pub gusts: f32,
+}
+
+impl Default for Wind {
+    fn default() -> Self {
+        Self {
+            strength: 0.0,
+            direction: (1.0, 0.0, 0.3),
+            gusts: 0.5,
+        }
+    }
+}
+
+impl Wind {
+    /// The wind's push at show time `t` (deterministic, so renders repeat).
+    pub fn at(&self, t: f64) -> Vec3 {
+        let (x, y, z) = self.direction;
+        let dir = Vec3::new(x, y, z).normalize_or_zero();
+        let t = t as f32;
+        let gust = 1.0 + self.gusts * (0.6 * (t * 1.3).sin() + 0.4 * (t * 3.1 + 1.0).sin());
+        dir * self.strength * gust.max(0.0)
+    }
+}
+
+/// Costume physics settings: per group, and the wind. Show files may set them
+/// (`physics: (plumes: (...), sleeves: (...), wind: (...))`); the panel edits them live.
+#[derive(Resource, Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhysicsSettings {
+    pub plumes: GroupSettings,
+    pub sleeves: GroupSettings,
+    pub wind: Wind,
+}
+
+impl Default for PhysicsSettings {
+    fn default() -> Self {
+        Self {
+            plumes: GroupSettings {
+                stiffness: 9.0,
+                drag: 0.25,
+                gravity: 0.1,
+            },
+            sleeves: GroupSettings {
+                stiffness: 1.2,
+                drag: 0.18,
+                gravity: 0.9,
+            },
+            wind: Wind::default(),
+        }
+    }
+}
+
+impl PhysicsSettings {
+    pub fn group(&self, group: ChainGroup) -> GroupSettings {
+        match group {
+            ChainGroup::Plumes => self.plumes,
+            ChainGroup::Sleeves => self.sleeves,
+        }
+    }
+
+    /// Checks the values; the message names the field.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, g) in [("plumes", self.plumes), ("sleeves", self.sleeves)] {
+            if !(g.stiffness.is_finite() && (0.0..=100.0).contains(&g.stiffness)) {
+                return Err(format!(
+                    "{name}.stiffness = {} must be between 0 and 100",
+                    g.stiffness
+                ));
+            }
+            if !(g.drag.is_finite() && (0.0..=1.0).contains(&g.drag)) {
+                return Err(format!("{name}.drag = {} must be between 0 and 1", g.drag));
+            }
+            if !(g.gravity.is_finite() && (-10.0..=10.0).contains(&g.gravity)) {
+                return Err(format!(
+                    "{name}.gravity = {} must be between -10 and 10",
+                    g.gravity
+                ));
+            }
+        }
+        if !(self.wind.strength.is_finite() && (0.0..=10.0).contains(&self.wind.strength)) {
+            return Err(format!(
+                "wind.strength = {} must be between 0 and 10",
+                self.wind.strength
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How to build a chain.
 #[derive(Debug, Clone)]
 pub struct ChainSpec {
     pub name: String,
+    pub group: ChainGroup,
     /// The bone the chain hangs from; `points` are in that bone's rest (model) space, offset
     /// from the bone's joint, the first point being the chain's root.
     pub bone: HumanBone,
@@ -88,6 +204,11 @@ impl ChainState {
 
     /// One step of `dt` seconds with the root bone at `bone`, staying out of `spheres`.
     pub fn step(&mut self, bone: Transform, dt: f32, spheres: &[Sphere]) {
+        self.step_in_wind(bone, dt, spheres, Vec3::ZERO);
+    }
+
+    /// One step with a wind push (metres per second per step) as well as gravity.
+    pub fn step_in_wind(&mut self, bone: Transform, dt: f32, spheres: &[Sphere], wind: Vec3) {
         let n = self.rest.len();
         let root = bone.transform_point(self.rest[0]);
         self.previous[0] = self.current[0];
@@ -103,7 +224,7 @@ impl ChainState {
             let inertia = (tail - self.previous[i]) * (1.0 - self.drag);
             let target_dir = frame * rest_dir;
             let stiffness = target_dir * (self.stiffness * dt);
-            let gravity = Vec3::NEG_Y * (self.gravity * dt);
+            let gravity = (Vec3::NEG_Y * self.gravity + wind) * dt;
             let mut next = tail + inertia + stiffness + gravity;
             next = head + (next - head).normalize_or(target_dir) * length;
             let t = i as f32 / (n - 1).max(1) as f32;
@@ -142,6 +263,7 @@ impl ChainState {
 #[derive(Component, Debug, Clone)]
 pub struct Chain {
     pub name: String,
+    pub group: ChainGroup,
     pub performer: Entity,
     pub bone: HumanBone,
     pub state: ChainState,
@@ -155,6 +277,7 @@ pub fn ling_plumes() -> Vec<ChainSpec> {
         .into_iter()
         .map(|side| ChainSpec {
             name: format!("{} plume", if side > 0.0 { "left" } else { "right" }),
+            group: ChainGroup::Plumes,
             bone: HumanBone::Head,
             points: crate::performer::builtin::plume_path(side, 12)
                 .into_iter()
@@ -181,6 +304,7 @@ pub fn ling_sleeves() -> Vec<ChainSpec> {
             };
             ChainSpec {
                 name: format!("{} water sleeve", if side > 0.0 { "left" } else { "right" }),
+                group: ChainGroup::Sleeves,
                 bone: hand,
                 points: crate::performer::builtin::sleeve_path(side, 8)
                     .into_iter()
@@ -221,8 +345,46 @@ fn body_spheres(root: &Transform, fk: &[Transform]) -> Vec<Sphere> {
 
 pub fn plugin(app: &mut App) {
     app.insert_resource(CostumePhysics { enabled: true })
-        .add_systems(Update, (attach_ling_plumes, draw_chains))
+        .init_resource::<PhysicsSettings>()
+        .add_message::<DirectorCommand>()
+        .add_systems(Startup, load_show_physics)
+        .add_systems(
+            Update,
+            (apply_physics_commands, attach_ling_plumes, draw_chains),
+        )
         .add_systems(FixedUpdate, step_chains);
+}
+
+fn load_show_physics(show: Option<Res<ActiveShow>>, mut settings: ResMut<PhysicsSettings>) {
+    if let Some(show) = show {
+        *settings = show.0.physics;
+    }
+}
+
+/// Settings changes and resets from the panel or cues.
+fn apply_physics_commands(
+    mut commands: MessageReader<DirectorCommand>,
+    mut settings: ResMut<PhysicsSettings>,
+    mut chains: Query<&mut Chain>,
+    performers: Query<(&Transform, &HumanoidPose)>,
+) {
+    for command in commands.read() {
+        match command {
+            DirectorCommand::SetPhysics(new) => match new.check() {
+                Ok(()) => *settings = *new,
+                Err(e) => warn!("physics settings refused: {e}"),
+            },
+            DirectorCommand::ResetPhysics => {
+                for mut chain in &mut chains {
+                    if let Ok((root, pose)) = performers.get(chain.performer) {
+                        let bone = bone_world(root, pose, chain.bone);
+                        chain.state.reset(bone);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn bone_world(root: &Transform, pose: &HumanoidPose, bone: HumanBone) -> Transform {
@@ -235,6 +397,8 @@ const TELEPORT_DISTANCE: f32 = 0.25;
 
 fn step_chains(
     time: Res<Time>,
+    settings: Res<PhysicsSettings>,
+    clock: Option<Res<ShowClock>>,
     mut chains: Query<&mut Chain>,
     performers: Query<(&Transform, &HumanoidPose)>,
 ) {
@@ -242,7 +406,12 @@ fn step_chains(
     if dt <= 0.0 {
         return;
     }
+    let wind = settings.wind.at(clock.map(|c| c.time).unwrap_or(0.0));
     for mut chain in &mut chains {
+        let group = settings.group(chain.group);
+        chain.state.stiffness = group.stiffness;
+        chain.state.drag = group.drag;
+        chain.state.gravity = group.gravity;
         let Ok((root, pose)) = performers.get(chain.performer) else {
             continue;
         };
@@ -253,7 +422,7 @@ fn step_chains(
         if state.current[0].distance(bone.transform_point(state.rest[0])) > TELEPORT_DISTANCE {
             state.reset(bone);
         } else {
-            state.step(bone, dt, &spheres);
+            state.step_in_wind(bone, dt, &spheres, wind);
         }
     }
 }
@@ -273,6 +442,7 @@ fn attach_ling_plumes(
             let bone = bone_world(root, pose, spec.bone);
             let chain = Chain {
                 name: spec.name.clone(),
+                group: spec.group,
                 performer: entity,
                 bone: spec.bone,
                 state: ChainState::new(&spec, bone),
@@ -411,6 +581,7 @@ mod tests {
     fn rope(links: usize, stiffness: f32) -> ChainSpec {
         ChainSpec {
             name: "rope".into(),
+            group: ChainGroup::Plumes,
             bone: HumanBone::Head,
             // Straight out sideways, 5 cm segments.
             points: (0..=links)
@@ -505,6 +676,37 @@ mod tests {
         assert!(energy[1] <= 1.5 * energy[0] + 1e-3, "no growth: {energy:?}");
         let (_, second) = run();
         assert_eq!(first, second, "the same input gives identical results");
+    }
+
+    #[test]
+    fn wind_pushes_a_limp_chain_downwind_and_gusts_repeat() {
+        let wind = Wind {
+            strength: 2.0,
+            direction: (1.0, 0.0, 0.0),
+            gusts: 0.5,
+        };
+        assert_eq!(wind.at(3.7), wind.at(3.7));
+        assert!(wind.at(0.0).x > 0.0 && wind.at(0.0).y == 0.0);
+        let mut chain = ChainState::new(&rope(8, 0.0), Transform::IDENTITY);
+        for step in 0..1200 {
+            chain.step_in_wind(
+                Transform::IDENTITY,
+                DT,
+                &[],
+                wind.at(step as f64 * DT as f64),
+            );
+        }
+        let tip = *chain.current.last().unwrap();
+        assert!(tip.x - chain.current[0].x > 0.15, "blown downwind: {tip:?}");
+        assert!(PhysicsSettings::default().check().is_ok());
+        let bad = PhysicsSettings {
+            sleeves: GroupSettings {
+                drag: 2.0,
+                ..PhysicsSettings::default().sleeves
+            },
+            ..default()
+        };
+        assert!(bad.check().unwrap_err().contains("sleeves.drag"));
     }
 
     #[test]

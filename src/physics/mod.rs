@@ -14,7 +14,10 @@ use bevy_rapier3d::prelude::*;
 
 pub mod chains;
 
-pub use chains::{Chain, ChainSpec, ChainState, CostumePhysics, Sphere};
+pub use chains::{
+    Chain, ChainGroup, ChainSpec, ChainState, CostumePhysics, GroupSettings, PhysicsSettings,
+    Sphere, Wind,
+};
 
 /// Physics steps per second.
 pub const PHYSICS_HZ: f64 = 60.0;

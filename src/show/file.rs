@@ -25,6 +25,9 @@ pub struct ShowFile {
     /// Named light looks that `LightCue` commands fade to.
     #[serde(default)]
     pub lights: BTreeMap<String, LightLook>,
+    /// Costume physics settings (stiffness, drag, gravity per group; wind).
+    #[serde(default)]
+    pub physics: crate::physics::PhysicsSettings,
     /// Commands fired when the clock reaches `at` (seconds).
     #[serde(default)]
     pub cues: Vec<Cue>,
@@ -43,6 +46,7 @@ impl Default for ShowFile {
             performer: PerformerSpec::default(),
             motion: MotionSpec::Idle,
             lights: BTreeMap::new(),
+            physics: crate::physics::PhysicsSettings::default(),
             cues: Vec::new(),
             base_dir: PathBuf::new(),
         }
@@ -180,6 +184,9 @@ impl ShowFile {
                 ));
             }
         }
+        if let Err(message) = self.physics.check() {
+            return Err(invalid("physics", format!("physics: {message}")));
+        }
         if !(self.duration.is_finite() && self.duration > 0.0) {
             return Err(invalid(
                 "duration",
@@ -287,6 +294,21 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("s.ron:9:"), "{text}");
         assert!(text.contains("\"blue\" is not defined"), "{text}");
+    }
+
+    #[test]
+    fn physics_settings_are_checked_with_their_line() {
+        let bad = MINIMAL.replace(
+            "    lights: {",
+            "    physics: (sleeves: (stiffness: 1.0, drag: 3.0, gravity: 1.0)),\n    lights: {",
+        );
+        let err = ShowFile::parse(&bad, Path::new("s.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("s.ron:4:") && err.contains("sleeves.drag"),
+            "{err}"
+        );
     }
 
     #[test]

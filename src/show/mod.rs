@@ -116,6 +116,10 @@ pub enum DirectorCommand {
     MotionSpeed(f64),
     /// Whether the current motion loops.
     MotionLoop(bool),
+    /// Costume physics settings (per group, and the wind).
+    SetPhysics(crate::physics::PhysicsSettings),
+    /// Put every costume chain back at rest.
+    ResetPhysics,
     /// Start recording a take (body, face, commands) into the takes folder.
     StartRecording,
     /// Stop recording; the take is closed and kept.
