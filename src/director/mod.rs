@@ -289,25 +289,35 @@ fn draw_panel(
                 }
                 ui.separator();
 
-                ui.strong("Costume physics");
-                let mut edited = *physics;
-                for (label, group) in [
-                    ("Plumes", &mut edited.plumes),
-                    ("Sleeves", &mut edited.sleeves),
-                ] {
-                    ui.label(label);
-                    ui.add(egui::Slider::new(&mut group.stiffness, 0.0..=20.0).text("stiffness"));
-                    ui.add(egui::Slider::new(&mut group.drag, 0.0..=1.0).text("drag"));
-                    ui.add(egui::Slider::new(&mut group.gravity, 0.0..=2.0).text("gravity"));
-                }
-                ui.add(egui::Slider::new(&mut edited.wind.strength, 0.0..=3.0).text("wind"));
-                ui.add(egui::Slider::new(&mut edited.wind.gusts, 0.0..=1.0).text("gusts"));
-                if edited != *physics {
-                    out.write(DirectorCommand::SetPhysics(edited));
-                }
-                if ui.button("Reset costume").clicked() {
-                    out.write(DirectorCommand::ResetPhysics);
-                }
+                egui::CollapsingHeader::new("Costume physics")
+                    .default_open(false)
+                    .show(ui, |ui| {
+                        let mut edited = *physics;
+                        for (label, group) in [
+                            ("Plumes", &mut edited.plumes),
+                            ("Sleeves", &mut edited.sleeves),
+                        ] {
+                            ui.label(label);
+                            ui.add(
+                                egui::Slider::new(&mut group.stiffness, 0.0..=20.0)
+                                    .text("stiffness"),
+                            );
+                            ui.add(egui::Slider::new(&mut group.drag, 0.0..=1.0).text("drag"));
+                            ui.add(
+                                egui::Slider::new(&mut group.gravity, 0.0..=2.0).text("gravity"),
+                            );
+                        }
+                        ui.add(
+                            egui::Slider::new(&mut edited.wind.strength, 0.0..=3.0).text("wind"),
+                        );
+                        ui.add(egui::Slider::new(&mut edited.wind.gusts, 0.0..=1.0).text("gusts"));
+                        if edited != *physics {
+                            out.write(DirectorCommand::SetPhysics(edited));
+                        }
+                        if ui.button("Reset costume").clicked() {
+                            out.write(DirectorCommand::ResetPhysics);
+                        }
+                    });
                 ui.separator();
 
                 ui.strong("Sources");
@@ -391,13 +401,20 @@ fn draw_panel(
                 );
                 ui.separator();
 
-                ui.strong("Recent commands");
-                for (t, command) in log.entries.iter().rev().take(6) {
-                    ui.label(
-                        egui::RichText::new(format!("{} {}", fmt_time(*t), describe(command)))
-                            .small(),
-                    );
-                }
+                egui::CollapsingHeader::new("Recent commands")
+                    .default_open(false)
+                    .show(ui, |ui| {
+                        for (t, command) in log.entries.iter().rev().take(8) {
+                            ui.label(
+                                egui::RichText::new(format!(
+                                    "{} {}",
+                                    fmt_time(*t),
+                                    describe(command)
+                                ))
+                                .small(),
+                            );
+                        }
+                    });
             });
         });
     panel.width = response.response.rect.width();

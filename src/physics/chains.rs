@@ -524,7 +524,12 @@ fn catmull(points: &[Vec3], per_segment: usize) -> Vec<Vec3> {
 
 /// A tapered tube through `points` with feather bands between two colours.
 fn tube(points: &[Vec3], radius: (f32, f32), colors: &[Color; 2]) -> Mesh {
-    let segments = 6usize;
+    // Thin feathers need few sides; a wide silk sleeve needs a round mouth.
+    let segments = if radius.0.max(radius.1) > 0.03 {
+        18usize
+    } else {
+        6
+    };
     let n = points.len();
     let mut positions = Vec::with_capacity(n * segments);
     let mut normals = Vec::with_capacity(n * segments);
