@@ -13,7 +13,7 @@ APT_PACKAGES=(
     libasound2-dev libudev-dev libv4l-dev
     libx11-dev libxkbcommon-dev libwayland-dev libxcursor-dev libxrandr-dev libxi-dev
     mesa-vulkan-drivers libvulkan1 xvfb xauth
-    ffmpeg python3 python3-pip
+    ffmpeg espeak-ng python3 python3-pip
 )
 
 missing=()

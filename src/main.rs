@@ -129,6 +129,9 @@ enum Commands {
     /// Motion capture files: inspect a BVH, export a show's motion as BVH.
     #[command(subcommand)]
     Mocap(MocapCommand),
+    /// Audio files: analyse level, onsets, tempo and visemes.
+    #[command(subcommand)]
+    Audio(AudioCommand),
     /// Avatar files (VRM 0.x/1.0, glTF): inspect what Ling Stage reads from them.
     #[command(subcommand)]
     Avatar(AvatarCommand),
@@ -160,6 +163,56 @@ enum MocapCommand {
         #[arg(long)]
         seconds: Option<f64>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum AudioCommand {
+    /// Print per 10 ms frame the level (dBFS), the viseme and its weight, then the onsets and
+    /// the tempo.
+    Analyze {
+        file: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn analyze_audio(file: &Path, json: bool) -> anyhow::Result<()> {
+    use ling_stage::audio::analysis::{AudioClip, analyze};
+    let clip = AudioClip::load_wav(file)?;
+    let started = std::time::Instant::now();
+    let a = analyze(&clip);
+    let took = started.elapsed();
+    if json {
+        println!("{}", serde_json::to_string(&a)?);
+        return Ok(());
+    }
+    println!(
+        "{}: {:.2} s at {} Hz, analysed in {:.1} ms",
+        file.display(),
+        clip.duration(),
+        clip.rate,
+        took.as_secs_f64() * 1000.0
+    );
+    println!("{:>8} {:>8} {:>8}  viseme", "time s", "dBFS", "peak");
+    for f in &a.frames {
+        println!(
+            "{:>8.2} {:>8.1} {:>8.1}  {}",
+            f.time,
+            f.rms_dbfs,
+            f.peak_dbfs,
+            f.viseme
+                .map(|v| format!("{v} {:.2}", f.weight))
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    let onsets: Vec<String> = a.onsets.iter().map(|t| format!("{t:.3}")).collect();
+    println!("onsets ({}): {}", onsets.len(), onsets.join(" "));
+    match a.tempo_bpm {
+        Some(bpm) => println!("tempo: {bpm:.1} BPM"),
+        None => println!("tempo: not enough onsets"),
+    }
+    Ok(())
 }
 
 #[derive(Subcommand, Debug)]
@@ -535,6 +588,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => bench::run(&demo_show_path(), frames, render_frames, width, height)?,
         Commands::Mocap(MocapCommand::Inspect { file }) => inspect_bvh(&file)?,
         Commands::Avatar(AvatarCommand::Inspect { file }) => inspect_avatar(&file)?,
+        Commands::Audio(AudioCommand::Analyze { file, json }) => analyze_audio(&file, json)?,
         Commands::Mocap(MocapCommand::Export {
             show,
             out,

@@ -1,8 +1,10 @@
-//! Audio inputs and outputs (cpal): device discovery now; capture, playback and analysis
-//! (level, onsets, visemes) build on it.
+//! Audio inputs and outputs (cpal) and analysis (level, onsets, tempo, visemes; [`analysis`]).
+//! Device discovery and file analysis now; capture, playback and lip sync build on them.
 
 use bevy::prelude::*;
 use cpal::traits::{DeviceTrait, HostTrait};
+
+pub mod analysis;
 
 /// The audio devices the default host offers.
 #[derive(Debug, Clone, Default)]
