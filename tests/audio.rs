@@ -76,3 +76,78 @@ fn sustained_vowels_are_classified() {
         100.0 * right as f64 / total as f64
     );
 }
+
+/// The show's audio is muxed into the render in sync: a click at 5.000 s of the show is at
+/// 1.000 s of a render that starts at 4.0 s (frame 30 at 30 fps), i.e. on frame 150 of the show.
+#[test]
+fn render_muxes_the_show_audio_in_sync() {
+    let ffmpeg = Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ffmpeg {
+        println!("SKIPPED render_muxes_the_show_audio_in_sync: ffmpeg is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("click.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+    for i in 0..48_000 * 8 {
+        let t = i as f64 / 48_000.0;
+        let click = (5.0..5.002).contains(&t);
+        w.write_sample(if click { 30_000i16 } else { 0 }).unwrap();
+    }
+    w.finalize().unwrap();
+    let show = dir.path().join("click.ron");
+    std::fs::write(
+        &show,
+        "(name: \"click\", duration: 8.0, motion: Idle, audio: Some(\"click.wav\"), lantern_pulse: 1.0)",
+    )
+    .unwrap();
+    let out = dir.path().join("click.mp4");
+    let run = Command::new(env!("CARGO_BIN_EXE_ling-stage"))
+        .arg("render")
+        .arg(&show)
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--width", "160", "--height", "90", "--fps", "30", "--start", "4.0", "--frames", "60",
+            "--quiet", "--msaa", "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let back = dir.path().join("back.wav");
+    let x = Command::new("ffmpeg")
+        .args(["-y", "-loglevel", "error", "-i"])
+        .arg(&out)
+        .args(["-vn", "-ac", "1", "-ar", "48000"])
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert!(x.status.success(), "{}", String::from_utf8_lossy(&x.stderr));
+    let clip = ling_stage::audio::analysis::AudioClip::load_wav(&back).unwrap();
+    let a = ling_stage::audio::analysis::analyze(&clip);
+    assert!(!a.onsets.is_empty(), "the click is in the video's audio");
+    // AAC adds priming samples that ffmpeg trims; allow a few milliseconds.
+    let t = a.onsets[0];
+    assert!(
+        (t - 1.0).abs() <= 0.010,
+        "click at {t:.4} s of the render, expected 1.000 (frame 30)"
+    );
+    assert!(
+        (clip.duration() - 2.0).abs() < 0.1,
+        "audio as long as the 2 s of video: {}",
+        clip.duration()
+    );
+}

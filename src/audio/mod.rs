@@ -53,6 +53,68 @@ pub fn list_devices() -> AudioDevices {
     }
 }
 
+/// The show's audio track, analysed once when the show loads (so offline renders are
+/// deterministic).
+#[derive(Resource, Debug, Clone)]
+pub struct AudioTrack {
+    pub path: std::path::PathBuf,
+    pub analysis: analysis::Analysis,
+    pub duration: f64,
+}
+
+impl AudioTrack {
+    /// Loads and analyses the show's audio, if it has any.
+    pub fn for_show(show: &crate::show::ShowFile) -> Result<Option<Self>, analysis::AudioError> {
+        let Some(path) = &show.audio else {
+            return Ok(None);
+        };
+        let path = show.resolve(path);
+        let clip = analysis::AudioClip::load_wav(&path)?;
+        Ok(Some(Self {
+            analysis: analysis::analyze(&clip),
+            duration: clip.duration(),
+            path,
+        }))
+    }
+
+    /// Seconds since the last onset at show time `t`, if any.
+    pub fn since_onset(&self, t: f64) -> Option<f64> {
+        let i = self.analysis.onsets.partition_point(|o| *o <= t);
+        (i > 0).then(|| t - self.analysis.onsets[i - 1])
+    }
+}
+
+/// Writes the audio's visemes into each performer's mouth, blended by the show's `lip_sync`.
+fn drive_lip_sync(
+    track: Option<Res<AudioTrack>>,
+    show: Option<Res<crate::show::ActiveShow>>,
+    clock: Res<crate::show::ShowClock>,
+    mut performers: Query<
+        &mut crate::performer::ExpressionWeights,
+        With<crate::performer::Performer>,
+    >,
+) {
+    let (Some(track), Some(show)) = (track, show) else {
+        return;
+    };
+    let blend = show.0.lip_sync.clamp(0.0, 1.0);
+    if blend <= 0.0 {
+        return;
+    }
+    let Some(frame) = track
+        .analysis
+        .at(clock.time)
+        .filter(|_| clock.time <= track.duration)
+    else {
+        return;
+    };
+    for mut e in &mut performers {
+        for (slot, w) in e.visemes.iter_mut().zip(frame.visemes) {
+            *slot += (w - *slot) * blend;
+        }
+    }
+}
+
 /// What the audio side is doing, for the panel.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct AudioStatus {
@@ -62,5 +124,105 @@ pub struct AudioStatus {
 pub fn plugin(app: &mut App) {
     app.insert_resource(AudioStatus {
         summary: "no audio source in this show".into(),
-    });
+    })
+    .add_systems(Startup, describe_track)
+    .add_systems(Update, drive_lip_sync.in_set(crate::AppSystems::Blend));
+}
+
+fn describe_track(track: Option<Res<AudioTrack>>, mut status: ResMut<AudioStatus>) {
+    if let Some(t) = track {
+        status.summary = format!(
+            "{} ({:.1} s, {} onsets{})",
+            t.path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            t.duration,
+            t.analysis.onsets.len(),
+            t.analysis
+                .tempo_bpm
+                .map(|b| format!(", {b:.0} BPM"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::performer::{ExpressionWeights, Performer, Viseme};
+
+    #[test]
+    fn lip_sync_drives_the_mouth_from_the_track_at_the_show_time() {
+        let mut frames = Vec::new();
+        for i in 0..200 {
+            let mut visemes = [0.0; 5];
+            if i >= 100 {
+                visemes[Viseme::Oh as usize] = 0.8; // "oh" from 1 s on
+            }
+            frames.push(analysis::Frame {
+                time: i as f64 * 0.01,
+                rms_dbfs: -20.0,
+                peak_dbfs: -10.0,
+                viseme: (i >= 100).then_some("oh"),
+                weight: if i >= 100 { 0.8 } else { 0.0 },
+                visemes,
+                formants: None,
+            });
+        }
+        let track = AudioTrack {
+            path: "voice.wav".into(),
+            analysis: analysis::Analysis {
+                hop_seconds: 0.01,
+                frames,
+                onsets: vec![1.0],
+                tempo_bpm: None,
+            },
+            duration: 2.0,
+        };
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            crate::configure_phases,
+            crate::show::plugin,
+            plugin,
+        ));
+        crate::show::insert_show(
+            &mut app,
+            crate::show::ShowFile::default(),
+            crate::show::ClockMode::External,
+            false,
+        );
+        app.insert_resource(track);
+        let performer = app
+            .world_mut()
+            .spawn((
+                Performer {
+                    name: "test".into(),
+                    bones: Vec::new(),
+                },
+                ExpressionWeights::default(),
+            ))
+            .id();
+        let oh = |app: &mut App, t: f64| {
+            app.world_mut()
+                .resource_mut::<crate::show::ShowClock>()
+                .time = t;
+            app.update();
+            app.world()
+                .get::<ExpressionWeights>(performer)
+                .unwrap()
+                .viseme(Viseme::Oh)
+        };
+        assert_eq!(oh(&mut app, 0.5), 0.0, "silent before the vowel");
+        assert!((oh(&mut app, 1.5) - 0.8).abs() < 1e-6, "the mouth says oh");
+        assert_eq!(track_since(&app, 1.25), Some(0.25));
+    }
+
+    fn track_since(app: &App, t: f64) -> Option<f64> {
+        app.world()
+            .resource::<AudioTrack>()
+            .since_onset(t)
+            .map(|d| (d * 1000.0).round() / 1000.0)
+    }
 }

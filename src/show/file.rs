@@ -28,6 +28,16 @@ pub struct ShowFile {
     /// Costume physics settings (stiffness, drag, gravity per group; wind).
     #[serde(default)]
     pub physics: crate::physics::PhysicsSettings,
+    /// The show's voice or music track (WAV), relative to the show file: drives lip sync and
+    /// the audio-reactive stage, and is muxed into offline renders.
+    #[serde(default)]
+    pub audio: Option<PathBuf>,
+    /// How much the audio's visemes drive the mouth (0 = not at all, 1 = fully).
+    #[serde(default = "one_f32")]
+    pub lip_sync: f32,
+    /// How strongly the lanterns pulse on the audio's onsets (0 = not at all).
+    #[serde(default)]
+    pub lantern_pulse: f32,
     /// Commands fired when the clock reaches `at` (seconds).
     #[serde(default)]
     pub cues: Vec<Cue>,
@@ -47,6 +57,9 @@ impl Default for ShowFile {
             motion: MotionSpec::Idle,
             lights: BTreeMap::new(),
             physics: crate::physics::PhysicsSettings::default(),
+            audio: None,
+            lip_sync: 1.0,
+            lantern_pulse: 0.0,
             cues: Vec::new(),
             base_dir: PathBuf::new(),
         }
@@ -97,6 +110,10 @@ pub enum MotionSpec {
 }
 
 fn one() -> f64 {
+    1.0
+}
+
+fn one_f32() -> f32 {
     1.0
 }
 
@@ -181,6 +198,26 @@ impl ShowFile {
                 return Err(invalid(
                     "speed",
                     format!("motion speed must be a positive number, found {speed}"),
+                ));
+            }
+        }
+        if let Some(audio) = &self.audio {
+            let resolved = self.resolve(audio);
+            if !resolved.is_file() {
+                return Err(invalid(
+                    "audio",
+                    format!("audio file {} does not exist", resolved.display()),
+                ));
+            }
+        }
+        for (name, v) in [
+            ("lip_sync", self.lip_sync),
+            ("lantern_pulse", self.lantern_pulse),
+        ] {
+            if !(v.is_finite() && (0.0..=4.0).contains(&v)) {
+                return Err(invalid(
+                    name,
+                    format!("{name} = {v} must be between 0 and 4"),
                 ));
             }
         }

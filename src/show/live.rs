@@ -56,6 +56,7 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
         );
     }
     let motion = MotionPlayer::for_show(&show)?;
+    let track = crate::audio::AudioTrack::for_show(&show)?;
     let title = format!("Ling Stage — {}", show.name);
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
@@ -87,6 +88,9 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     })
     .add_systems(Update, automate);
     insert_show(&mut app, show, ClockMode::Realtime, options.looping);
+    if let Some(track) = track {
+        app.insert_resource(track);
+    }
     {
         let mut recording = app.world_mut().resource_mut::<Recording>();
         recording.takes_dir = options.takes_dir.clone();

@@ -135,8 +135,13 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         bail!("--msaa must be 1, 2, 4 or 8 (got {})", options.msaa_samples);
     }
     let motion = MotionPlayer::for_show(&show)?;
+    let track = crate::audio::AudioTrack::for_show(&show)?;
+    let audio_path = track.as_ref().map(|t| t.path.clone());
     let mut app = build_app(show, width, height, options.msaa_samples)?;
     app.insert_resource(motion);
+    if let Some(track) = track {
+        app.insert_resource(track);
+    }
     let target = match app.world().resource::<StageOutput>() {
         StageOutput::Image(handle) => handle.clone(),
         StageOutput::Window => unreachable!("build_app renders to an image"),
@@ -270,7 +275,12 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         ));
         return Ok(report);
     }
-    match encode(&dir, fps, &options.out) {
+    match encode(
+        &dir,
+        fps,
+        &options.out,
+        audio_path.as_deref().map(|p| (p, options.start)),
+    ) {
         Ok(()) => {
             report.video = Some(options.out.clone());
             if !options.keep_frames {
@@ -412,8 +422,9 @@ fn progress_bar(len: u64, visible: bool, name: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// Encodes `dir/frame_%05d.png` to `out` with ffmpeg (H.264, yuv420p for players everywhere).
-pub fn encode(dir: &Path, fps: u32, out: &Path) -> anyhow::Result<()> {
+/// Encodes `dir/frame_%05d.png` to `out` with ffmpeg (H.264, yuv420p for players everywhere),
+/// with the show's audio from `audio.1` seconds in, so sound and picture stay in sync.
+pub fn encode(dir: &Path, fps: u32, out: &Path, audio: Option<(&Path, f64)>) -> anyhow::Result<()> {
     let version = Command::new("ffmpeg").arg("-version").output();
     if !matches!(&version, Ok(o) if o.status.success()) {
         bail!("ffmpeg is not installed (apt-get install ffmpeg)");
@@ -437,6 +448,27 @@ pub fn encode(dir: &Path, fps: u32, out: &Path) -> anyhow::Result<()> {
         .arg(fps.to_string())
         .arg("-i")
         .arg(dir.join("frame_%05d.png"))
+        .args(match audio {
+            Some((path, start)) => vec![
+                "-ss".to_string(),
+                format!("{start:.6}"),
+                "-i".to_string(),
+                path.display().to_string(),
+                "-map".into(),
+                "0:v".into(),
+                "-map".into(),
+                "1:a".into(),
+                "-c:a".into(),
+                "aac".into(),
+                "-b:a".into(),
+                "192k".into(),
+                // Pad the audio with silence so the video keeps every frame.
+                "-af".into(),
+                "apad".into(),
+                "-shortest".into(),
+            ],
+            None => Vec::new(),
+        })
         .args(codec)
         .args(["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
         .arg(out)

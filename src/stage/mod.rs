@@ -325,6 +325,7 @@ pub fn plugin(app: &mut App) {
                 advance_light_fades,
                 frame_performer,
                 set::apply_light_look,
+                set::pulse_lanterns,
                 set::aim_stage_camera,
                 set::aim_follow_lights,
             )

@@ -583,6 +583,37 @@ pub(super) fn apply_light_look(
     }
 }
 
+/// Lanterns flare on the audio's onsets and fade over 0.2 s (`lantern_pulse` in the show).
+pub(super) fn pulse_lanterns(
+    lighting: Res<StageLighting>,
+    track: Option<Res<crate::audio::AudioTrack>>,
+    show: Option<Res<crate::show::ActiveShow>>,
+    clock: Res<crate::show::ShowClock>,
+    silk: Option<Res<LanternSilk>>,
+    mut materials: Option<ResMut<Assets<StandardMaterial>>>,
+    mut lanterns: Query<&mut PointLight, With<LanternLight>>,
+) {
+    let (Some(track), Some(show)) = (track, show) else {
+        return;
+    };
+    if show.0.lantern_pulse <= 0.0 {
+        return;
+    }
+    let pulse = track
+        .since_onset(clock.time)
+        .map(|dt| (-(dt as f32) / 0.2).exp() * show.0.lantern_pulse)
+        .unwrap_or(0.0);
+    let level = lighting.current.lanterns + pulse;
+    for mut light in &mut lanterns {
+        light.intensity = LANTERN_LUMENS * level;
+    }
+    if let (Some(silk), Some(materials)) = (silk, materials.as_mut()) {
+        if let Some(mut material) = materials.get_mut(&silk.0) {
+            material.base_color = lantern_glow(level);
+        }
+    }
+}
+
 pub(super) fn aim_stage_camera(
     cameras: Res<CameraDirector>,
     mut camera: Query<(&mut Transform, &mut Projection), With<StageCamera>>,
