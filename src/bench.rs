@@ -68,6 +68,7 @@ pub fn run(
     );
     avatar_loading();
     chain_steps();
+    audio_analysis();
     bvh_parsing();
     vmc_throughput();
     vmc_latency();
@@ -163,6 +164,27 @@ fn chain_steps() {
         let ms = start.elapsed().as_secs_f64() * 1000.0 / steps as f64;
         println!("| chain step, {joints} joints (4 body spheres), one core | {ms:.3} ms |");
     }
+}
+
+/// Audio analysis cost per second of audio, on the shared LibriVox speech.
+fn audio_analysis() {
+    use ling_stage::audio::analysis::{AudioClip, analyze};
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/audio/sense_and_sensibility_01_austen_64kb-0920.wav");
+    let Ok(clip) = AudioClip::load_wav(&path) else {
+        println!("| audio analysis | SKIPPED: {} not found |", path.display());
+        return;
+    };
+    let start = Instant::now();
+    let a = analyze(&clip);
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "| audio analysis (level, onsets, tempo, visemes), {:.1} s of 16 kHz speech | {:.2} ms per second of audio ({} frames, {} onsets) |",
+        clip.duration(),
+        ms / clip.duration(),
+        a.frames.len(),
+        a.onsets.len()
+    );
 }
 
 /// BVH parse throughput: ours against the `bvh_anim` crate on the same files.
