@@ -81,19 +81,25 @@ pub struct PhysicsSettings {
     pub wind: Wind,
 }
 
+/// Stiff feathers that arch up and spring back.
+const PLUMES: GroupSettings = GroupSettings {
+    stiffness: 9.0,
+    drag: 0.25,
+    gravity: 0.1,
+};
+
+/// Heavy silk that hangs and flies.
+const SLEEVES: GroupSettings = GroupSettings {
+    stiffness: 1.2,
+    drag: 0.18,
+    gravity: 0.9,
+};
+
 impl Default for PhysicsSettings {
     fn default() -> Self {
         Self {
-            plumes: GroupSettings {
-                stiffness: 9.0,
-                drag: 0.25,
-                gravity: 0.1,
-            },
-            sleeves: GroupSettings {
-                stiffness: 1.2,
-                drag: 0.18,
-                gravity: 0.9,
-            },
+            plumes: PLUMES,
+            sleeves: SLEEVES,
             wind: Wind::default(),
         }
     }
@@ -284,9 +290,9 @@ pub fn ling_plumes() -> Vec<ChainSpec> {
                 .map(|p| p - head)
                 .collect(),
             radius: (0.011, 0.0025),
-            stiffness: 9.0,
-            drag: 0.25,
-            gravity: 0.1,
+            stiffness: PLUMES.stiffness,
+            drag: PLUMES.drag,
+            gravity: PLUMES.gravity,
             colors: [Color::srgb(0.55, 0.36, 0.16), Color::srgb(0.16, 0.1, 0.05)],
         })
         .collect()
@@ -311,9 +317,9 @@ pub fn ling_sleeves() -> Vec<ChainSpec> {
                     .map(|p| p - hand.rest_position())
                     .collect(),
                 radius: (0.066, 0.11),
-                stiffness: 1.2,
-                drag: 0.18,
-                gravity: 0.9,
+                stiffness: SLEEVES.stiffness,
+                drag: SLEEVES.drag,
+                gravity: SLEEVES.gravity,
                 colors: [Color::srgb(0.97, 0.97, 1.0), Color::srgb(0.97, 0.97, 1.0)],
             }
         })

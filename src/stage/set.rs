@@ -569,14 +569,12 @@ pub(super) fn apply_light_look(
             light.color = srgb(look.wash_color);
         }
     }
-    for mut light in &mut lanterns {
-        light.intensity = LANTERN_LUMENS * look.lanterns;
-    }
-    if let (Some(silk), Some(materials)) = (silk, materials.as_mut()) {
-        if let Some(mut material) = materials.get_mut(&silk.0) {
-            material.base_color = lantern_glow(look.lanterns);
-        }
-    }
+    set_lantern_level(
+        look.lanterns,
+        &mut lanterns,
+        silk.as_deref(),
+        materials.as_deref_mut(),
+    );
     if let Some(ambient) = ambient.as_mut() {
         ambient.brightness = AMBIENT_BRIGHTNESS * look.ambient;
         ambient.color = Color::srgb(1.0, 0.9, 0.8);
@@ -604,10 +602,25 @@ pub(super) fn pulse_lanterns(
         .map(|dt| (-(dt as f32) / 0.2).exp() * show.0.lantern_pulse)
         .unwrap_or(0.0);
     let level = lighting.current.lanterns + pulse;
-    for mut light in &mut lanterns {
+    set_lantern_level(
+        level,
+        &mut lanterns,
+        silk.as_deref(),
+        materials.as_deref_mut(),
+    );
+}
+
+/// Sets the lanterns' light and the glow of their silk.
+fn set_lantern_level(
+    level: f32,
+    lanterns: &mut Query<&mut PointLight, With<LanternLight>>,
+    silk: Option<&LanternSilk>,
+    materials: Option<&mut Assets<StandardMaterial>>,
+) {
+    for mut light in lanterns.iter_mut() {
         light.intensity = LANTERN_LUMENS * level;
     }
-    if let (Some(silk), Some(materials)) = (silk, materials.as_mut()) {
+    if let (Some(silk), Some(materials)) = (silk, materials) {
         if let Some(mut material) = materials.get_mut(&silk.0) {
             material.base_color = lantern_glow(level);
         }
