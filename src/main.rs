@@ -44,6 +44,9 @@ enum Commands {
         /// Stream the performer as VMC to ADDR (e.g. 127.0.0.1:39540).
         #[arg(long, value_name = "ADDR")]
         vmc_send: Option<std::net::SocketAddr>,
+        /// Lip sync from a microphone (by name; the default one if no name is given).
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+        mic: Option<String>,
         /// Start recording a take at once, into this folder (the panel can start one too).
         #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "takes")]
         record: Option<PathBuf>,
@@ -465,6 +468,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             once,
             vmc,
             vmc_send,
+            mic,
             record,
             screenshot,
             screenshot_at,
@@ -485,6 +489,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     record_now: record.is_some(),
                     takes_dir: record.unwrap_or_else(|| PathBuf::from("takes")),
                     show_path: path.clone(),
+                    microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
                 },
             )?;
         }

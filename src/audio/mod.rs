@@ -5,6 +5,7 @@ use bevy::prelude::*;
 use cpal::traits::{DeviceTrait, HostTrait};
 
 pub mod analysis;
+pub mod devices;
 
 /// The audio devices the default host offers.
 #[derive(Debug, Clone, Default)]
@@ -125,8 +126,103 @@ pub fn plugin(app: &mut App) {
     app.insert_resource(AudioStatus {
         summary: "no audio source in this show".into(),
     })
-    .add_systems(Startup, describe_track)
-    .add_systems(Update, drive_lip_sync.in_set(crate::AppSystems::Blend));
+    .add_systems(Startup, (describe_track, start_audio_io).chain())
+    .add_systems(
+        Update,
+        (drive_lip_sync, sync_audio_io)
+            .chain()
+            .in_set(crate::AppSystems::Blend),
+    );
+}
+
+/// Live sound: the show's track played on the output device, and a microphone for lip sync.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct AudioSettings {
+    /// Play the show's track (live).
+    pub playback: bool,
+    /// Listen to a microphone: `Some(None)` is the default one.
+    pub microphone: Option<Option<String>>,
+}
+
+/// Streams that are running, kept alive by this non-send resource.
+struct AudioIo {
+    playhead: std::sync::Arc<devices::Playhead>,
+    _playback: Option<devices::StreamHandle>,
+    _microphone: Option<devices::StreamHandle>,
+    heard: Option<std::sync::Arc<std::sync::Mutex<devices::Heard>>>,
+}
+
+fn start_audio_io(world: &mut World) {
+    let Some(settings) = world.get_resource::<AudioSettings>().cloned() else {
+        return;
+    };
+    let mut notes = Vec::new();
+    let playhead = std::sync::Arc::new(devices::Playhead::default());
+    let mut playback = None;
+    if settings.playback {
+        if let Some(track) = world.get_resource::<AudioTrack>() {
+            match analysis::AudioClip::load_wav(&track.path)
+                .map_err(|e| e.to_string())
+                .and_then(|clip| {
+                    devices::start_playback(std::sync::Arc::new(clip), playhead.clone())
+                }) {
+                Ok(h) => {
+                    notes.push(format!("playing on {}", h.description));
+                    playback = Some(h);
+                }
+                Err(e) => {
+                    warn!("audio playback: {e}; the show goes on silently");
+                    notes.push(format!("silent ({e})"));
+                }
+            }
+        }
+    }
+    let mut microphone = None;
+    let mut heard = None;
+    if let Some(name) = settings.microphone {
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(devices::Heard::default()));
+        match devices::start_microphone(name, shared.clone()) {
+            Ok(h) => {
+                notes.push(format!("microphone {}", h.description));
+                microphone = Some(h);
+                heard = Some(shared);
+            }
+            Err(e) => {
+                warn!("microphone: {e}; the show goes on without live lip sync");
+                notes.push(format!("no microphone ({e})"));
+            }
+        }
+    }
+    if !notes.is_empty() {
+        if let Some(mut status) = world.get_resource_mut::<AudioStatus>() {
+            status.summary = format!("{}; {}", status.summary, notes.join("; "));
+        }
+    }
+    world.insert_non_send(AudioIo {
+        playhead,
+        _playback: playback,
+        _microphone: microphone,
+        heard,
+    });
+}
+
+/// Keeps playback on the show clock and feeds what the microphone hears to the mouth.
+fn sync_audio_io(
+    io: Option<NonSend<AudioIo>>,
+    clock: Res<crate::show::ShowClock>,
+    mut performers: Query<
+        &mut crate::performer::ExpressionWeights,
+        With<crate::performer::Performer>,
+    >,
+) {
+    let Some(io) = io else { return };
+    io.playhead.set(clock.time, clock.playing);
+    let Some(heard) = io.heard.as_ref().and_then(|h| h.lock().ok().map(|h| *h)) else {
+        return;
+    };
+    for mut e in &mut performers {
+        e.visemes = heard.visemes;
+    }
 }
 
 fn describe_track(track: Option<Res<AudioTrack>>, mut status: ResMut<AudioStatus>) {

@@ -35,6 +35,8 @@ pub struct LiveOptions {
     pub takes_dir: PathBuf,
     /// The show file (stored in takes).
     pub show_path: PathBuf,
+    /// Listen to a microphone for lip sync: `Some(None)` is the default device.
+    pub microphone: Option<Option<String>>,
 }
 
 /// Scripted screenshot and exit, for tests and documentation.
@@ -91,6 +93,10 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     if let Some(track) = track {
         app.insert_resource(track);
     }
+    app.insert_resource(crate::audio::AudioSettings {
+        playback: true,
+        microphone: options.microphone.clone(),
+    });
     {
         let mut recording = app.world_mut().resource_mut::<Recording>();
         recording.takes_dir = options.takes_dir.clone();

@@ -1,0 +1,226 @@
+//! Sound devices through cpal: playing the show's track in step with the show clock, and
+//! listening to a microphone for live lip sync. Each stream lives on its own thread (cpal
+//! streams are not `Send` everywhere); the ECS only exchanges atomics and channels with it. A
+//! machine without devices gets a clear message and the show goes on.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+
+use super::analysis::{AudioClip, analyze};
+
+/// Where the show clock is, for the playback thread.
+#[derive(Debug, Default)]
+pub struct Playhead {
+    seconds: AtomicU64,
+    playing: AtomicBool,
+}
+
+impl Playhead {
+    pub fn set(&self, seconds: f64, playing: bool) {
+        self.seconds.store(seconds.to_bits(), Ordering::Relaxed);
+        self.playing.store(playing, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> (f64, bool) {
+        (
+            f64::from_bits(self.seconds.load(Ordering::Relaxed)),
+            self.playing.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A running stream; dropping it stops the stream's thread.
+pub struct StreamHandle {
+    stop: crossbeam_channel::Sender<()>,
+    pub description: String,
+}
+
+impl Drop for StreamHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+    }
+}
+
+/// Runs `build` on a thread that keeps the stream it returns alive until stopped; reports the
+/// build's result back.
+fn stream_thread(
+    name: &str,
+    build: impl FnOnce() -> Result<(cpal::Stream, String), String> + Send + 'static,
+) -> Result<StreamHandle, String> {
+    let (result_tx, result_rx) = crossbeam_channel::bounded(1);
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || match build() {
+            Ok((stream, description)) => {
+                if let Err(e) = stream.play() {
+                    let _ = result_tx.send(Err(format!("cannot start the stream: {e}")));
+                    return;
+                }
+                let _ = result_tx.send(Ok(description));
+                let _ = stop_rx.recv();
+                drop(stream);
+            }
+            Err(e) => {
+                let _ = result_tx.send(Err(e));
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    let description = result_rx
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .map_err(|_| "the audio device did not answer".to_string())??;
+    Ok(StreamHandle {
+        stop: stop_tx,
+        description,
+    })
+}
+
+/// Plays `clip` on the default output device, following `playhead` (resyncing when they drift
+/// more than 50 ms apart, silent while paused).
+pub fn start_playback(
+    clip: Arc<AudioClip>,
+    playhead: Arc<Playhead>,
+) -> Result<StreamHandle, String> {
+    stream_thread("audio-playback", move || {
+        let host = cpal::default_host();
+        let device = host
+            .default_output_device()
+            .ok_or("no audio output device")?;
+        let config = device
+            .default_output_config()
+            .map_err(|e| format!("the default output device cannot be opened ({e})"))?;
+        let rate = config.sample_rate() as f64;
+        let channels = config.channels().max(1) as usize;
+        let name = device
+            .description()
+            .map(|d| d.name().to_string())
+            .unwrap_or_default();
+        let mut position = 0.0f64;
+        let stream = device
+            .build_output_stream::<f32, _, _>(
+                config.config(),
+                move |out: &mut [f32], _| {
+                    let (target, playing) = playhead.get();
+                    if !playing {
+                        out.fill(0.0);
+                        return;
+                    }
+                    if (position - target).abs() > 0.05 {
+                        position = target;
+                    }
+                    for frame in out.chunks_mut(channels) {
+                        let s = position * clip.rate as f64;
+                        let i = s.floor() as usize;
+                        let f = (s - i as f64) as f32;
+                        let a = clip.samples.get(i).copied().unwrap_or(0.0);
+                        let b = clip.samples.get(i + 1).copied().unwrap_or(0.0);
+                        frame.fill(a + (b - a) * f);
+                        position += 1.0 / rate;
+                    }
+                },
+                |e| eprintln!("audio playback: {e}"),
+                None,
+            )
+            .map_err(|e| format!("cannot open an output stream on {name}: {e}"))?;
+        Ok((stream, format!("{name} at {rate} Hz")))
+    })
+}
+
+/// The latest mouth shape heard on the microphone: viseme weights and level (dBFS).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Heard {
+    pub visemes: [f32; 5],
+    pub level_dbfs: f32,
+}
+
+/// Listens to a microphone (by name, or the default) and keeps `heard` up to date with the
+/// visemes of the last 60 ms, analysed on the capture thread.
+pub fn start_microphone(
+    name: Option<String>,
+    heard: Arc<Mutex<Heard>>,
+) -> Result<StreamHandle, String> {
+    stream_thread("audio-microphone", move || {
+        let host = cpal::default_host();
+        let device = match &name {
+            Some(n) => host
+                .input_devices()
+                .map_err(|e| format!("cannot list microphones: {e}"))?
+                .find(|d| d.description().map(|x| x.name() == n).unwrap_or(false))
+                .ok_or_else(|| format!("no microphone named \"{n}\""))?,
+            None => host.default_input_device().ok_or("no microphone")?,
+        };
+        let config = device
+            .default_input_config()
+            .map_err(|e| format!("the microphone cannot be opened ({e})"))?;
+        let rate = config.sample_rate();
+        let channels = config.channels().max(1) as usize;
+        let label = device
+            .description()
+            .map(|d| d.name().to_string())
+            .unwrap_or_default();
+        let window = (rate as usize * 60) / 1000;
+        let mut buffer: Vec<f32> = Vec::with_capacity(window * 2);
+        let stream = device
+            .build_input_stream::<f32, _, _>(
+                config.config(),
+                move |data: &[f32], _| {
+                    buffer.extend(
+                        data.chunks(channels)
+                            .map(|c| c.iter().sum::<f32>() / channels as f32),
+                    );
+                    if buffer.len() >= window {
+                        let clip = AudioClip {
+                            rate,
+                            samples: buffer[buffer.len() - window..].to_vec(),
+                        };
+                        let a = analyze(&clip);
+                        if let (Some(last), Ok(mut h)) =
+                            (a.frames.iter().rev().nth(2), heard.lock())
+                        {
+                            *h = Heard {
+                                visemes: last.visemes,
+                                level_dbfs: last.rms_dbfs,
+                            };
+                        }
+                        let keep = buffer.len() - window / 2;
+                        buffer.drain(..keep);
+                    }
+                },
+                |e| eprintln!("microphone: {e}"),
+                None,
+            )
+            .map_err(|e| format!("cannot open an input stream on {label}: {e}"))?;
+        Ok((stream, format!("{label} at {rate} Hz")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_either_open_or_say_why_without_panicking() {
+        let clip = Arc::new(AudioClip {
+            rate: 16_000,
+            samples: vec![0.0; 16_000],
+        });
+        match start_playback(clip, Arc::new(Playhead::default())) {
+            Ok(h) => assert!(!h.description.is_empty()),
+            Err(e) => assert!(!e.is_empty() && !e.contains("panicked"), "{e}"),
+        }
+        match start_microphone(
+            Some("no such microphone".into()),
+            Arc::new(Mutex::new(Heard::default())),
+        ) {
+            Ok(_) => panic!("a microphone that does not exist cannot open"),
+            Err(e) => assert!(
+                e.contains("no such microphone")
+                    || e.contains("cannot list")
+                    || e.contains("no microphone"),
+                "{e}"
+            ),
+        }
+    }
+}
