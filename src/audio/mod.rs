@@ -85,16 +85,28 @@ impl AudioTrack {
     }
 }
 
+/// The level of what the show hears now (track or microphone), for the panel's meter.
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct AudioLevel {
+    pub dbfs: Option<f32>,
+}
+
 /// Writes the audio's visemes into each performer's mouth, blended by the show's `lip_sync`.
 fn drive_lip_sync(
     track: Option<Res<AudioTrack>>,
     show: Option<Res<crate::show::ActiveShow>>,
     clock: Res<crate::show::ShowClock>,
+    mut level: ResMut<AudioLevel>,
     mut performers: Query<
         &mut crate::performer::ExpressionWeights,
         With<crate::performer::Performer>,
     >,
 ) {
+    level.dbfs = track
+        .as_ref()
+        .filter(|t| clock.time <= t.duration)
+        .and_then(|t| t.analysis.at(clock.time))
+        .map(|f| f.rms_dbfs);
     let (Some(track), Some(show)) = (track, show) else {
         return;
     };
@@ -126,6 +138,7 @@ pub fn plugin(app: &mut App) {
     app.insert_resource(AudioStatus {
         summary: "no audio source in this show".into(),
     })
+    .init_resource::<AudioLevel>()
     .add_systems(Startup, (describe_track, start_audio_io).chain())
     .add_systems(
         Update,
@@ -210,6 +223,7 @@ fn start_audio_io(world: &mut World) {
 fn sync_audio_io(
     io: Option<NonSend<AudioIo>>,
     clock: Res<crate::show::ShowClock>,
+    mut level: ResMut<AudioLevel>,
     mut performers: Query<
         &mut crate::performer::ExpressionWeights,
         With<crate::performer::Performer>,
@@ -220,6 +234,7 @@ fn sync_audio_io(
     let Some(heard) = io.heard.as_ref().and_then(|h| h.lock().ok().map(|h| *h)) else {
         return;
     };
+    level.dbfs = Some(heard.level_dbfs);
     for mut e in &mut performers {
         e.visemes = heard.visemes;
     }

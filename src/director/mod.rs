@@ -107,7 +107,7 @@ fn draw_panel(
     vmc: Res<VmcHealth>,
     (recording, physics): (Res<Recording>, Res<PhysicsSettings>),
     (avatars, performer_status): (Query<(Entity, &AvatarRig)>, Res<PerformerStatus>),
-    audio: Res<AudioStatus>,
+    (audio, audio_level): (Res<AudioStatus>, Res<crate::audio::AudioLevel>),
     performers: Query<(&Performer, &Transform, &HumanoidPose)>,
     mut out: MessageWriter<DirectorCommand>,
 ) -> Result {
@@ -381,6 +381,13 @@ fn draw_panel(
                 ui.label(vmc_status(&vmc));
                 ui.label(format!("Tracking: {}", tracking.summary));
                 ui.label(format!("Audio: {}", audio.summary));
+                if let Some(db) = audio_level.dbfs {
+                    // A meter from -60 to 0 dBFS.
+                    ui.add(
+                        egui::ProgressBar::new(((db + 60.0) / 60.0).clamp(0.0, 1.0))
+                            .text(format!("{db:.0} dBFS")),
+                    );
+                }
                 ui.separator();
 
                 // Timing.
