@@ -13,6 +13,7 @@ use bevy::app::PluginGroupBuilder;
 use bevy::prelude::*;
 
 pub mod audio;
+pub mod background;
 pub mod director;
 pub mod doctor;
 pub mod effects;

@@ -280,6 +280,9 @@ fn draw_panel(
                         .small(),
                     );
                 }
+                if let Some(path) = &performer_status.loading {
+                    ui.label(egui::RichText::new(format!("loading {path}...")).small());
+                }
                 if let Some(e) = &performer_status.error {
                     ui.label(
                         egui::RichText::new(e)
@@ -371,6 +374,9 @@ fn draw_panel(
                         });
                     }
                 });
+                if let Some(what) = &motion_status.loading {
+                    ui.label(egui::RichText::new(format!("loading {what}...")).small());
+                }
                 if let Some(e) = &motion_status.error {
                     ui.label(
                         egui::RichText::new(e)

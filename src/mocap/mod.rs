@@ -261,34 +261,35 @@ pub fn plugin(app: &mut App) {
         );
 }
 
-/// Motion changes from the panel or the cue list. A file that cannot be loaded is reported and
-/// the current motion keeps playing.
+/// A motion being loaded for `PlayMotion`, with the crossfade to use when it arrives.
+type MotionLoad = (
+    crate::background::Background<Result<MotionPlayer, MotionError>>,
+    f32,
+);
+
+/// Motion changes from the panel or the cue list. Files are read off the frame thread (live)
+/// and crossfaded in when ready; a file that cannot be loaded is reported and the current motion
+/// keeps playing.
 fn apply_motion_commands(
     mut commands: MessageReader<DirectorCommand>,
     clock: Res<ShowClock>,
     show: Option<Res<ActiveShow>>,
     player: Option<ResMut<MotionPlayer>>,
     mut status: ResMut<MotionStatus>,
+    mut pending: Local<Option<MotionLoad>>,
 ) {
     let Some(mut player) = player else { return };
+    let wait = clock.mode == crate::show::ClockMode::External;
     for command in commands.read() {
         match command {
             DirectorCommand::PlayMotion { motion, crossfade } => {
                 let mut spec_show = show.as_ref().map(|s| s.0.clone()).unwrap_or_default();
                 spec_show.motion = motion.clone();
-                match MotionPlayer::for_show(&spec_show) {
-                    Ok(next) => {
-                        let (looping, speed) = (next.looping, next.speed);
-                        player.switch_to(next.source, clock.time, *crossfade as f64);
-                        player.looping = looping;
-                        player.speed = speed;
-                        status.error = None;
-                    }
-                    Err(e) => {
-                        error!("{e}; the current motion keeps playing");
-                        status.error = Some(e.to_string());
-                    }
-                }
+                status.loading = Some(format!("{motion:?}"));
+                let load = crate::background::Background::start("motion-load", wait, move || {
+                    MotionPlayer::for_show(&spec_show)
+                });
+                *pending = Some((load, *crossfade));
             }
             DirectorCommand::MotionSpeed(speed) if speed.is_finite() && *speed > 0.0 => {
                 // Keep the clip where it is while the rate changes.
@@ -300,12 +301,32 @@ fn apply_motion_commands(
             _ => {}
         }
     }
+    let Some(result) = pending.as_ref().and_then(|(load, _)| load.poll()) else {
+        return;
+    };
+    let crossfade = pending.take().map(|(_, c)| c).unwrap_or(0.0);
+    status.loading = None;
+    match result {
+        Ok(next) => {
+            let (looping, speed) = (next.looping, next.speed);
+            player.switch_to(next.source, clock.time, crossfade as f64);
+            player.looping = looping;
+            player.speed = speed;
+            status.error = None;
+        }
+        Err(e) => {
+            error!("{e}; the current motion keeps playing");
+            status.error = Some(e.to_string());
+        }
+    }
 }
 
 /// The last motion error, for the panel.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct MotionStatus {
     pub error: Option<String>,
+    /// The motion being loaded, while it loads.
+    pub loading: Option<String>,
 }
 
 /// Runners load the motion before starting (so a bad file stops them with a clear error);

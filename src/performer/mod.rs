@@ -48,15 +48,21 @@ pub struct Bone(pub HumanBone);
 #[derive(Resource, Debug, Clone, Default)]
 pub struct PerformerStatus {
     pub error: Option<String>,
+    /// The avatar file being read, while it loads.
+    pub loading: Option<String>,
 }
 
-/// Swaps the performer when asked. A file that cannot be read is reported and the current
-/// performer stays.
+/// An avatar file being read for a performer switch.
+type AvatarLoad = crate::background::Background<Result<avatar::AvatarFile, avatar::AvatarError>>;
+
+/// Swaps the performer when asked. Avatar files are read off the frame thread (live); a file
+/// that cannot be read is reported and the current performer stays.
 #[allow(clippy::too_many_arguments)]
 fn switch_performer(
     mut commands: Commands,
     mut messages: MessageReader<DirectorCommand>,
     show: Option<Res<ActiveShow>>,
+    clock: Option<Res<crate::show::ShowClock>>,
     performers: Query<Entity, With<Performer>>,
     assets: Option<Res<AssetServer>>,
     mut meshes: Option<ResMut<Assets<Mesh>>>,
@@ -64,53 +70,73 @@ fn switch_performer(
     mut bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
     mut status: ResMut<PerformerStatus>,
     costume: Option<Res<crate::physics::CostumePhysics>>,
+    mut pending: Local<Option<AvatarLoad>>,
 ) {
+    let wait = clock.is_some_and(|c| c.mode == crate::show::ClockMode::External);
+    let mut ready: Option<PerformerSpec> = None;
     for message in messages.read() {
         let DirectorCommand::SwitchPerformer(spec) = message else {
             continue;
         };
-        // Load first, so a bad file leaves the stage as it was.
-        let avatar = match spec {
+        match spec {
             PerformerSpec::Avatar { path } => {
                 let path = show
                     .as_ref()
                     .map(|s| s.0.resolve(path))
                     .unwrap_or_else(|| path.clone());
-                match avatar_scene::stage_avatar(&path) {
-                    Ok(file) => Some(file),
-                    Err(e) => {
-                        error!("{e}; the current performer stays");
-                        status.error = Some(e.to_string());
-                        continue;
-                    }
-                }
+                status.loading = Some(path.display().to_string());
+                *pending = Some(crate::background::Background::start(
+                    "avatar-load",
+                    wait,
+                    move || avatar_scene::stage_avatar(&path),
+                ));
             }
-            _ => None,
-        };
-        for e in &performers {
-            commands.entity(e).despawn();
-        }
-        status.error = None;
-        match (spec, avatar) {
-            (PerformerSpec::BuiltIn, _) => {
-                spawn_ling(
-                    &mut commands,
-                    meshes.as_deref_mut(),
-                    materials.as_deref_mut(),
-                    bindposes.as_deref_mut(),
-                    !costume.as_ref().is_some_and(|c| c.enabled),
-                );
+            other => {
+                // A later switch replaces one still loading.
+                *pending = None;
+                status.loading = None;
+                ready = Some(other.clone());
             }
-            (PerformerSpec::Avatar { .. }, Some(file)) => match &assets {
-                Some(assets) => {
-                    avatar_scene::spawn_avatar(&mut commands, assets, file);
-                }
-                None => {
-                    status.error = Some("avatars need the renderer (no asset server here)".into())
-                }
-            },
-            _ => {}
         }
+    }
+    let loaded = pending.as_ref().and_then(|p| p.poll());
+    if loaded.is_some() {
+        *pending = None;
+        status.loading = None;
+    }
+    let avatar = match loaded {
+        Some(Ok(file)) => Some(file),
+        Some(Err(e)) => {
+            error!("{e}; the current performer stays");
+            status.error = Some(e.to_string());
+            None
+        }
+        None => None,
+    };
+    if ready.is_none() && avatar.is_none() {
+        return;
+    }
+    for e in &performers {
+        commands.entity(e).despawn();
+    }
+    status.error = None;
+    match (ready, avatar) {
+        (_, Some(file)) => match &assets {
+            Some(assets) => {
+                avatar_scene::spawn_avatar(&mut commands, assets, file);
+            }
+            None => status.error = Some("avatars need the renderer (no asset server here)".into()),
+        },
+        (Some(PerformerSpec::BuiltIn), None) => {
+            spawn_ling(
+                &mut commands,
+                meshes.as_deref_mut(),
+                materials.as_deref_mut(),
+                bindposes.as_deref_mut(),
+                !costume.as_ref().is_some_and(|c| c.enabled),
+            );
+        }
+        _ => {}
     }
 }
 
@@ -291,6 +317,14 @@ mod tests {
                 path: "missing/avatar.vrm".into(),
             }));
         app.update();
+        // Live, the file is read off the frame thread: wait for the verdict.
+        for _ in 0..500 {
+            if app.world().resource::<PerformerStatus>().error.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            app.update();
+        }
         assert_eq!(count(&mut app), 1, "a bad file leaves Ling on stage");
         let err = app
             .world()
