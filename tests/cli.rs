@@ -82,37 +82,40 @@ fn bad_show_file_is_reported_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(demo_show()).unwrap();
 
-    let bad = dir.path().join("bad.ron");
-    let broken = text.replacen("CutTo(shot: Medium)", "CutTo(shot: Balcony)", 1);
-    let line = broken.lines().position(|l| l.contains("Balcony")).unwrap() + 1;
-    std::fs::write(&bad, broken).unwrap();
-    let (out, _, stderr) = run(bin()
-        .args(["render"])
-        .arg(&bad)
-        .args(["--out"])
-        .arg(dir.path().join("x.mp4")));
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains(&format!("bad.ron:{line}:")),
-        "names file and line {line}:\n{stderr}"
-    );
-    assert!(stderr.contains("Balcony"), "{stderr}");
-
-    let undefined = dir.path().join("undefined.ron");
-    let broken = text.replacen("name: \"finale\", fade", "name: \"blackout\", fade", 1);
-    let line = broken.lines().position(|l| l.contains("blackout")).unwrap() + 1;
-    std::fs::write(&undefined, broken).unwrap();
-    let (out, _, stderr) = run(bin()
-        .args(["render"])
-        .arg(&undefined)
-        .args(["--out"])
-        .arg(dir.path().join("x.mp4")));
-    assert!(!out.status.success());
-    assert!(
-        stderr.contains(&format!("undefined.ron:{line}:")),
-        "{stderr}"
-    );
-    assert!(stderr.contains("\"blackout\" is not defined"), "{stderr}");
+    // (file, text to replace, its replacement, marker on the bad line, expected message)
+    let cases = [
+        (
+            "bad.ron",
+            "CutTo(shot: Medium)",
+            "CutTo(shot: Balcony)",
+            "Balcony",
+            "Balcony",
+        ),
+        (
+            "undefined.ron",
+            "name: \"finale\", fade",
+            "name: \"blackout\", fade",
+            "blackout",
+            "\"blackout\" is not defined",
+        ),
+    ];
+    for (file, from, to, marker, message) in cases {
+        let path = dir.path().join(file);
+        let broken = text.replacen(from, to, 1);
+        let line = broken.lines().position(|l| l.contains(marker)).unwrap() + 1;
+        std::fs::write(&path, broken).unwrap();
+        let (out, _, stderr) = run(bin()
+            .args(["render"])
+            .arg(&path)
+            .args(["--out"])
+            .arg(dir.path().join("x.mp4")));
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains(&format!("{file}:{line}:")),
+            "names file and line {line}:\n{stderr}"
+        );
+        assert!(stderr.contains(message), "{stderr}");
+    }
 
     let (out, _, stderr) = run(bin().args(["render", "no/such/show.ron", "--out", "x.mp4"]));
     assert!(!out.status.success());

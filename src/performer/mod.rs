@@ -133,7 +133,7 @@ fn switch_performer(
                 meshes.as_deref_mut(),
                 materials.as_deref_mut(),
                 bindposes.as_deref_mut(),
-                !costume.as_ref().is_some_and(|c| c.enabled),
+                costume.is_none(),
             );
         }
         _ => {}
@@ -165,7 +165,7 @@ pub fn spawn_builtin_performer(
         meshes.as_deref_mut(),
         materials.as_deref_mut(),
         bindposes.as_deref_mut(),
-        !costume.is_some_and(|c| c.enabled),
+        costume.is_none(),
     );
 }
 

@@ -17,12 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::performer::{HumanBone, HumanoidPose, Performer};
 use crate::show::{ActiveShow, DirectorCommand, ShowClock};
 
-/// Costume physics is on: the built-in performer leaves her plumes out of her rigid mesh and
-/// they are simulated instead.
+/// Present when costume physics runs: the built-in performer then leaves her plumes and
+/// sleeves out of her rigid mesh and they are simulated instead.
 #[derive(Resource, Debug, Clone, Copy)]
-pub struct CostumePhysics {
-    pub enabled: bool,
-}
+pub struct CostumePhysics;
 
 /// Which costume group a chain belongs to (groups share settings in the panel and show file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -350,7 +348,7 @@ fn body_spheres(root: &Transform, fk: &[Transform]) -> Vec<Sphere> {
 }
 
 pub fn plugin(app: &mut App) {
-    app.insert_resource(CostumePhysics { enabled: true })
+    app.insert_resource(CostumePhysics)
         .init_resource::<PhysicsSettings>()
         .add_message::<DirectorCommand>()
         .add_systems(Startup, load_show_physics)

@@ -324,7 +324,7 @@ pub fn plugin(app: &mut App) {
                 apply_stage_commands,
                 advance_light_fades,
                 frame_performer,
-                set::apply_light_look,
+                set::apply_light_look.run_if(resource_changed::<StageLighting>),
                 set::pulse_lanterns,
                 set::aim_stage_camera,
                 set::aim_follow_lights,

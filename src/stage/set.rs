@@ -551,9 +551,6 @@ pub(super) fn apply_light_look(
     )>,
     mut lanterns: Query<&mut PointLight, With<LanternLight>>,
 ) {
-    if !lighting.is_changed() {
-        return;
-    }
     let look = lighting.current;
     for mut light in &mut key {
         light.illuminance = KEY_LUX * look.key;
