@@ -270,6 +270,64 @@ fn vrm0_preset(preset: &str) -> Option<&'static str> {
     })
 }
 
+/// Where a VRM version keeps its look-at settings.
+struct LookAtKeys {
+    kind: &'static str,
+    /// The `kind` value that means expression-type look-at.
+    expression: &'static str,
+    /// Horizontal inner, horizontal outer, vertical down, vertical up.
+    ranges: [&'static str; 4],
+    input_max: &'static str,
+    output_scale: &'static str,
+}
+
+const VRM1_LOOK_AT: LookAtKeys = LookAtKeys {
+    kind: "type",
+    expression: "expression",
+    ranges: [
+        "rangeMapHorizontalInner",
+        "rangeMapHorizontalOuter",
+        "rangeMapVerticalDown",
+        "rangeMapVerticalUp",
+    ],
+    input_max: "inputMaxValue",
+    output_scale: "outputScale",
+};
+
+/// VRM 0.x keeps look-at in `firstPerson`, with curve maps whose `xRange`/`yRange` are the
+/// input and output ranges.
+const VRM0_LOOK_AT: LookAtKeys = LookAtKeys {
+    kind: "lookAtTypeName",
+    expression: "BlendShape",
+    ranges: [
+        "lookAtHorizontalInner",
+        "lookAtHorizontalOuter",
+        "lookAtVerticalDown",
+        "lookAtVerticalUp",
+    ],
+    input_max: "xRange",
+    output_scale: "yRange",
+};
+
+fn read_look_at(v: &Value, keys: &LookAtKeys, offset_from_head: Vec3) -> LookAt {
+    let range = |name: &str| RangeMap {
+        input_max: f32_of(&v[name][keys.input_max], 90.0),
+        output_scale: f32_of(&v[name][keys.output_scale], 10.0),
+    };
+    LookAt {
+        kind: if v[keys.kind].as_str() == Some(keys.expression) {
+            LookAtKind::Expression
+        } else {
+            LookAtKind::Bone
+        },
+        offset_from_head,
+        horizontal_inner: range(keys.ranges[0]),
+        horizontal_outer: range(keys.ranges[1]),
+        vertical_down: range(keys.ranges[2]),
+        vertical_up: range(keys.ranges[3]),
+    }
+}
+
 fn override_of(v: &Value) -> Override {
     match v.as_str() {
         Some("block") => Override::Block,
@@ -409,22 +467,8 @@ impl AvatarFile {
             }
             let la = &vrm["lookAt"];
             if la.is_object() {
-                let range = |v: &Value| RangeMap {
-                    input_max: f32_of(&v["inputMaxValue"], 90.0),
-                    output_scale: f32_of(&v["outputScale"], 10.0),
-                };
-                avatar.look_at = Some(LookAt {
-                    kind: if la["type"].as_str() == Some("expression") {
-                        LookAtKind::Expression
-                    } else {
-                        LookAtKind::Bone
-                    },
-                    offset_from_head: vec3_arr(&la["offsetFromHeadBone"], Vec3::ZERO),
-                    horizontal_inner: range(&la["rangeMapHorizontalInner"]),
-                    horizontal_outer: range(&la["rangeMapHorizontalOuter"]),
-                    vertical_down: range(&la["rangeMapVerticalDown"]),
-                    vertical_up: range(&la["rangeMapVerticalUp"]),
-                });
+                let offset = vec3_arr(&la["offsetFromHeadBone"], Vec3::ZERO);
+                avatar.look_at = Some(read_look_at(la, &VRM1_LOOK_AT, offset));
             }
             let sb = &ext["VRMC_springBone"];
             if sb.is_object() {
@@ -566,22 +610,8 @@ impl AvatarFile {
             }
             let fp = &vrm["firstPerson"];
             if fp.is_object() {
-                let range = |v: &Value| RangeMap {
-                    input_max: f32_of(&v["xRange"], 90.0),
-                    output_scale: f32_of(&v["yRange"], 10.0),
-                };
-                avatar.look_at = Some(LookAt {
-                    kind: if fp["lookAtTypeName"].as_str() == Some("BlendShape") {
-                        LookAtKind::Expression
-                    } else {
-                        LookAtKind::Bone
-                    },
-                    offset_from_head: vec3_xyz(&fp["firstPersonBoneOffset"]),
-                    horizontal_inner: range(&fp["lookAtHorizontalInner"]),
-                    horizontal_outer: range(&fp["lookAtHorizontalOuter"]),
-                    vertical_down: range(&fp["lookAtVerticalDown"]),
-                    vertical_up: range(&fp["lookAtVerticalUp"]),
-                });
+                let offset = vec3_xyz(&fp["firstPersonBoneOffset"]);
+                avatar.look_at = Some(read_look_at(fp, &VRM0_LOOK_AT, offset));
             }
             let sa = &vrm["secondaryAnimation"];
             for g in sa["colliderGroups"].as_array().into_iter().flatten() {
