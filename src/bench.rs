@@ -68,7 +68,9 @@ pub fn run(
     );
     avatar_loading();
     chain_steps();
+    cloth_steps();
     audio_analysis();
+    mic_latency();
     bvh_parsing();
     vmc_throughput();
     vmc_latency();
@@ -166,12 +168,58 @@ fn chain_steps() {
     }
 }
 
+/// Rapier cloth step time against the number of particles: water sleeves (80 particles each)
+/// on the built-in body turning on the spot, colliding with its 11 capsules.
+fn cloth_steps() {
+    use ling_stage::physics::PhysicsSettings;
+    use ling_stage::physics::cloth::{self, ClothAnchor, ClothGroup, CostumeWorld};
+    let pose = ling_stage::performer::HumanoidPose::default();
+    let bones_at = |turn: f32| {
+        cloth::world_bones(
+            &Transform::from_rotation(Quat::from_rotation_y(turn)),
+            &pose,
+        )
+    };
+    for particles in [500usize, 2_000, 8_000] {
+        let bones = bones_at(0.0);
+        let mut world = CostumeWorld::default();
+        world.set_body(&cloth::ling_body(), &bones);
+        let mut side = 1.0;
+        while world.particle_count() < particles {
+            let spec = cloth::ling_sleeve(side);
+            let ClothAnchor::Bone(bone) = spec.anchor else {
+                unreachable!("sleeves hang from a hand")
+            };
+            world.add_cloth(spec, bones[bone.index()]);
+            side = -side;
+        }
+        world.configure(ClothGroup::Sleeves, PhysicsSettings::default().sleeves);
+        let steps = 120;
+        let mut times = Vec::with_capacity(steps);
+        for step in 0..steps {
+            let bones = bones_at(1.2 * (step as f32 * 0.05).sin());
+            let start = Instant::now();
+            world.step(&bones, Vec3::ZERO);
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        // The first steps settle the sleeves from their rest shape; time the rest.
+        let settled = &mut times[20..];
+        settled.sort_by(f64::total_cmp);
+        println!(
+            "| rapier cloth step, {} particles (sleeves on a turning body), one core (p50 / p95) | {:.2} / {:.2} ms |",
+            world.particle_count(),
+            percentile(settled, 0.5),
+            percentile(settled, 0.95)
+        );
+    }
+}
+
 /// Audio analysis cost per second of audio, on the shared LibriVox speech.
 fn audio_analysis() {
     use ling_stage::audio::analysis::{AudioClip, analyze};
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/data/audio/sense_and_sensibility_01_austen_64kb-0920.wav");
-    let Ok(clip) = AudioClip::load_wav(&path) else {
+    let Ok(clip) = AudioClip::load(&path) else {
         println!("| audio analysis | SKIPPED: {} not found |", path.display());
         return;
     };
@@ -185,6 +233,59 @@ fn audio_analysis() {
         a.frames.len(),
         a.onsets.len()
     );
+}
+
+/// Live lip sync latency: silence then a sustained vowel (espeak-ng), fed to the microphone
+/// analyser in 10 ms callbacks as a sound card would; how long after the vowel starts the mouth
+/// opens, and what each callback costs.
+fn mic_latency() {
+    use ling_stage::audio::analysis::AudioClip;
+    use ling_stage::audio::devices::MicAnalyzer;
+    let Ok(dir) = tempfile::tempdir() else { return };
+    let wav = dir.path().join("a.wav");
+    let made = std::process::Command::new("espeak-ng")
+        .args(["-v", "es", "-s", "60", "-w"])
+        .arg(&wav)
+        .arg("aaaa")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let Ok(vowel) = AudioClip::load(&wav)
+        .map_err(|_| ())
+        .and_then(|c| made.then_some(c).ok_or(()))
+    else {
+        println!("| microphone lip sync latency | SKIPPED: espeak-ng is not installed |");
+        return;
+    };
+    let rate = vowel.rate;
+    let mut samples = vec![0.0f32; rate as usize / 2];
+    samples.extend(&vowel.samples);
+    let onset = samples.iter().position(|s| s.abs() > 0.03).unwrap_or(0) as f64 / rate as f64;
+    let chunk = rate as usize / 100;
+    let mut analyzer = MicAnalyzer::new(rate);
+    let mut opened = None;
+    let mut cost = Vec::new();
+    for (i, c) in samples.chunks(chunk).enumerate() {
+        let start = Instant::now();
+        let heard = analyzer.push(c);
+        cost.push(start.elapsed().as_secs_f64() * 1000.0);
+        let end = ((i + 1) * chunk) as f64 / rate as f64;
+        if opened.is_none()
+            && end > onset
+            && heard.is_some_and(|h| h.visemes.iter().cloned().fold(0.0, f32::max) > 0.2)
+        {
+            opened = Some(end - onset);
+        }
+    }
+    cost.sort_by(f64::total_cmp);
+    match opened {
+        Some(latency) => println!(
+            "| microphone lip sync: vowel start → mouth open (10 ms callbacks, {rate} Hz); compute per callback (p50 / max) | {:.0} ms of audio; {:.3} / {:.3} ms |",
+            latency * 1000.0,
+            percentile(&cost, 0.5),
+            percentile(&cost, 1.0)
+        ),
+        None => println!("| microphone lip sync latency | the vowel never opened the mouth |"),
+    }
 }
 
 /// BVH parse throughput: ours against the `bvh_anim` crate on the same files.

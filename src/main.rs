@@ -182,7 +182,7 @@ enum AudioCommand {
 
 fn analyze_audio(file: &Path, json: bool) -> anyhow::Result<()> {
     use ling_stage::audio::analysis::{AudioClip, analyze};
-    let clip = AudioClip::load_wav(file)?;
+    let clip = AudioClip::load(file)?;
     let started = std::time::Instant::now();
     let a = analyze(&clip);
     let took = started.elapsed();

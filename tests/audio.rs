@@ -151,3 +151,79 @@ fn render_muxes_the_show_audio_in_sync() {
         clip.duration()
     );
 }
+
+#[test]
+fn flac_ogg_and_mp3_tracks_decode_with_their_clicks_in_place() {
+    let ffmpeg = Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ffmpeg {
+        println!("SKIPPED flac_ogg_and_mp3_tracks_decode: ffmpeg is not installed");
+        return;
+    }
+    use ling_stage::audio::analysis::{AudioClip, analyze};
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("clicks.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&wav, spec).unwrap();
+    let clicks = [0.5, 1.25, 2.0];
+    for i in 0..44_100 * 3 {
+        let t = i as f64 / 44_100.0;
+        let on = clicks.iter().any(|c| (*c..*c + 0.003).contains(&t));
+        let s = if on { 28_000i16 } else { 0 };
+        w.write_sample(s).unwrap();
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    for (ext, codec) in [
+        ("flac", "flac"),
+        ("ogg", "libvorbis"),
+        ("mp3", "libmp3lame"),
+    ] {
+        let file = dir.path().join(format!("clicks.{ext}"));
+        let x = Command::new("ffmpeg")
+            .args(["-y", "-loglevel", "error", "-i"])
+            .arg(&wav)
+            .args(["-c:a", codec])
+            .arg(&file)
+            .output()
+            .unwrap();
+        if !x.status.success() {
+            println!(
+                "SKIPPED the {ext} case: this ffmpeg cannot encode {codec}: {}",
+                String::from_utf8_lossy(&x.stderr)
+            );
+            continue;
+        }
+        let clip = AudioClip::load(&file).unwrap();
+        assert_eq!(clip.rate, 44_100, "{ext}");
+        // MP3 encoders pad the start and the end by a frame or two.
+        assert!(
+            (clip.duration() - 3.0).abs() < 0.06,
+            "{ext}: {} s",
+            clip.duration()
+        );
+        let onsets = analyze(&clip).onsets;
+        let delay = if ext == "mp3" { 0.06 } else { 0.0 };
+        for c in clicks {
+            assert!(
+                onsets.iter().any(|o| (o - c).abs() <= 0.010 + delay),
+                "{ext}: a click at {c} s is found ({onsets:?})"
+            );
+        }
+    }
+    let bad = dir.path().join("noise.ogg");
+    std::fs::write(&bad, b"this is not an ogg stream").unwrap();
+    let e = AudioClip::load(&bad).unwrap_err().to_string();
+    assert!(e.contains("noise.ogg"), "{e}");
+    let e = AudioClip::load(&dir.path().join("song.aiff"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown audio format"), "{e}");
+}

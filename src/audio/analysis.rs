@@ -29,6 +29,97 @@ pub enum AudioError {
 }
 
 impl AudioClip {
+    /// Reads an audio file: WAV, FLAC, Ogg Vorbis or MP3 (by its extension), mixed down to
+    /// mono.
+    pub fn load(path: &Path) -> Result<Self, AudioError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("flac" | "ogg" | "oga" | "mp3") => Self::load_compressed(path),
+            Some("wav" | "wave") => Self::load_wav(path),
+            _ => Err(AudioError::Read {
+                path: path.to_owned(),
+                message: "unknown audio format (use .wav, .flac, .ogg or .mp3)".into(),
+            }),
+        }
+    }
+
+    /// Decodes FLAC, Ogg Vorbis or MP3 with symphonia.
+    fn load_compressed(path: &Path) -> Result<Self, AudioError> {
+        use symphonia::core::audio::SampleBuffer;
+        use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
+        use symphonia::core::errors::Error;
+        use symphonia::core::formats::FormatOptions;
+        use symphonia::core::io::MediaSourceStream;
+        use symphonia::core::meta::MetadataOptions;
+        use symphonia::core::probe::Hint;
+
+        let err = |message: String| AudioError::Read {
+            path: path.to_owned(),
+            message,
+        };
+        let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+        let stream = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                stream,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
+            .map_err(|e| err(format!("not a readable audio stream ({e})")))?;
+        let mut format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+            .ok_or_else(|| err("no audio track".into()))?;
+        let track_id = track.id;
+        let mut rate = track.codec_params.sample_rate.unwrap_or(0);
+        let mut decoder = symphonia::default::get_codecs()
+            .make(&track.codec_params, &DecoderOptions::default())
+            .map_err(|e| err(format!("unsupported codec ({e})")))?;
+        let mut samples = Vec::new();
+        loop {
+            let packet = match format.next_packet() {
+                Ok(p) => p,
+                Err(Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(Error::ResetRequired) => break,
+                Err(e) => return Err(err(e.to_string())),
+            };
+            if packet.track_id() != track_id {
+                continue;
+            }
+            let decoded = match decoder.decode(&packet) {
+                Ok(d) => d,
+                // A damaged packet: skip it, as players do.
+                Err(Error::DecodeError(_)) => continue,
+                Err(e) => return Err(err(e.to_string())),
+            };
+            let spec = *decoded.spec();
+            rate = spec.rate;
+            let channels = spec.channels.count().max(1);
+            let mut buffer = SampleBuffer::<f32>::new(decoded.capacity() as u64, spec);
+            buffer.copy_interleaved_ref(decoded);
+            samples.extend(
+                buffer
+                    .samples()
+                    .chunks(channels)
+                    .map(|c| c.iter().sum::<f32>() / channels as f32),
+            );
+        }
+        if rate == 0 || samples.is_empty() {
+            return Err(err("no audio samples in the file".into()));
+        }
+        Ok(Self { rate, samples })
+    }
+
     /// Reads a WAV file (8–32-bit integer or float, any channel count, mixed down to mono).
     pub fn load_wav(path: &Path) -> Result<Self, AudioError> {
         let err = |message: String| AudioError::Read {

@@ -135,6 +135,47 @@ pub struct Heard {
     pub level_dbfs: f32,
 }
 
+/// The live mouth from a stream of mono samples: every 10 ms of new sound it analyses the
+/// last 60 ms and reports the viseme weights of the newest complete 10 ms frame. Runs on the
+/// capture thread; `ling-stage bench` times it and measures its latency.
+pub struct MicAnalyzer {
+    rate: u32,
+    window: usize,
+    buffer: Vec<f32>,
+}
+
+impl MicAnalyzer {
+    pub fn new(rate: u32) -> Self {
+        let window = (rate as usize * 60) / 1000;
+        Self {
+            rate,
+            window,
+            buffer: Vec::with_capacity(window * 2),
+        }
+    }
+
+    /// Takes the next samples; returns what is heard when a new analysis is done.
+    pub fn push(&mut self, samples: &[f32]) -> Option<Heard> {
+        self.buffer.extend_from_slice(samples);
+        if self.buffer.len() < self.window {
+            return None;
+        }
+        let clip = AudioClip {
+            rate: self.rate,
+            samples: self.buffer[self.buffer.len() - self.window..].to_vec(),
+        };
+        // Keep all but the oldest 10 ms, so the next analysis comes 10 ms of sound later.
+        let hop = (self.rate as usize / 100).max(1);
+        let drop = self.buffer.len() - (self.window - hop);
+        self.buffer.drain(..drop);
+        let a = analyze(&clip);
+        a.frames.iter().rev().nth(2).map(|last| Heard {
+            visemes: last.visemes,
+            level_dbfs: last.rms_dbfs,
+        })
+    }
+}
+
 /// Listens to a microphone (by name, or the default) and keeps `heard` up to date with the
 /// visemes of the last 60 ms, analysed on the capture thread.
 pub fn start_microphone(
@@ -160,32 +201,19 @@ pub fn start_microphone(
             .description()
             .map(|d| d.name().to_string())
             .unwrap_or_default();
-        let window = (rate as usize * 60) / 1000;
-        let mut buffer: Vec<f32> = Vec::with_capacity(window * 2);
+        let mut analyzer = MicAnalyzer::new(rate);
+        let mut mono: Vec<f32> = Vec::new();
         let stream = device
             .build_input_stream::<f32, _, _>(
                 config.config(),
                 move |data: &[f32], _| {
-                    buffer.extend(
+                    mono.clear();
+                    mono.extend(
                         data.chunks(channels)
                             .map(|c| c.iter().sum::<f32>() / channels as f32),
                     );
-                    if buffer.len() >= window {
-                        let clip = AudioClip {
-                            rate,
-                            samples: buffer[buffer.len() - window..].to_vec(),
-                        };
-                        let a = analyze(&clip);
-                        if let (Some(last), Ok(mut h)) =
-                            (a.frames.iter().rev().nth(2), heard.lock())
-                        {
-                            *h = Heard {
-                                visemes: last.visemes,
-                                level_dbfs: last.rms_dbfs,
-                            };
-                        }
-                        let keep = buffer.len() - window / 2;
-                        buffer.drain(..keep);
+                    if let (Some(now), Ok(mut h)) = (analyzer.push(&mono), heard.lock()) {
+                        *h = now;
                     }
                 },
                 |e| eprintln!("microphone: {e}"),

@@ -70,7 +70,7 @@ impl AudioTrack {
             return Ok(None);
         };
         let path = show.resolve(path);
-        let clip = analysis::AudioClip::load_wav(&path)?;
+        let clip = analysis::AudioClip::load(&path)?;
         Ok(Some(Self {
             analysis: analysis::analyze(&clip),
             duration: clip.duration(),
@@ -174,7 +174,7 @@ fn start_audio_io(world: &mut World) {
     let mut playback = None;
     if settings.playback {
         if let Some(track) = world.get_resource::<AudioTrack>() {
-            match analysis::AudioClip::load_wav(&track.path)
+            match analysis::AudioClip::load(&track.path)
                 .map_err(|e| e.to_string())
                 .and_then(|clip| {
                     devices::start_playback(std::sync::Arc::new(clip), playhead.clone())

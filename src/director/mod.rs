@@ -298,7 +298,8 @@ fn draw_panel(
                         let mut edited = *physics;
                         for (label, group) in [
                             ("Plumes", &mut edited.plumes),
-                            ("Sleeves", &mut edited.sleeves),
+                            ("Water sleeves", &mut edited.sleeves),
+                            ("Door curtains", &mut edited.curtains),
                         ] {
                             ui.label(label);
                             ui.add(

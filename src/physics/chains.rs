@@ -75,7 +75,10 @@ impl Wind {
 #[serde(default, deny_unknown_fields)]
 pub struct PhysicsSettings {
     pub plumes: GroupSettings,
+    /// The water sleeves (cloth, [`super::cloth`]).
     pub sleeves: GroupSettings,
+    /// The door curtains (cloth).
+    pub curtains: GroupSettings,
     pub wind: Wind,
 }
 
@@ -86,11 +89,19 @@ const PLUMES: GroupSettings = GroupSettings {
     gravity: 0.1,
 };
 
-/// Heavy silk that hangs and flies.
+/// Light silk that hangs and flies (cloth: stiffness resists bending, drag is the share of
+/// velocity the air takes per second, gravity a multiple of g).
 const SLEEVES: GroupSettings = GroupSettings {
-    stiffness: 1.2,
-    drag: 0.18,
-    gravity: 0.9,
+    stiffness: 0.6,
+    drag: 0.25,
+    gravity: 1.0,
+};
+
+/// Heavy embroidered curtains that sway and settle.
+const CURTAINS: GroupSettings = GroupSettings {
+    stiffness: 3.0,
+    drag: 0.5,
+    gravity: 1.0,
 };
 
 impl Default for PhysicsSettings {
@@ -98,6 +109,7 @@ impl Default for PhysicsSettings {
         Self {
             plumes: PLUMES,
             sleeves: SLEEVES,
+            curtains: CURTAINS,
             wind: Wind::default(),
         }
     }
@@ -113,7 +125,11 @@ impl PhysicsSettings {
 
     /// Checks the values; the message names the field.
     pub fn check(&self) -> Result<(), String> {
-        for (name, g) in [("plumes", self.plumes), ("sleeves", self.sleeves)] {
+        for (name, g) in [
+            ("plumes", self.plumes),
+            ("sleeves", self.sleeves),
+            ("curtains", self.curtains),
+        ] {
             if !(g.stiffness.is_finite() && (0.0..=100.0).contains(&g.stiffness)) {
                 return Err(format!(
                     "{name}.stiffness = {} must be between 0 and 100",
@@ -296,34 +312,6 @@ pub fn ling_plumes() -> Vec<ChainSpec> {
         .collect()
 }
 
-/// Ling's water sleeves (水袖): long white silk hanging from the wrists.
-pub fn ling_sleeves() -> Vec<ChainSpec> {
-    [1.0f32, -1.0]
-        .into_iter()
-        .map(|side| {
-            let hand = if side > 0.0 {
-                HumanBone::LeftHand
-            } else {
-                HumanBone::RightHand
-            };
-            ChainSpec {
-                name: format!("{} water sleeve", if side > 0.0 { "left" } else { "right" }),
-                group: ChainGroup::Sleeves,
-                bone: hand,
-                points: crate::performer::builtin::sleeve_path(side, 8)
-                    .into_iter()
-                    .map(|p| p - hand.rest_position())
-                    .collect(),
-                radius: (0.066, 0.11),
-                stiffness: SLEEVES.stiffness,
-                drag: SLEEVES.drag,
-                gravity: SLEEVES.gravity,
-                colors: [Color::srgb(0.97, 0.97, 1.0), Color::srgb(0.97, 0.97, 1.0)],
-            }
-        })
-        .collect()
-}
-
 /// Spheres on the performer's body that her chains stay out of: head and shoulders for the
 /// plumes, torso, hips and the robe's skirt for the sleeves.
 fn body_spheres(root: &Transform, fk: &[Transform]) -> Vec<Sphere> {
@@ -431,7 +419,7 @@ fn step_chains(
     }
 }
 
-/// Gives Ling her plumes and water sleeves when she appears.
+/// Gives Ling her plumes when she appears.
 fn attach_ling_plumes(
     mut commands: Commands,
     added: Query<(Entity, &Transform, &HumanoidPose, &Performer), Added<Performer>>,
@@ -442,7 +430,7 @@ fn attach_ling_plumes(
         if performer.bones.is_empty() {
             continue; // avatars bring their own spring bones
         }
-        for spec in ling_plumes().into_iter().chain(ling_sleeves()) {
+        for spec in ling_plumes() {
             let bone = bone_world(root, pose, spec.bone);
             let chain = Chain {
                 name: spec.name.clone(),

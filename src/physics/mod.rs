@@ -8,11 +8,16 @@
 //! semantics (stiffness towards the rest bend, drag, gravity, body spheres), stepped in the
 //! same fixed schedule; their root follows a bone of the performer. Ling's two pheasant-feather
 //! plumes are chains, drawn as tapered tubes rebuilt every frame.
+//!
+//! **Cloth** ([`cloth`]) — the water sleeves and the door curtains — are particle grids linked
+//! by rope joints and bending springs in a rapier world of their own, pinned to a bone or a set
+//! piece, colliding with kinematic capsules that follow the performer's body.
 
 use bevy::prelude::*;
 use bevy_rapier3d::prelude::*;
 
 pub mod chains;
+pub mod cloth;
 
 pub use chains::{
     Chain, ChainGroup, ChainSpec, ChainState, CostumePhysics, GroupSettings, PhysicsSettings,
@@ -30,6 +35,7 @@ pub fn plugin(app: &mut App) {
         })
         .add_plugins(RapierPhysicsPlugin::<NoUserData>::default().in_fixed_schedule())
         .add_plugins(chains::plugin)
+        .add_plugins(cloth::plugin)
         .add_systems(Startup, spawn_stage_floor);
 }
 

@@ -28,8 +28,8 @@ pub struct ShowFile {
     /// Costume physics settings (stiffness, drag, gravity per group; wind).
     #[serde(default)]
     pub physics: crate::physics::PhysicsSettings,
-    /// The show's voice or music track (WAV), relative to the show file: drives lip sync and
-    /// the audio-reactive stage, and is muxed into offline renders.
+    /// The show's voice or music track (WAV, FLAC, Ogg Vorbis or MP3), relative to the show
+    /// file: drives lip sync and the audio-reactive stage, and is muxed into offline renders.
     #[serde(default)]
     pub audio: Option<PathBuf>,
     /// How much the audio's visemes drive the mouth (0 = not at all, 1 = fully).
@@ -38,6 +38,9 @@ pub struct ShowFile {
     /// How strongly the lanterns pulse on the audio's onsets (0 = not at all).
     #[serde(default)]
     pub lantern_pulse: f32,
+    /// How hard the rim lights and curtain wash hit on the audio's onsets (0 = not at all).
+    #[serde(default)]
+    pub beat_lights: f32,
     /// Commands fired when the clock reaches `at` (seconds).
     #[serde(default)]
     pub cues: Vec<Cue>,
@@ -60,6 +63,7 @@ impl Default for ShowFile {
             audio: None,
             lip_sync: 1.0,
             lantern_pulse: 0.0,
+            beat_lights: 0.0,
             cues: Vec::new(),
             base_dir: PathBuf::new(),
         }
@@ -213,6 +217,7 @@ impl ShowFile {
         for (name, v) in [
             ("lip_sync", self.lip_sync),
             ("lantern_pulse", self.lantern_pulse),
+            ("beat_lights", self.beat_lights),
         ] {
             if !(v.is_finite() && (0.0..=4.0).contains(&v)) {
                 return Err(invalid(

@@ -325,7 +325,7 @@ pub fn plugin(app: &mut App) {
                 advance_light_fades,
                 frame_performer,
                 set::apply_light_look.run_if(resource_changed::<StageLighting>),
-                set::pulse_lanterns,
+                set::react_to_audio,
                 set::aim_stage_camera,
                 set::aim_follow_lights,
             )

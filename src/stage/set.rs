@@ -192,10 +192,17 @@ pub(super) fn spawn_opera_stage(
     let plaque = materials.add(textured(images, textures::plaque(), 0.5));
     for side in [-1.0f32, 1.0] {
         let x = side * 3.45;
+        // Hangs as cloth when costume physics runs.
         commands.spawn((
             Mesh3d(meshes.add(folded_panel(1.1, 2.5, 0.03, 5.0, 24))),
             MeshMaterial3d(door_curtain.clone()),
             Transform::from_xyz(x, 1.25, STAGE_BACK + 0.12),
+            crate::physics::cloth::ClothPanel {
+                width: 1.1,
+                height: 2.5,
+                folds: 5.0,
+                depth: 0.03,
+            },
         ));
         for dx in [-0.6f32, 0.6] {
             block(
@@ -578,8 +585,11 @@ pub(super) fn apply_light_look(
     }
 }
 
-/// Lanterns flare on the audio's onsets and fade over 0.2 s (`lantern_pulse` in the show).
-pub(super) fn pulse_lanterns(
+/// The stage listens to the show's track: on each onset the lanterns flare
+/// (`lantern_pulse`) and the rim lights and curtain wash hit (`beat_lights`), fading over
+/// 0.2 s. Driven by the show clock, so offline renders repeat exactly.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn react_to_audio(
     lighting: Res<StageLighting>,
     track: Option<Res<crate::audio::AudioTrack>>,
     show: Option<Res<crate::show::ActiveShow>>,
@@ -587,24 +597,38 @@ pub(super) fn pulse_lanterns(
     silk: Option<Res<LanternSilk>>,
     mut materials: Option<ResMut<Assets<StandardMaterial>>>,
     mut lanterns: Query<&mut PointLight, With<LanternLight>>,
+    mut spots: Query<(&mut SpotLight, Has<RimLight>, Has<WashLight>)>,
 ) {
     let (Some(track), Some(show)) = (track, show) else {
         return;
     };
-    if show.0.lantern_pulse <= 0.0 {
+    let (lantern_pulse, beat_lights) = (show.0.lantern_pulse, show.0.beat_lights);
+    if lantern_pulse <= 0.0 && beat_lights <= 0.0 {
         return;
     }
-    let pulse = track
+    let hit = track
         .since_onset(clock.time)
-        .map(|dt| (-(dt as f32) / 0.2).exp() * show.0.lantern_pulse)
+        .map(|dt| (-(dt as f32) / 0.2).exp())
         .unwrap_or(0.0);
-    let level = lighting.current.lanterns + pulse;
-    set_lantern_level(
-        level,
-        &mut lanterns,
-        silk.as_deref(),
-        materials.as_deref_mut(),
-    );
+    let look = lighting.current;
+    if lantern_pulse > 0.0 {
+        set_lantern_level(
+            look.lanterns + hit * lantern_pulse,
+            &mut lanterns,
+            silk.as_deref(),
+            materials.as_deref_mut(),
+        );
+    }
+    if beat_lights > 0.0 {
+        let boost = 1.0 + hit * beat_lights;
+        for (mut light, rim, wash) in &mut spots {
+            if rim {
+                light.intensity = RIM_LUMENS * look.rim * boost;
+            } else if wash {
+                light.intensity = WASH_LUMENS * look.wash * boost;
+            }
+        }
+    }
 }
 
 /// Sets the lanterns' light and the glow of their silk.
@@ -650,5 +674,71 @@ pub(super) fn aim_follow_lights(
     for mut transform in &mut spots {
         let eye = transform.translation;
         *transform = Transform::from_translation(eye).looking_at(target, Vec3::Y);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::{AudioTrack, analysis::Analysis};
+    use crate::show::{ActiveShow, ShowClock, ShowFile};
+    use crate::stage::LightLook;
+
+    #[test]
+    fn rim_lights_hit_on_onsets_and_fade_back_to_the_look() {
+        let mut lighting = StageLighting::default();
+        lighting.current = LightLook {
+            rim: 1.0,
+            wash: 0.5,
+            ..default()
+        };
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .insert_resource(lighting)
+            .insert_resource(ShowClock::default())
+            .insert_resource(ActiveShow(ShowFile {
+                beat_lights: 2.0,
+                ..default()
+            }))
+            .insert_resource(AudioTrack {
+                path: "beat.wav".into(),
+                analysis: Analysis {
+                    hop_seconds: 0.01,
+                    frames: Vec::new(),
+                    onsets: vec![1.0, 3.0],
+                    tempo_bpm: None,
+                },
+                duration: 4.0,
+            })
+            .add_systems(Update, react_to_audio);
+        let rim = app.world_mut().spawn((SpotLight::default(), RimLight)).id();
+        let wash = app
+            .world_mut()
+            .spawn((SpotLight::default(), WashLight))
+            .id();
+        let look = app.world().resource::<StageLighting>().current;
+        let at = |app: &mut App, t: f64| {
+            app.world_mut().resource_mut::<ShowClock>().time = t;
+            app.update();
+            let w = app.world();
+            (
+                w.get::<SpotLight>(rim).unwrap().intensity / (RIM_LUMENS * look.rim),
+                w.get::<SpotLight>(wash).unwrap().intensity / (WASH_LUMENS * look.wash),
+            )
+        };
+        let (r, w) = at(&mut app, 1.0);
+        assert!(
+            (r - 3.0).abs() < 1e-3 && (w - 3.0).abs() < 1e-3,
+            "hit: {r} {w}"
+        );
+        let (r, _) = at(&mut app, 1.2);
+        assert!(r > 1.5 && r < 2.0, "fading 0.2 s later: {r}");
+        let (r, _) = at(&mut app, 2.5);
+        assert!(
+            (r - 1.0).abs() < 0.01,
+            "back to the look between beats: {r}"
+        );
+        let (r, _) = at(&mut app, 3.0);
+        assert!((r - 3.0).abs() < 1e-3, "the next onset hits again: {r}");
     }
 }

@@ -1,0 +1,1072 @@
+//! Cloth: water sleeves, door curtains and banners as particle grids in rapier.
+//!
+//! Each cloth is a grid of small dynamic balls in a rapier world of its own
+//! ([`CostumeWorld`]), linked along rows and columns by rope joints (silk does not stretch but
+//! folds freely) and two apart by soft springs (how much it resists bending). Pinned particles
+//! are kinematic and follow a bone of the performer (a sleeve's cuff) or stay where the set
+//! hangs them (a curtain's rail). The performer's body is a set of kinematic capsules moved
+//! with the animated skeleton every step, so silk slides over arms, torso and robe instead of
+//! passing through them. The mesh is rebuilt from the particle positions every frame, normals
+//! included.
+//!
+//! The world steps in the fixed 60 Hz schedule with a fixed time step and a fixed insertion
+//! order, so the same take gives the same cloth every time.
+
+use bevy::asset::RenderAssetUsages;
+use bevy::mesh::{Indices, PrimitiveTopology};
+use bevy::prelude::*;
+use bevy_rapier3d::rapier::prelude as rp;
+use serde::{Deserialize, Serialize};
+
+use super::chains::{GroupSettings, PhysicsSettings};
+use crate::performer::{HumanBone, HumanoidPose, Performer};
+use crate::show::{DirectorCommand, ShowClock};
+
+/// A pinned edge that moves further than this in one step has been teleported (a seek, a cut
+/// in the motion): the cloth is put back at rest instead of whipping across the stage.
+const TELEPORT_DISTANCE: f32 = 0.25;
+
+/// Which group a cloth belongs to (groups share settings in the panel and show file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ClothGroup {
+    Sleeves,
+    Curtains,
+}
+
+/// What a cloth's pinned edge hangs from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ClothAnchor {
+    /// A bone of the performer: points are in that bone's rest frame, relative to its joint.
+    Bone(HumanBone),
+    /// A set piece: points are in the world frame given when the cloth is added.
+    Set,
+}
+
+/// How to build a cloth.
+#[derive(Debug, Clone)]
+pub struct ClothSpec {
+    pub name: String,
+    pub group: ClothGroup,
+    pub anchor: ClothAnchor,
+    /// Grid size: `rows` along the hanging direction (row 0 is the pinned edge), `cols`
+    /// across it.
+    pub rows: usize,
+    pub cols: usize,
+    /// Whether the last column joins the first (a sleeve is a tube).
+    pub wrap: bool,
+    /// `rows × cols` rest positions, row-major, in the anchor's frame.
+    pub points: Vec<Vec3>,
+    /// How many rows from the top are pinned to the anchor.
+    pub pinned_rows: usize,
+    /// Radius of each particle's collision ball (the cloth's thickness for contacts).
+    pub particle_radius: f32,
+    /// Mass of the whole cloth, kilograms.
+    pub mass: f32,
+}
+
+impl ClothSpec {
+    pub fn index(&self, row: usize, col: usize) -> usize {
+        row * self.cols + col
+    }
+
+    /// Neighbour pairs at `step` rows or columns apart, with their rest lengths.
+    fn links(&self, step: usize) -> Vec<(usize, usize, f32)> {
+        let mut out = Vec::new();
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                let i = self.index(r, c);
+                let across = if c + step < self.cols {
+                    Some(c + step)
+                } else if self.wrap && self.cols > 2 * step {
+                    Some((c + step) % self.cols)
+                } else {
+                    None
+                };
+                if let Some(c2) = across {
+                    let j = self.index(r, c2);
+                    out.push((i, j, self.points[i].distance(self.points[j])));
+                }
+                if r + step < self.rows {
+                    let j = self.index(r + step, c);
+                    out.push((i, j, self.points[i].distance(self.points[j])));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A capsule on the performer's body, from one bone's joint (plus an offset in its frame) to
+/// another's.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyCapsule {
+    pub from: (HumanBone, Vec3),
+    pub to: (HumanBone, Vec3),
+    pub radius: f32,
+}
+
+impl BodyCapsule {
+    /// End points in the world, given the bones' world transforms (indexed by bone).
+    pub fn segment(&self, bones: &[Transform]) -> (Vec3, Vec3) {
+        (
+            bones[self.from.0.index()].transform_point(self.from.1),
+            bones[self.to.0.index()].transform_point(self.to.1),
+        )
+    }
+
+    /// How deep a ball of `radius` at `p` reaches into the capsule (negative: clear of it).
+    pub fn penetration(&self, bones: &[Transform], p: Vec3, radius: f32) -> f32 {
+        let (a, b) = self.segment(bones);
+        let ab = b - a;
+        let t = ((p - a).dot(ab) / ab.length_squared().max(1e-12)).clamp(0.0, 1.0);
+        self.radius + radius - p.distance(a + ab * t)
+    }
+}
+
+/// The built-in performer's body as capsules: torso, robe, head, arms and legs.
+pub fn ling_body() -> Vec<BodyCapsule> {
+    use HumanBone as B;
+    let cap = |from: B, to: B, radius: f32| BodyCapsule {
+        from: (from, Vec3::ZERO),
+        to: (to, Vec3::ZERO),
+        radius,
+    };
+    let mut body = vec![
+        cap(B::Hips, B::UpperChest, 0.15),
+        cap(B::UpperChest, B::Neck, 0.12),
+        BodyCapsule {
+            from: (B::Head, Vec3::new(0.0, 0.04, 0.0)),
+            to: (B::Head, Vec3::new(0.0, 0.14, 0.0)),
+            radius: 0.1,
+        },
+    ];
+    for (upper_arm, lower_arm, hand, upper_leg, lower_leg, foot) in [
+        (
+            B::LeftUpperArm,
+            B::LeftLowerArm,
+            B::LeftHand,
+            B::LeftUpperLeg,
+            B::LeftLowerLeg,
+            B::LeftFoot,
+        ),
+        (
+            B::RightUpperArm,
+            B::RightLowerArm,
+            B::RightHand,
+            B::RightUpperLeg,
+            B::RightLowerLeg,
+            B::RightFoot,
+        ),
+    ] {
+        body.push(cap(upper_arm, lower_arm, 0.05));
+        body.push(cap(lower_arm, hand, 0.04));
+        // The robe's skirt around each leg.
+        body.push(cap(upper_leg, lower_leg, 0.12));
+        body.push(cap(lower_leg, foot, 0.13));
+    }
+    body
+}
+
+/// One cloth in the world.
+struct ClothBodies {
+    spec: ClothSpec,
+    /// World frame of a set cloth's points.
+    placement: Transform,
+    particles: Vec<rp::RigidBodyHandle>,
+    /// The bending springs (their stiffness follows the group's settings).
+    springs: Vec<rp::ImpulseJointHandle>,
+    group: ClothGroup,
+}
+
+/// Collision groups: cloth touches the body and the floor, never itself (silk on silk is
+/// left out: it costs a lot and only matters for folds we do not see).
+const CLOTH: rp::Group = rp::Group::GROUP_1;
+const BODY: rp::Group = rp::Group::GROUP_2;
+const FLOOR: rp::Group = rp::Group::GROUP_3;
+
+/// Rapier steps per physics step.
+const SUBSTEPS: usize = 2;
+
+/// The rapier world the costume's cloth lives in, with the performer's body capsules.
+pub struct CostumeWorld {
+    world: rp::PhysicsWorld,
+    capsules: Vec<(BodyCapsule, rp::RigidBodyHandle)>,
+    cloths: Vec<Option<ClothBodies>>,
+}
+
+impl Default for CostumeWorld {
+    fn default() -> Self {
+        Self::new(1.0 / 60.0)
+    }
+}
+
+impl CostumeWorld {
+    /// An empty world stepping `dt` seconds at a time, with the stage floor at y = 0.
+    pub fn new(dt: f32) -> Self {
+        let mut world = rp::PhysicsWorld::new();
+        world.integration_parameters.dt = dt / SUBSTEPS as f32;
+        world.integration_parameters.num_solver_iterations = 4;
+        let floor = world.insert_body(
+            rp::RigidBodyBuilder::fixed()
+                .translation(Vec3::new(0.0, -0.5, 0.0))
+                .build(),
+        );
+        world.insert_collider(
+            rp::ColliderBuilder::cuboid(20.0, 0.5, 20.0)
+                .collision_groups(groups(FLOOR, CLOTH))
+                .friction(0.6)
+                .build(),
+            Some(floor),
+        );
+        Self {
+            world,
+            capsules: Vec::new(),
+            cloths: Vec::new(),
+        }
+    }
+
+    /// Gives the world a body to collide with, placed by the bones' world transforms. Any
+    /// previous body is removed.
+    pub fn set_body(&mut self, capsules: &[BodyCapsule], bones: &[Transform]) {
+        for (_, handle) in self.capsules.drain(..) {
+            self.world.remove_body(handle);
+        }
+        for capsule in capsules {
+            let (pose, half) = capsule_pose(capsule, bones);
+            let handle = self.world.insert_body(
+                rp::RigidBodyBuilder::kinematic_position_based()
+                    .pose(pose)
+                    // Contacts are predicted along the limb's motion, so a fast leg meets
+                    // the silk in the step it arrives instead of the one after.
+                    .soft_ccd_prediction(0.1),
+            );
+            self.world.insert_collider(
+                rp::ColliderBuilder::capsule_y(half, capsule.radius)
+                    .collision_groups(groups(BODY, CLOTH))
+                    .friction(0.3)
+                    .build(),
+                Some(handle),
+            );
+            self.capsules.push((*capsule, handle));
+        }
+    }
+
+    /// Adds a cloth at rest around `anchor` (the bone's world transform for a bone cloth, the
+    /// set piece's for a set cloth). Returns its index.
+    pub fn add_cloth(&mut self, spec: ClothSpec, anchor: Transform) -> usize {
+        let n = spec.rows * spec.cols;
+        assert_eq!(
+            spec.points.len(),
+            n,
+            "{}: points must be rows × cols",
+            spec.name
+        );
+        let mass = spec.mass / n as f32;
+        let mut particles = Vec::with_capacity(n);
+        for (i, p) in spec.points.iter().enumerate() {
+            let at = anchor.transform_point(*p);
+            let handle = if i / spec.cols < spec.pinned_rows {
+                self.world.insert_body(
+                    rp::RigidBodyBuilder::kinematic_position_based()
+                        .translation(at)
+                        .build(),
+                )
+            } else {
+                let handle = self.world.insert_body(
+                    rp::RigidBodyBuilder::dynamic()
+                        .translation(at)
+                        .linear_damping(0.5)
+                        .angular_damping(5.0)
+                        .soft_ccd_prediction(0.05)
+                        .can_sleep(false)
+                        .build(),
+                );
+                self.world.insert_collider(
+                    rp::ColliderBuilder::ball(spec.particle_radius)
+                        .mass(mass)
+                        .friction(0.3)
+                        .collision_groups(groups(CLOTH, BODY | FLOOR))
+                        .build(),
+                    Some(handle),
+                );
+                handle
+            };
+            particles.push(handle);
+        }
+        for (i, j, length) in spec.links(1) {
+            self.world.insert_impulse_joint(
+                particles[i],
+                particles[j],
+                rp::RopeJointBuilder::new(length).build(),
+            );
+        }
+        let mut springs = Vec::new();
+        for (i, j, length) in spec.links(2) {
+            let spring = self.world.insert_impulse_joint(
+                particles[i],
+                particles[j],
+                rp::SpringJointBuilder::new(length, 0.0, 0.0)
+                    .spring_model(rp::MotorModel::AccelerationBased)
+                    .build(),
+            );
+            springs.push(spring);
+        }
+        self.cloths.push(Some(ClothBodies {
+            group: spec.group,
+            placement: anchor,
+            spec,
+            particles,
+            springs,
+        }));
+        self.cloths.len() - 1
+    }
+
+    /// Takes a cloth out of the world (its performer left the stage).
+    pub fn remove_cloth(&mut self, cloth: usize) {
+        if let Some(c) = self.cloths.get_mut(cloth).and_then(Option::take) {
+            for handle in c.particles {
+                self.world.remove_body(handle);
+            }
+        }
+    }
+
+    fn live(&self) -> impl Iterator<Item = &ClothBodies> {
+        self.cloths.iter().flatten()
+    }
+
+    fn cloth(&self, cloth: usize) -> &ClothBodies {
+        self.cloths[cloth]
+            .as_ref()
+            .expect("cloth index of a removed cloth")
+    }
+
+    pub fn cloth_count(&self) -> usize {
+        self.live().count()
+    }
+
+    pub fn particle_count(&self) -> usize {
+        self.live().map(|c| c.particles.len()).sum()
+    }
+
+    pub fn spec(&self, cloth: usize) -> &ClothSpec {
+        &self.cloth(cloth).spec
+    }
+
+    /// Applies group settings to every cloth of `group`.
+    pub fn configure(&mut self, group: ClothGroup, settings: GroupSettings) {
+        let bend = settings.stiffness.clamp(0.0, 100.0);
+        // `drag` is the share of velocity the air takes per second.
+        let damping = -(1.0 - settings.drag.clamp(0.0, 0.99)).ln();
+        for cloth in self.cloths.iter().flatten().filter(|c| c.group == group) {
+            for (i, &handle) in cloth.particles.iter().enumerate() {
+                if i / cloth.spec.cols < cloth.spec.pinned_rows {
+                    continue;
+                }
+                if let Some(body) = self.world.bodies.get_mut(handle) {
+                    body.set_linear_damping(damping);
+                    body.set_gravity_scale(settings.gravity, false);
+                }
+            }
+            for &spring in &cloth.springs {
+                if let Some(joint) = self.world.impulse_joints.get_mut(spring, false) {
+                    let data = &mut joint.data;
+                    if let Some(motor) = data.motor(rp::JointAxis::LinX).copied() {
+                        data.set_motor_position(
+                            rp::JointAxis::LinX,
+                            motor.target_pos,
+                            bend * 40.0,
+                            bend.sqrt() * 2.0,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// One step: capsules and pinned edges move to where `bones` (world transforms by bone)
+    /// put them, `wind` (m/s, the air's velocity) pushes the silk, then rapier steps.
+    pub fn step(&mut self, bones: &[Transform], wind: Vec3) {
+        // Where the kinematic bodies are now and where the bones want them.
+        let capsule_moves: Vec<(rp::RigidBodyHandle, rp::Pose, rp::Pose)> = self
+            .capsules
+            .iter()
+            .filter_map(|(capsule, handle)| {
+                let from = *self.world.bodies.get(*handle)?.position();
+                Some((*handle, from, capsule_pose(capsule, bones).0))
+            })
+            .collect();
+        let mut pin_moves = Vec::new();
+        for cloth in self.cloths.iter().flatten() {
+            let anchor = anchor_transform(cloth, bones);
+            for (i, &handle) in cloth.particles.iter().enumerate() {
+                let Some(body) = self.world.bodies.get_mut(handle) else {
+                    continue;
+                };
+                if i / cloth.spec.cols < cloth.spec.pinned_rows {
+                    let to = anchor.transform_point(cloth.spec.points[i]);
+                    pin_moves.push((handle, body.translation(), to));
+                } else {
+                    // Air drag towards the wind's velocity: silk flies downwind and settles.
+                    body.reset_forces(false);
+                    let force = (wind - body.linvel()) * (body.mass() * 0.8);
+                    body.add_force(force, true);
+                }
+            }
+        }
+        // Substeps: a limb that moves several centimetres in a frame sweeps through the silk
+        // in smaller steps, so contacts catch it.
+        for k in 1..=SUBSTEPS {
+            let f = k as f32 / SUBSTEPS as f32;
+            for (handle, from, to) in &capsule_moves {
+                if let Some(body) = self.world.bodies.get_mut(*handle) {
+                    body.set_next_kinematic_position(rp::Pose::from_parts(
+                        from.translation.lerp(to.translation, f),
+                        from.rotation.slerp(to.rotation, f),
+                    ));
+                }
+            }
+            for (handle, from, to) in &pin_moves {
+                if let Some(body) = self.world.bodies.get_mut(*handle) {
+                    body.set_next_kinematic_translation(from.lerp(*to, f));
+                }
+            }
+            self.world.step();
+        }
+    }
+
+    /// Puts every cloth back at rest around its anchor, still (after a seek or a teleport).
+    pub fn reset(&mut self, bones: &[Transform]) {
+        for (capsule, handle) in &self.capsules {
+            let (pose, _) = capsule_pose(capsule, bones);
+            if let Some(body) = self.world.bodies.get_mut(*handle) {
+                body.set_position(pose, true);
+            }
+        }
+        for cloth in self.cloths.iter().flatten() {
+            let anchor = anchor_transform(cloth, bones);
+            for (i, &handle) in cloth.particles.iter().enumerate() {
+                if let Some(body) = self.world.bodies.get_mut(handle) {
+                    body.set_translation(anchor.transform_point(cloth.spec.points[i]), true);
+                    body.set_linvel(Vec3::ZERO, true);
+                    body.set_angvel(Vec3::ZERO, true);
+                }
+            }
+        }
+    }
+
+    /// Where the pinned edge of `cloth` is now, compared with where its anchor wants it: a
+    /// large jump means the performer was teleported.
+    pub fn anchor_jump(&self, cloth: usize, bones: &[Transform]) -> f32 {
+        let c = self.cloth(cloth);
+        let anchor = anchor_transform(c, bones);
+        self.world
+            .bodies
+            .get(c.particles[0])
+            .map(|b| {
+                b.translation()
+                    .distance(anchor.transform_point(c.spec.points[0]))
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// The particles of `cloth`, in the world, row-major.
+    pub fn positions(&self, cloth: usize) -> Vec<Vec3> {
+        self.cloth(cloth)
+            .particles
+            .iter()
+            .map(|h| {
+                self.world
+                    .bodies
+                    .get(*h)
+                    .map(|b| b.translation())
+                    .unwrap_or(Vec3::ZERO)
+            })
+            .collect()
+    }
+
+    /// Kinetic energy of all free particles, joules.
+    pub fn energy(&self) -> f32 {
+        self.live()
+            .flat_map(|c| &c.particles)
+            .filter_map(|h| self.world.bodies.get(*h))
+            .filter(|b| b.is_dynamic())
+            .map(|b| 0.5 * b.mass() * b.linvel().length_squared())
+            .sum()
+    }
+
+    /// How deep the deepest free particle's ball reaches into a body capsule, metres (zero or
+    /// less: nothing inside). The row next to the pinned edge is left out: it is held a few
+    /// centimetres from the bone and goes wherever the bone goes.
+    pub fn deepest_penetration(&self, bones: &[Transform]) -> f32 {
+        self.deepest_penetration_at(bones).0
+    }
+
+    /// The deepest penetration, with the capsule and the cloth particle (cloth, index).
+    pub fn deepest_penetration_at(&self, bones: &[Transform]) -> (f32, usize, (usize, usize)) {
+        let mut deepest = (f32::NEG_INFINITY, 0, (0, 0));
+        for (k, cloth) in self.cloths.iter().enumerate() {
+            let Some(cloth) = cloth else { continue };
+            let radius = cloth.spec.particle_radius;
+            for (i, p) in self.positions_iter(cloth).enumerate() {
+                // The pinned edge and the row sewn to it go where the bone takes them (a
+                // cuff on a wrist that rests against the hip is pressed into it).
+                if i / cloth.spec.cols <= cloth.spec.pinned_rows {
+                    continue;
+                }
+                for (c, (capsule, _)) in self.capsules.iter().enumerate() {
+                    let d = capsule.penetration(bones, p, radius);
+                    if d > deepest.0 {
+                        deepest = (d, c, (k, i));
+                    }
+                }
+            }
+        }
+        deepest
+    }
+
+    fn positions_iter<'a>(&'a self, cloth: &'a ClothBodies) -> impl Iterator<Item = Vec3> + 'a {
+        cloth.particles.iter().map(|h| {
+            self.world
+                .bodies
+                .get(*h)
+                .map(|b| b.translation())
+                .unwrap_or(Vec3::ZERO)
+        })
+    }
+}
+
+fn groups(memberships: rp::Group, filter: rp::Group) -> rp::InteractionGroups {
+    rp::InteractionGroups::new(memberships, filter, rp::InteractionTestMode::And)
+}
+
+fn anchor_transform(cloth: &ClothBodies, bones: &[Transform]) -> Transform {
+    match cloth.spec.anchor {
+        ClothAnchor::Bone(bone) => bones[bone.index()],
+        ClothAnchor::Set => cloth.placement,
+    }
+}
+
+/// A capsule's pose (centre, Y axis along the segment) and half height.
+fn capsule_pose(capsule: &BodyCapsule, bones: &[Transform]) -> (rp::Pose, f32) {
+    let (a, b) = capsule.segment(bones);
+    let axis = b - a;
+    let rotation = Quat::from_rotation_arc(Vec3::Y, axis.normalize_or(Vec3::Y));
+    (
+        rp::Pose::from_parts((a + b) * 0.5, rotation),
+        axis.length() * 0.5,
+    )
+}
+
+/// A water sleeve (水袖): a silk tube from the cuff at `hand`, following
+/// `performer::builtin::sleeve_path`, widening towards its mouth.
+pub fn ling_sleeve(side: f32) -> ClothSpec {
+    let hand = if side > 0.0 {
+        HumanBone::LeftHand
+    } else {
+        HumanBone::RightHand
+    };
+    let (rows, cols) = (10, 8);
+    let path = crate::performer::builtin::sleeve_path(side, rows - 1);
+    // The cuff rings the wrist joint itself, so a bent wrist cannot fold it into the forearm.
+    let cuff = path[0];
+    let mut points = Vec::with_capacity(rows * cols);
+    for (r, p) in path.iter().enumerate() {
+        let t = r as f32 / (rows - 1) as f32;
+        let tangent = (path[(r + 1).min(rows - 1)] - path[r.saturating_sub(1)]).normalize();
+        let side_axis = tangent.cross(Vec3::Z).normalize_or(Vec3::Y);
+        let up_axis = tangent.cross(side_axis);
+        let radius = 0.07 + 0.045 * t;
+        for c in 0..cols {
+            let a = c as f32 / cols as f32 * std::f32::consts::TAU;
+            points.push(*p - cuff + (side_axis * a.cos() + up_axis * a.sin()) * radius);
+        }
+    }
+    ClothSpec {
+        name: format!("{} water sleeve", if side > 0.0 { "left" } else { "right" }),
+        group: ClothGroup::Sleeves,
+        anchor: ClothAnchor::Bone(hand),
+        rows,
+        cols,
+        wrap: true,
+        points,
+        pinned_rows: 1,
+        particle_radius: 0.015,
+        mass: 0.15,
+    }
+}
+
+/// A door curtain (门帘) `width` × `height`, hanging from its rail with `folds` soft folds,
+/// in the frame of the set piece (centre of the curtain, facing +Z).
+pub fn door_curtain(width: f32, height: f32, folds: f32, depth: f32) -> ClothSpec {
+    let (rows, cols) = (12, 14);
+    let mut points = Vec::with_capacity(rows * cols);
+    for r in 0..rows {
+        let y = height * 0.5 - height * r as f32 / (rows - 1) as f32;
+        for c in 0..cols {
+            let u = c as f32 / (cols - 1) as f32;
+            let z = depth * (u * folds * std::f32::consts::TAU).sin();
+            points.push(Vec3::new((u - 0.5) * width, y, z));
+        }
+    }
+    ClothSpec {
+        name: "door curtain".into(),
+        group: ClothGroup::Curtains,
+        anchor: ClothAnchor::Set,
+        rows,
+        cols,
+        wrap: false,
+        points,
+        pinned_rows: 1,
+        particle_radius: 0.03,
+        mass: 1.5,
+    }
+}
+
+/// The cloth's surface through `points` (row-major `rows × cols`), with smooth normals from
+/// the grid and UVs across (u) and down (v), in the frame `to_local` maps the world into (the
+/// inverse of the drawing entity's transform).
+pub fn cloth_mesh(spec: &ClothSpec, points: &[Vec3], to_local: &Transform) -> Mesh {
+    let (rows, cols) = (spec.rows, spec.cols);
+    // A tube repeats its first column at the end so its texture and normals close the seam.
+    let out_cols = if spec.wrap { cols + 1 } else { cols };
+    let at = |r: usize, c: usize| points[r * cols + c % cols];
+    let mut positions = Vec::with_capacity(rows * out_cols);
+    let mut normals = Vec::with_capacity(rows * out_cols);
+    let mut uvs = Vec::with_capacity(rows * out_cols);
+    for r in 0..rows {
+        for c in 0..out_cols {
+            let down = at((r + 1).min(rows - 1), c) - at(r.saturating_sub(1), c);
+            let across = if spec.wrap {
+                at(r, c + 1) - at(r, c + cols - 1)
+            } else {
+                at(r, (c + 1).min(cols - 1)) - at(r, c.saturating_sub(1))
+            };
+            positions.push(to_local.transform_point(at(r, c)).to_array());
+            normals.push(
+                (to_local.rotation * across.cross(down))
+                    .normalize_or(Vec3::Z)
+                    .to_array(),
+            );
+            uvs.push([
+                c as f32 / (out_cols - 1) as f32,
+                r as f32 / (rows - 1) as f32,
+            ]);
+        }
+    }
+    let mut indices = Vec::with_capacity((rows - 1) * (out_cols - 1) * 6);
+    for r in 0..rows - 1 {
+        for c in 0..out_cols - 1 {
+            let a = (r * out_cols + c) as u32;
+            let b = a + 1;
+            let (d, e) = (a + out_cols as u32, b + out_cols as u32);
+            indices.extend_from_slice(&[a, d, b, b, d, e]);
+        }
+    }
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::default(),
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
+    .with_inserted_indices(Indices::U32(indices))
+}
+
+// --- In the app -------------------------------------------------------------------------
+
+/// The costume's cloth world, stepped in the fixed schedule.
+#[derive(Resource, Default)]
+pub struct CostumeCloth {
+    pub world: CostumeWorld,
+    /// The performer whose body the cloth collides with (the one on stage).
+    pub performer: Option<Entity>,
+}
+
+/// A drawn cloth: its mesh is rebuilt from the particles every frame, in the frame of the
+/// entity's `to_local` transform.
+#[derive(Component)]
+pub struct ClothPiece {
+    pub cloth: usize,
+    mesh: Handle<Mesh>,
+    /// The performer a sleeve belongs to (none for set pieces).
+    owner: Option<Entity>,
+    to_local: Transform,
+}
+
+/// Put on a set piece that hangs as cloth while costume physics runs: the stage's door
+/// curtains. Its mesh is replaced by the simulated one.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct ClothPanel {
+    pub width: f32,
+    pub height: f32,
+    pub folds: f32,
+    pub depth: f32,
+}
+
+pub fn plugin(app: &mut App) {
+    app.init_resource::<CostumeCloth>()
+        .add_systems(
+            Update,
+            (
+                attach_set_cloth,
+                attach_sleeves,
+                drop_departed_cloth,
+                configure_cloth,
+                reset_cloth_on_command,
+                draw_cloth,
+            )
+                .chain(),
+        )
+        .add_systems(FixedUpdate, step_cloth);
+}
+
+/// World transforms of every bone of a performer.
+pub fn world_bones(root: &Transform, pose: &HumanoidPose) -> Vec<Transform> {
+    pose.model_transforms()
+        .iter()
+        .map(|t| root.mul_transform(*t))
+        .collect()
+}
+
+fn attach_set_cloth(
+    mut commands: Commands,
+    mut cloth: ResMut<CostumeCloth>,
+    panels: Query<(Entity, &ClothPanel, &Transform), Added<ClothPanel>>,
+    mut meshes: ResMut<Assets<Mesh>>,
+) {
+    for (entity, panel, placement) in &panels {
+        let spec = door_curtain(panel.width, panel.height, panel.folds, panel.depth);
+        let index = cloth.world.add_cloth(spec.clone(), *placement);
+        let to_local = Transform::from_matrix(placement.to_matrix().inverse());
+        let mesh = meshes.add(cloth_mesh(&spec, &cloth.world.positions(index), &to_local));
+        commands.entity(entity).insert((
+            Mesh3d(mesh.clone()),
+            ClothPiece {
+                cloth: index,
+                mesh,
+                owner: None,
+                to_local,
+            },
+            bevy::camera::visibility::NoFrustumCulling,
+        ));
+    }
+}
+
+/// Gives the built-in performer her water sleeves, and any performer a body for the cloth to
+/// collide with.
+fn attach_sleeves(
+    mut commands: Commands,
+    mut cloth: ResMut<CostumeCloth>,
+    added: Query<(Entity, &Transform, &HumanoidPose, &Performer), Added<Performer>>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+) {
+    for (entity, root, pose, performer) in &added {
+        let bones = world_bones(root, pose);
+        cloth.world.set_body(&ling_body(), &bones);
+        cloth.performer = Some(entity);
+        if performer.bones.is_empty() {
+            continue; // avatars wear their own costume
+        }
+        let silk = materials.add(StandardMaterial {
+            base_color: Color::srgb(0.97, 0.97, 1.0),
+            perceptual_roughness: 0.45,
+            double_sided: true,
+            cull_mode: None,
+            ..default()
+        });
+        for side in [1.0f32, -1.0] {
+            let spec = ling_sleeve(side);
+            let ClothAnchor::Bone(bone) = spec.anchor else {
+                continue;
+            };
+            let index = cloth.world.add_cloth(spec.clone(), bones[bone.index()]);
+            let mesh = meshes.add(cloth_mesh(
+                &spec,
+                &cloth.world.positions(index),
+                &Transform::IDENTITY,
+            ));
+            // Drawn in world coordinates by an entity at the origin.
+            commands.spawn((
+                Name::new(spec.name),
+                Mesh3d(mesh.clone()),
+                MeshMaterial3d(silk.clone()),
+                Transform::IDENTITY,
+                Visibility::default(),
+                bevy::camera::visibility::NoFrustumCulling,
+                ClothPiece {
+                    cloth: index,
+                    mesh,
+                    owner: Some(entity),
+                    to_local: Transform::IDENTITY,
+                },
+            ));
+        }
+    }
+}
+
+/// Removes the sleeves of a performer who left the stage.
+fn drop_departed_cloth(
+    mut commands: Commands,
+    mut cloth: ResMut<CostumeCloth>,
+    pieces: Query<(Entity, &ClothPiece)>,
+    performers: Query<(), With<Performer>>,
+) {
+    for (entity, piece) in &pieces {
+        if piece.owner.is_some_and(|owner| !performers.contains(owner)) {
+            cloth.world.remove_cloth(piece.cloth);
+            commands.entity(entity).despawn();
+        }
+    }
+    if cloth.performer.is_some_and(|p| !performers.contains(p)) {
+        cloth.performer = None;
+        cloth.world.set_body(&[], &[]);
+    }
+}
+
+fn configure_cloth(settings: Res<PhysicsSettings>, mut cloth: ResMut<CostumeCloth>) {
+    if settings.is_changed() || cloth.is_added() {
+        cloth.world.configure(ClothGroup::Sleeves, settings.sleeves);
+        cloth
+            .world
+            .configure(ClothGroup::Curtains, settings.curtains);
+    }
+}
+
+/// Seeks, stage resets and the panel's reset put the cloth back at rest.
+fn reset_cloth_on_command(
+    mut commands: MessageReader<DirectorCommand>,
+    mut cloth: ResMut<CostumeCloth>,
+    performers: Query<(&Transform, &HumanoidPose)>,
+) {
+    let reset = commands.read().any(|c| {
+        matches!(
+            c,
+            DirectorCommand::ResetPhysics | DirectorCommand::ResetStage | DirectorCommand::Seek(_)
+        )
+    });
+    if reset {
+        let bones = current_bones(&cloth, &performers);
+        cloth.world.reset(&bones);
+    }
+}
+
+fn current_bones(
+    cloth: &CostumeCloth,
+    performers: &Query<(&Transform, &HumanoidPose)>,
+) -> Vec<Transform> {
+    cloth
+        .performer
+        .and_then(|p| performers.get(p).ok())
+        .map(|(root, pose)| world_bones(root, pose))
+        .unwrap_or_else(|| vec![Transform::IDENTITY; HumanBone::COUNT])
+}
+
+fn step_cloth(
+    settings: Res<PhysicsSettings>,
+    clock: Option<Res<ShowClock>>,
+    mut cloth: ResMut<CostumeCloth>,
+    performers: Query<(&Transform, &HumanoidPose)>,
+) {
+    if cloth.world.cloth_count() == 0 {
+        return;
+    }
+    let bones = current_bones(&cloth, &performers);
+    let teleported = (0..cloth.world.cloths.len())
+        .filter(|&i| cloth.world.cloths[i].is_some())
+        .any(|i| cloth.world.anchor_jump(i, &bones) > TELEPORT_DISTANCE);
+    if teleported {
+        cloth.world.reset(&bones);
+    }
+    let wind = settings.wind.at(clock.map(|c| c.time).unwrap_or(0.0));
+    cloth.world.step(&bones, wind);
+}
+
+fn draw_cloth(
+    cloth: Res<CostumeCloth>,
+    pieces: Query<&ClothPiece>,
+    mut meshes: ResMut<Assets<Mesh>>,
+) {
+    for piece in &pieces {
+        if let Some(mut mesh) = meshes.get_mut(&piece.mesh) {
+            let spec = cloth.world.spec(piece.cloth);
+            *mesh = cloth_mesh(spec, &cloth.world.positions(piece.cloth), &piece.to_local);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rest_bones() -> Vec<Transform> {
+        HumanoidPose::default().model_transforms().to_vec()
+    }
+
+    fn sheet(rows: usize, cols: usize) -> ClothSpec {
+        let mut points = Vec::new();
+        for r in 0..rows {
+            for c in 0..cols {
+                // Held out flat and level: it must fall and hang.
+                points.push(Vec3::new(0.05 * c as f32, 2.0, 0.05 * r as f32));
+            }
+        }
+        ClothSpec {
+            name: "sheet".into(),
+            group: ClothGroup::Curtains,
+            anchor: ClothAnchor::Set,
+            rows,
+            cols,
+            wrap: false,
+            points,
+            pinned_rows: 1,
+            particle_radius: 0.01,
+            mass: 0.2,
+        }
+    }
+
+    #[test]
+    fn a_sheet_pinned_by_one_edge_falls_and_hangs_straight_down() {
+        let mut world = CostumeWorld::default();
+        let cloth = world.add_cloth(sheet(8, 6), Transform::IDENTITY);
+        world.configure(
+            ClothGroup::Curtains,
+            GroupSettings {
+                stiffness: 0.5,
+                drag: 0.3,
+                gravity: 1.0,
+            },
+        );
+        for _ in 0..900 {
+            world.step(&[], Vec3::ZERO);
+        }
+        let p = world.positions(cloth);
+        for c in 0..6 {
+            let top = p[c];
+            let bottom = p[7 * 6 + c];
+            assert!(
+                (top.y - bottom.y) > 0.9 * 0.35,
+                "column {c} hangs down: {top:?} → {bottom:?}"
+            );
+            assert!(
+                (bottom.z - top.z).abs() < 0.05,
+                "and straight under its pin: {top:?} → {bottom:?}"
+            );
+        }
+        // Rope links do not stretch: every row is within 5 % of its rest spacing.
+        for r in 1..8 {
+            let d = p[r * 6].distance(p[(r - 1) * 6]);
+            assert!(d < 0.05 * 1.05, "row {r} stretched to {d}");
+        }
+        assert!(world.energy() < 1e-3, "at rest: {} J", world.energy());
+    }
+
+    #[test]
+    fn sleeves_hang_outside_the_body_at_rest_and_the_mesh_has_normals() {
+        let bones = rest_bones();
+        let mut world = CostumeWorld::default();
+        world.set_body(&ling_body(), &bones);
+        let left = world.add_cloth(ling_sleeve(1.0), bones[HumanBone::LeftHand.index()]);
+        world.add_cloth(ling_sleeve(-1.0), bones[HumanBone::RightHand.index()]);
+        for _ in 0..300 {
+            world.step(&bones, Vec3::ZERO);
+        }
+        assert!(world.deepest_penetration(&bones) < 0.01);
+        let p = world.positions(left);
+        let spec = world.spec(left).clone();
+        let mouth = p[(spec.rows - 1) * spec.cols];
+        assert!(
+            mouth.y < bones[HumanBone::LeftHand.index()].translation.y - 0.2,
+            "the sleeve falls from the cuff: {mouth:?}"
+        );
+        let mesh = cloth_mesh(&spec, &p, &Transform::IDENTITY);
+        let normals = mesh.attribute(Mesh::ATTRIBUTE_NORMAL).unwrap();
+        assert_eq!(normals.len(), spec.rows * (spec.cols + 1));
+    }
+
+    /// Runs both sleeves on the built-in body through `clip` at 60 Hz; returns the deepest
+    /// penetration of any sleeve particle into a body capsule at each step, and the final
+    /// particle positions.
+    fn sleeves_through(
+        clip: &crate::mocap::retarget::HumanoidClip,
+        seconds: f64,
+    ) -> (Vec<(f32, f32)>, Vec<Vec3>) {
+        let root = Transform::IDENTITY;
+        let bones = world_bones(&root, &clip.sample(0.0));
+        let mut world = CostumeWorld::default();
+        world.set_body(&ling_body(), &bones);
+        for side in [1.0, -1.0] {
+            let spec = ling_sleeve(side);
+            let ClothAnchor::Bone(bone) = spec.anchor else {
+                unreachable!()
+            };
+            world.add_cloth(spec, bones[bone.index()]);
+        }
+        world.configure(ClothGroup::Sleeves, PhysicsSettings::default().sleeves);
+        let steps = (seconds.min(clip.duration()) * 60.0) as usize;
+        let mut depths = Vec::with_capacity(steps);
+        for step in 0..steps {
+            let bones = world_bones(&root, &clip.sample(step as f64 / 60.0));
+            world.step(&bones, Vec3::ZERO);
+            let (depth, capsule, _) = world.deepest_penetration_at(&bones);
+            // As a share of the way from the capsule's surface to its bone.
+            let reach = ling_body()[capsule].radius + 0.015;
+            depths.push((depth, depth / reach));
+        }
+        let mut end = world.positions(0);
+        end.extend(world.positions(1));
+        (depths, end)
+    }
+
+    #[test]
+    fn sleeves_stay_outside_the_body_under_cmu_motion_and_repeat_exactly() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mocap");
+        if !dir.exists() {
+            println!(
+                "SKIPPED sleeves under CMU motion: {} not found",
+                dir.display()
+            );
+            return;
+        }
+        for name in ["cmu_131_01.bvh", "cmu_131_02.bvh", "cmu_131_03.bvh"] {
+            let clip = crate::mocap::load_capture(&dir.join(name), None).unwrap();
+            let (depths, end) = sleeves_through(&clip, 20.0);
+            // The first quarter second settles the sleeves from their rest shape, which the
+            // clip's first pose may put inside a leg.
+            let settled: Vec<f32> = depths[15..].iter().map(|d| d.0).collect();
+            let crossing = depths[15..].iter().map(|d| d.1).fold(0.0, f32::max);
+            let n = settled.len();
+            let mut sorted = settled.clone();
+            sorted.sort_by(f32::total_cmp);
+            let (p95, max) = (sorted[n * 95 / 100], sorted[n - 1]);
+            let inside = settled.iter().filter(|d| **d > 0.01).count();
+            println!(
+                "{name}: {n} steps, deepest sleeve penetration into the body: p95 {:.1} mm, max {:.1} mm ({:.0} % of the way to a bone), {inside} steps deeper than 10 mm",
+                p95 * 1000.0,
+                max * 1000.0,
+                crossing * 100.0
+            );
+            assert!(
+                end.iter().all(|p| p.is_finite() && p.length() < 20.0),
+                "{name}: no explosion"
+            );
+            assert!(
+                p95 < 0.01,
+                "{name}: the silk stays on the surface (p95 {p95} m)"
+            );
+            // A particle as deep as its capsule's radius would have crossed the bone, passing
+            // through the limb.
+            assert!(
+                crossing < 0.6,
+                "{name}: and never passes through a limb (reached {:.0} % of the way to a bone)",
+                crossing * 100.0
+            );
+        }
+        let clip = crate::mocap::load_capture(&dir.join("cmu_131_02.bvh"), None).unwrap();
+        assert_eq!(
+            sleeves_through(&clip, 4.0),
+            sleeves_through(&clip, 4.0),
+            "the same motion gives the same cloth"
+        );
+    }
+}
