@@ -147,6 +147,10 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         StageOutput::Window => unreachable!("build_app renders to an image"),
     };
 
+    // A render that starts mid-show first plays the seconds before its start without drawing
+    // them, so costume physics arrives in motion, not at rest.
+    let preroll_from = (options.start - PREROLL_SECONDS).max(0.0);
+
     // Warm up with time frozen until the avatar (if any) has loaded and every render pipeline
     // is compiled.
     let warmup_started = Instant::now();
@@ -155,7 +159,7 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     while warmup < MAX_WARMUP_FRAMES {
         {
             let mut clock = app.world_mut().resource_mut::<ShowClock>();
-            clock.time = options.start;
+            clock.time = preroll_from;
             clock.playing = false;
         }
         update_and_wait(&mut app)?;
@@ -190,6 +194,19 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
         1.0 / fps as f64,
     )));
+    let preroll_frames = ((options.start - preroll_from) * fps as f64).round() as u32;
+    if preroll_frames > 0 {
+        set_cameras_active(&mut app, false);
+        for i in 0..preroll_frames {
+            {
+                let mut clock = app.world_mut().resource_mut::<ShowClock>();
+                clock.time = preroll_from + i as f64 / fps as f64;
+                clock.playing = true;
+            }
+            app.update();
+        }
+        set_cameras_active(&mut app, true);
+    }
 
     // PNG encoding happens on a writer thread so the render loop never waits on the disk.
     let (tx, rx) = crossbeam_channel::bounded::<(u32, image::RgbImage)>(8);
@@ -482,4 +499,15 @@ pub fn encode(dir: &Path, fps: u32, out: &Path, audio: Option<(&Path, f64)>) -> 
         );
     }
     Ok(())
+}
+
+/// Seconds a mid-show render plays before its start without drawing.
+const PREROLL_SECONDS: f64 = 2.0;
+
+fn set_cameras_active(app: &mut App, active: bool) {
+    let world = app.world_mut();
+    let mut cameras = world.query::<&mut Camera>();
+    for mut camera in cameras.iter_mut(world) {
+        camera.is_active = active;
+    }
 }
