@@ -687,7 +687,8 @@ pub struct CostumeCloth {
 #[derive(Component)]
 pub struct ClothPiece {
     pub cloth: usize,
-    mesh: Handle<Mesh>,
+    /// None in a headless app (no meshes to draw).
+    mesh: Option<Handle<Mesh>>,
     /// The performer a sleeve belongs to (none for set pieces).
     owner: Option<Entity>,
     to_local: Transform,
@@ -732,23 +733,25 @@ fn attach_set_cloth(
     mut commands: Commands,
     mut cloth: ResMut<CostumeCloth>,
     panels: Query<(Entity, &ClothPanel, &Transform), Added<ClothPanel>>,
-    mut meshes: ResMut<Assets<Mesh>>,
+    mut meshes: Option<ResMut<Assets<Mesh>>>,
 ) {
     for (entity, panel, placement) in &panels {
         let spec = door_curtain(panel.width, panel.height, panel.folds, panel.depth);
         let index = cloth.world.add_cloth(spec.clone(), *placement);
         let to_local = Transform::from_matrix(placement.to_matrix().inverse());
-        let mesh = meshes.add(cloth_mesh(&spec, &cloth.world.positions(index), &to_local));
-        commands.entity(entity).insert((
-            Mesh3d(mesh.clone()),
-            ClothPiece {
-                cloth: index,
-                mesh,
-                owner: None,
-                to_local,
-            },
-            bevy::camera::visibility::NoFrustumCulling,
-        ));
+        let mesh = meshes
+            .as_mut()
+            .map(|m| m.add(cloth_mesh(&spec, &cloth.world.positions(index), &to_local)));
+        let mut e = commands.entity(entity);
+        e.insert(ClothPiece {
+            cloth: index,
+            mesh: mesh.clone(),
+            owner: None,
+            to_local,
+        });
+        if let Some(mesh) = mesh {
+            e.insert((Mesh3d(mesh), bevy::camera::visibility::NoFrustumCulling));
+        }
     }
 }
 
@@ -758,8 +761,8 @@ fn attach_sleeves(
     mut commands: Commands,
     mut cloth: ResMut<CostumeCloth>,
     added: Query<(Entity, &Transform, &HumanoidPose, &Performer), Added<Performer>>,
-    mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
+    mut meshes: Option<ResMut<Assets<Mesh>>>,
+    mut materials: Option<ResMut<Assets<StandardMaterial>>>,
 ) {
     for (entity, root, pose, performer) in &added {
         let bones = world_bones(root, pose);
@@ -768,12 +771,14 @@ fn attach_sleeves(
         if performer.bones.is_empty() {
             continue; // avatars wear their own costume
         }
-        let silk = materials.add(StandardMaterial {
-            base_color: Color::srgb(0.97, 0.97, 1.0),
-            perceptual_roughness: 0.45,
-            double_sided: true,
-            cull_mode: None,
-            ..default()
+        let silk = materials.as_mut().map(|m| {
+            m.add(StandardMaterial {
+                base_color: Color::srgb(0.97, 0.97, 1.0),
+                perceptual_roughness: 0.45,
+                double_sided: true,
+                cull_mode: None,
+                ..default()
+            })
         });
         for side in [1.0f32, -1.0] {
             let spec = ling_sleeve(side);
@@ -781,26 +786,32 @@ fn attach_sleeves(
                 continue;
             };
             let index = cloth.world.add_cloth(spec.clone(), bones[bone.index()]);
-            let mesh = meshes.add(cloth_mesh(
-                &spec,
-                &cloth.world.positions(index),
-                &Transform::IDENTITY,
-            ));
+            let mesh = meshes.as_mut().map(|m| {
+                m.add(cloth_mesh(
+                    &spec,
+                    &cloth.world.positions(index),
+                    &Transform::IDENTITY,
+                ))
+            });
             // Drawn in world coordinates by an entity at the origin.
-            commands.spawn((
+            let mut e = commands.spawn((
                 Name::new(spec.name),
-                Mesh3d(mesh.clone()),
-                MeshMaterial3d(silk.clone()),
                 Transform::IDENTITY,
                 Visibility::default(),
-                bevy::camera::visibility::NoFrustumCulling,
                 ClothPiece {
                     cloth: index,
-                    mesh,
+                    mesh: mesh.clone(),
                     owner: Some(entity),
                     to_local: Transform::IDENTITY,
                 },
             ));
+            if let (Some(mesh), Some(silk)) = (mesh, silk.clone()) {
+                e.insert((
+                    Mesh3d(mesh),
+                    MeshMaterial3d(silk),
+                    bevy::camera::visibility::NoFrustumCulling,
+                ));
+            }
         }
     }
 }
@@ -885,10 +896,11 @@ fn step_cloth(
 fn draw_cloth(
     cloth: Res<CostumeCloth>,
     pieces: Query<&ClothPiece>,
-    mut meshes: ResMut<Assets<Mesh>>,
+    meshes: Option<ResMut<Assets<Mesh>>>,
 ) {
+    let Some(mut meshes) = meshes else { return };
     for piece in &pieces {
-        if let Some(mut mesh) = meshes.get_mut(&piece.mesh) {
+        if let Some(mut mesh) = piece.mesh.as_ref().and_then(|h| meshes.get_mut(h)) {
             let spec = cloth.world.spec(piece.cloth);
             *mesh = cloth_mesh(spec, &cloth.world.positions(piece.cloth), &piece.to_local);
         }
