@@ -168,8 +168,9 @@ fn chain_steps() {
     }
 }
 
-/// Rapier cloth step time against the number of particles: water sleeves (80 particles each)
-/// on the built-in body turning on the spot, colliding with its 11 capsules.
+/// Rapier cloth step time against the number of particles: the built-in performer's two
+/// water sleeves (160 particles) turning on the spot, plus door curtains (168 particles each)
+/// hung 1.5 m apart across the stage, one core.
 fn cloth_steps() {
     use ling_stage::physics::PhysicsSettings;
     use ling_stage::physics::cloth::{self, ClothAnchor, ClothGroup, CostumeWorld};
@@ -184,29 +185,37 @@ fn cloth_steps() {
         let bones = bones_at(0.0);
         let mut world = CostumeWorld::default();
         world.set_body(&cloth::ling_body(), &bones);
-        let mut side = 1.0;
-        while world.particle_count() < particles {
+        for side in [1.0, -1.0] {
             let spec = cloth::ling_sleeve(side);
             let ClothAnchor::Bone(bone) = spec.anchor else {
                 unreachable!("sleeves hang from a hand")
             };
             world.add_cloth(spec, bones[bone.index()]);
-            side = -side;
         }
-        world.configure(ClothGroup::Sleeves, PhysicsSettings::default().sleeves);
+        let mut k = 0;
+        while world.particle_count() < particles {
+            let (col, row) = ((k % 10) as f32, (k / 10) as f32);
+            let at = Transform::from_xyz(-7.0 + 1.5 * col, 1.3, 2.0 + 1.5 * row);
+            world.add_cloth(cloth::door_curtain(1.1, 2.5, 5.0, 0.03), at);
+            k += 1;
+        }
+        let settings = PhysicsSettings::default();
+        world.configure(ClothGroup::Sleeves, settings.sleeves);
+        world.configure(ClothGroup::Curtains, settings.curtains);
         let steps = 120;
         let mut times = Vec::with_capacity(steps);
         for step in 0..steps {
             let bones = bones_at(1.2 * (step as f32 * 0.05).sin());
+            let wind = Vec3::new(1.5 * (step as f32 * 0.1).sin(), 0.0, 0.5);
             let start = Instant::now();
-            world.step(&bones, Vec3::ZERO);
+            world.step(&bones, wind);
             times.push(start.elapsed().as_secs_f64() * 1000.0);
         }
-        // The first steps settle the sleeves from their rest shape; time the rest.
+        // The first steps settle the cloth from its rest shape; time the rest.
         let settled = &mut times[20..];
         settled.sort_by(f64::total_cmp);
         println!(
-            "| rapier cloth step, {} particles (sleeves on a turning body), one core (p50 / p95) | {:.2} / {:.2} ms |",
+            "| rapier cloth step, {} particles (2 sleeves on a turning body + curtains in a breeze), one core (p50 / p95) | {:.2} / {:.2} ms |",
             world.particle_count(),
             percentile(settled, 0.5),
             percentile(settled, 0.95)

@@ -205,7 +205,7 @@ impl CostumeWorld {
     pub fn new(dt: f32) -> Self {
         let mut world = rp::PhysicsWorld::new();
         world.integration_parameters.dt = dt / SUBSTEPS as f32;
-        world.integration_parameters.num_solver_iterations = 4;
+        world.integration_parameters.num_solver_iterations = 2;
         let floor = world.insert_body(
             rp::RigidBodyBuilder::fixed()
                 .translation(Vec3::new(0.0, -0.5, 0.0))
