@@ -84,7 +84,10 @@ impl PluginGroup for LingStagePlugins {
 
 /// The types most users of the library need.
 pub mod prelude {
-    pub use crate::effects::EffectRegistry;
+    pub use crate::effects::{
+        EffectInstance, EffectParams, EffectRegistry, FxSystems, ParamValue, RegisterStageEffect,
+        StageAnchors, StageEffect, StageTime,
+    };
     pub use crate::performer::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
     pub use crate::show::{ClockMode, DirectorCommand, ShowClock, ShowFile};
     pub use crate::stage::{CameraShot, LightLook};

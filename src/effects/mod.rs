@@ -1,20 +1,164 @@
-//! Stage effects: the registry that built-in and third-party effects will share.
+//! Stage effects: the plugin API (the `ling-stage-fx` crate in `plugins/fx`, re-exported here)
+//! and the effects the stock stage ships with, each its own crate in `plugins/`.
+//!
+//! An effect registers itself with one call (`app.register_stage_effect::<MyEffect>()`); show
+//! files fire it with a `TriggerEffect(name: "...", params: {...})` cue, checked against the
+//! registry when the show loads; the director panel lists, edits and fires it; recordings keep
+//! the commands. This module feeds the effects the show clock and turns director commands into
+//! effect commands; the stage module publishes where the follow spot, the lanterns and the
+//! performer are ([`StageAnchors`]).
+
+use std::sync::OnceLock;
 
 use bevy::prelude::*;
 
-/// A registered effect, as the panel lists it.
-#[derive(Debug, Clone)]
-pub struct EffectInfo {
-    pub name: String,
-    pub description: String,
+pub use ling_stage_fx::{
+    EffectCommand, EffectEntry, EffectInstance, EffectParams, EffectRegistry, EffectStatus,
+    FxPlugin, FxSystems, ParamValue, RegisterStageEffect, StageAnchors, StageEffect, StageTime,
+    params, scatter, testing,
+};
+
+use crate::AppSystems;
+use crate::show::{DirectorCommand, ShowClock};
+
+/// The effects the stock stage ships with, as plugins.
+pub fn builtin_effects(app: &mut App) {
+    app.add_plugins((
+        ling_fx_petal_rain::PetalRainPlugin,
+        ling_fx_lantern_burst::LanternBurstPlugin,
+        ling_fx_face_change::FaceChangePlugin,
+    ));
 }
 
-/// All effects registered with the app.
-#[derive(Resource, Debug, Clone, Default)]
-pub struct EffectRegistry {
-    pub effects: Vec<EffectInfo>,
+/// The registry of the stock effects, for checking show files before an app exists.
+pub fn catalog() -> &'static EffectRegistry {
+    static CATALOG: OnceLock<EffectRegistry> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let mut app = App::new();
+        app.add_plugins(FxPlugin);
+        builtin_effects(&mut app);
+        app.world_mut()
+            .remove_resource::<EffectRegistry>()
+            .unwrap_or_default()
+    })
 }
 
 pub fn plugin(app: &mut App) {
-    app.init_resource::<EffectRegistry>();
+    app.add_plugins(FxPlugin)
+        .add_message::<DirectorCommand>()
+        .configure_sets(
+            Update,
+            (FxSystems::Control, FxSystems::Animate).in_set(AppSystems::Stage),
+        )
+        .add_systems(
+            Update,
+            direct_effects
+                .in_set(AppSystems::Stage)
+                .before(FxSystems::Control),
+        );
+    builtin_effects(app);
+}
+
+/// Keeps the effects on the show clock and passes the director's effect commands on. A jump
+/// back in time or a stage reset stops whatever is running.
+fn direct_effects(
+    clock: Res<ShowClock>,
+    mut time: ResMut<StageTime>,
+    mut director: MessageReader<DirectorCommand>,
+    mut effects: MessageWriter<EffectCommand>,
+) {
+    time.now = clock.time;
+    for command in director.read() {
+        match command {
+            DirectorCommand::TriggerEffect { name, params } => {
+                effects.write(EffectCommand::Fire {
+                    name: name.clone(),
+                    params: params.clone(),
+                });
+            }
+            DirectorCommand::StopEffect { name } => {
+                effects.write(EffectCommand::Stop { name: name.clone() });
+            }
+            DirectorCommand::ResetStage => {
+                effects.write(EffectCommand::StopAll);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stock_effects_are_registered_with_their_parameters() {
+        let names: Vec<&str> = catalog().iter().map(|e| e.name).collect();
+        assert_eq!(names, ["petal_rain", "lantern_burst", "face_change"]);
+        let petals = catalog().get("petal_rain").unwrap();
+        assert!(petals.defaults.contains_key("density"));
+        assert!(!petals.description.is_empty());
+    }
+
+    #[test]
+    fn cues_fire_effects_on_the_show_clock_and_a_reset_stops_them() {
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            crate::configure_phases,
+            crate::show::plugin,
+            plugin,
+        ));
+        let show = crate::show::ShowFile::parse(
+            r#"(name: "fx", duration: 10.0, cues: [
+                (at: 1.0, command: TriggerEffect(name: "lantern_burst", params: {"seconds": 3.0})),
+            ])"#,
+            std::path::Path::new("fx.ron"),
+        )
+        .unwrap();
+        crate::show::insert_show(&mut app, show, crate::show::ClockMode::External, false);
+        app.finish();
+        let running = |app: &mut App| {
+            let world = app.world_mut();
+            world.query::<&EffectInstance>().iter(world).count()
+        };
+        // Plays the show on to `t` in 0.1 s frames.
+        let at = |app: &mut App, t: f64| {
+            loop {
+                let now = app.world().resource::<ShowClock>().time;
+                let next = (now + 0.1).min(t);
+                app.world_mut().resource_mut::<ShowClock>().time = next;
+                app.update();
+                if next >= t {
+                    break;
+                }
+            }
+        };
+        at(&mut app, 0.5);
+        assert_eq!(running(&mut app), 0);
+        at(&mut app, 1.1);
+        assert_eq!(running(&mut app), 1, "fired by its cue");
+        let instance = {
+            let world = app.world_mut();
+            world
+                .query::<&EffectInstance>()
+                .single(world)
+                .unwrap()
+                .clone()
+        };
+        assert!((instance.started_at - 1.1).abs() < 1e-6, "{instance:?}");
+        assert_eq!(instance.ends_at, Some(instance.started_at + 3.0));
+        at(&mut app, 4.2);
+        assert_eq!(running(&mut app), 0, "over after its 3 s");
+        app.world_mut()
+            .write_message(DirectorCommand::TriggerEffect {
+                name: "petal_rain".into(),
+                params: EffectParams::new(),
+            });
+        at(&mut app, 4.3);
+        assert_eq!(running(&mut app), 1, "fired from the panel");
+        app.world_mut().write_message(DirectorCommand::ResetStage);
+        at(&mut app, 4.4);
+        assert_eq!(running(&mut app), 0, "a stage reset stops it");
+    }
 }

@@ -246,6 +246,7 @@ impl ShowFile {
                 ));
             }
         }
+        let mut effect_cues = 0;
         for cue in &self.cues {
             if !(cue.at.is_finite() && cue.at >= 0.0 && cue.at <= self.duration) {
                 return Err(invalid(
@@ -268,6 +269,16 @@ impl ShowFile {
                     }
                 }
             }
+            if let DirectorCommand::TriggerEffect { name, params } = &cue.command {
+                if let Err(message) = crate::effects::catalog().check(name, params) {
+                    return Err(ShowError::Invalid {
+                        path: path.to_owned(),
+                        line: line_of_nth(text, "TriggerEffect", effect_cues),
+                        message,
+                    });
+                }
+                effect_cues += 1;
+            }
             if let DirectorCommand::LightCue { name, .. } = &cue.command {
                 if !self.lights.contains_key(name) {
                     let known: Vec<&str> = self.lights.keys().map(String::as_str).collect();
@@ -287,6 +298,14 @@ impl ShowFile {
         }
         Ok(())
     }
+}
+
+/// 1-based line of the `n`-th (0-based) occurrence of `needle`, or 1 if there is none.
+fn line_of_nth(text: &str, needle: &str, n: usize) -> usize {
+    text.match_indices(needle)
+        .nth(n)
+        .map(|(at, _)| text[..at].matches('\n').count() + 1)
+        .unwrap_or(1)
 }
 
 /// 1-based line of the first occurrence of `needle`, or 1 if it is not found verbatim.
@@ -336,6 +355,48 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("s.ron:9:"), "{text}");
         assert!(text.contains("\"blue\" is not defined"), "{text}");
+    }
+
+    #[test]
+    fn effect_cues_are_checked_against_the_registry_with_their_line() {
+        let show = |cues: &str| {
+            MINIMAL.replace(
+                "        (at: 1.0, command: LightCue(name: \"warm\", fade: 0.5)),",
+                cues,
+            )
+        };
+        let good = show(concat!(
+            "        (at: 1.0, command: TriggerEffect(name: \"petal_rain\", params: {\"density\": 80.0})),\n",
+            "        (at: 2.0, command: StopEffect(name: \"petal_rain\")),",
+        ));
+        let parsed = ShowFile::parse(&good, Path::new("s.ron")).unwrap();
+        assert!(matches!(
+            &parsed.cues[1].command,
+            DirectorCommand::TriggerEffect { name, params }
+                if name == "petal_rain" && params["density"] == crate::effects::ParamValue::Number(80.0)
+        ));
+        let unknown = show(concat!(
+            "        (at: 1.0, command: TriggerEffect(name: \"petal_rain\")),\n",
+            "        (at: 2.0, command: TriggerEffect(name: \"fireworks\")),",
+        ));
+        let err = ShowFile::parse(&unknown, Path::new("s.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("s.ron:10:") && err.contains("no effect named \"fireworks\""),
+            "{err}"
+        );
+        assert!(err.contains("lantern_burst"), "lists what exists: {err}");
+        let bad_param = show(
+            "        (at: 1.0, command: TriggerEffect(name: \"face_change\", params: {\"mask\": 3.0})),",
+        );
+        let err = ShowFile::parse(&bad_param, Path::new("s.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("s.ron:9:") && err.contains("\"mask\"") && err.contains("a string"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -124,6 +124,16 @@ pub enum DirectorCommand {
     StartRecording,
     /// Stop recording; the take is closed and kept.
     StopRecording,
+    /// Fire a stage effect by name, with parameters (unset ones keep their defaults).
+    TriggerEffect {
+        name: String,
+        #[serde(default)]
+        params: crate::effects::EffectParams,
+    },
+    /// Stop every running instance of a stage effect.
+    StopEffect {
+        name: String,
+    },
 }
 
 impl DirectorCommand {
@@ -152,6 +162,9 @@ impl DirectorCommand {
                 | DirectorCommand::Seek(_)
                 | DirectorCommand::StartRecording
                 | DirectorCommand::StopRecording
+                // Effects are moments: a seek does not fire them again.
+                | DirectorCommand::TriggerEffect { .. }
+                | DirectorCommand::StopEffect { .. }
                 // Loading an avatar is not repeated on every seek.
                 | DirectorCommand::SwitchPerformer(_)
         )

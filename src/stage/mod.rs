@@ -328,9 +328,11 @@ pub fn plugin(app: &mut App) {
                 set::react_to_audio,
                 set::aim_stage_camera,
                 set::aim_follow_lights,
+                set::publish_anchors,
             )
                 .chain()
-                .in_set(AppSystems::Stage),
+                .in_set(AppSystems::Stage)
+                .before(crate::effects::FxSystems::Control),
         );
 }
 

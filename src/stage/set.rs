@@ -677,6 +677,41 @@ pub(super) fn aim_follow_lights(
     }
 }
 
+/// Tells stage effects where the follow spot, the lanterns and the performer are this frame.
+pub(super) fn publish_anchors(
+    spot: Query<(&Transform, &SpotLight), With<FollowSpot>>,
+    lanterns: Query<&GlobalTransform, With<LanternLight>>,
+    performers: Query<(&Transform, &crate::performer::HumanoidPose), With<Performer>>,
+    anchors: Option<ResMut<crate::effects::StageAnchors>>,
+) {
+    use crate::performer::HumanBone;
+    let Some(mut anchors) = anchors else { return };
+    let performer = performers.iter().next();
+    let feet = performer
+        .map(|(root, pose)| crate::performer::stage_position(root, pose))
+        .unwrap_or(Vec3::ZERO);
+    if let Some((transform, light)) = spot.iter().next() {
+        anchors.follow_spot = Some((transform.translation, feet));
+        anchors.follow_spot_angle = light.outer_angle;
+    }
+    anchors.lanterns = lanterns.iter().map(|t| t.translation()).collect();
+    match performer {
+        Some((root, pose)) => {
+            let bones = pose.model_transforms();
+            let world = |b: HumanBone| root.mul_transform(bones[b.index()]);
+            anchors.head = Some(world(HumanBone::Head));
+            anchors.hands = [
+                Some(world(HumanBone::LeftHand).translation),
+                Some(world(HumanBone::RightHand).translation),
+            ];
+        }
+        None => {
+            anchors.head = None;
+            anchors.hands = [None, None];
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
