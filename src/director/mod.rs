@@ -16,6 +16,7 @@ use bevy_egui::{
 };
 
 use crate::audio::AudioStatus;
+use crate::effects::{EffectInstance, EffectParams, EffectRegistry, EffectStatus, ParamValue};
 use crate::mocap::vmc_source::VmcHealth;
 use crate::mocap::{MotionPlayer, MotionStatus};
 use crate::performer::PerformerStatus;
@@ -40,6 +41,9 @@ pub struct PanelState {
     motion_path: String,
     /// The avatar file typed into the performer field.
     avatar_path: String,
+    /// Effect parameters as edited in the panel, by effect name (the registry's defaults until
+    /// the operator changes them).
+    effect_params: std::collections::BTreeMap<String, EffectParams>,
 }
 
 impl Default for PanelState {
@@ -50,6 +54,7 @@ impl Default for PanelState {
             width: 0.0,
             motion_path: String::new(),
             avatar_path: String::new(),
+            effect_params: Default::default(),
         }
     }
 }
@@ -100,8 +105,7 @@ fn draw_panel(
     show: Option<Res<ActiveShow>>,
     lighting: Res<StageLighting>,
     cameras: Res<CameraDirector>,
-    log: Res<CommandLog>,
-    diagnostics: Res<DiagnosticsStore>,
+    (log, diagnostics): (Res<CommandLog>, Res<DiagnosticsStore>),
     (motion, motion_status): (Option<Res<MotionPlayer>>, Res<MotionStatus>),
     tracking: Res<TrackingStatus>,
     vmc: Res<VmcHealth>,
@@ -109,6 +113,11 @@ fn draw_panel(
     (avatars, performer_status): (Query<(Entity, &AvatarRig)>, Res<PerformerStatus>),
     (audio, audio_level): (Res<AudioStatus>, Res<crate::audio::AudioLevel>),
     performers: Query<(&Performer, &Transform, &HumanoidPose)>,
+    effects: (
+        Option<Res<EffectRegistry>>,
+        Option<Res<EffectStatus>>,
+        Query<&EffectInstance>,
+    ),
     mut out: MessageWriter<DirectorCommand>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -324,6 +333,18 @@ fn draw_panel(
                     });
                 ui.separator();
 
+                if let (Some(registry), Some(status)) = (&effects.0, &effects.1) {
+                    effects_section(
+                        ui,
+                        registry,
+                        status,
+                        &effects.2,
+                        &mut panel.effect_params,
+                        &mut out,
+                    );
+                    ui.separator();
+                }
+
                 ui.strong("Sources");
                 for (performer, root, pose) in &performers {
                     let p = stage_position(root, pose);
@@ -435,6 +456,96 @@ fn draw_panel(
     Ok(())
 }
 
+/// Lists the registered stage effects; each opens to its description, an editor for its
+/// parameters (read from the effect's `Reflect` fields) and Fire / Stop buttons.
+fn effects_section(
+    ui: &mut egui::Ui,
+    registry: &EffectRegistry,
+    status: &EffectStatus,
+    running: &Query<&EffectInstance>,
+    edits: &mut std::collections::BTreeMap<String, EffectParams>,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    egui::CollapsingHeader::new("Effects")
+        .default_open(true)
+        .show(ui, |ui| {
+            for entry in registry.iter() {
+                let live = running.iter().filter(|i| i.name == entry.name).count();
+                let title = if live > 0 {
+                    format!("{} ({live} running)", entry.name)
+                } else {
+                    entry.name.to_string()
+                };
+                egui::CollapsingHeader::new(title)
+                    .id_salt(entry.name)
+                    .show(ui, |ui| {
+                        ui.label(egui::RichText::new(entry.description).small());
+                        let params = edits
+                            .entry(entry.name.to_string())
+                            .or_insert_with(|| entry.defaults.clone());
+                        for (name, value) in params.iter_mut() {
+                            param_editor(ui, name, value);
+                        }
+                        ui.horizontal(|ui| {
+                            if ui.button("Fire").clicked() {
+                                out.write(DirectorCommand::TriggerEffect {
+                                    name: entry.name.to_string(),
+                                    params: params.clone(),
+                                });
+                            }
+                            if ui.button("Stop").clicked() {
+                                out.write(DirectorCommand::StopEffect {
+                                    name: entry.name.to_string(),
+                                });
+                            }
+                            if ui.button("Defaults").clicked() {
+                                *params = entry.defaults.clone();
+                            }
+                        });
+                    });
+            }
+            if let Some(e) = &status.last_error {
+                ui.label(
+                    egui::RichText::new(e)
+                        .color(egui::Color32::from_rgb(230, 120, 60))
+                        .small(),
+                );
+            }
+        });
+}
+
+/// One parameter: a number, a switch, a text, or three numbers (a colour picker when the name
+/// says colour).
+fn param_editor(ui: &mut egui::Ui, name: &str, value: &mut ParamValue) {
+    ui.horizontal(|ui| {
+        ui.label(name);
+        match value {
+            ParamValue::Number(n) => {
+                let speed = (n.abs() * 0.01).max(0.01);
+                ui.add(egui::DragValue::new(n).speed(speed));
+            }
+            ParamValue::Bool(b) => {
+                ui.checkbox(b, "");
+            }
+            ParamValue::Text(t) => {
+                ui.add(egui::TextEdit::singleline(t).desired_width(120.0));
+            }
+            ParamValue::Triple((a, b, c)) => {
+                if name.contains("color") || name.contains("colour") {
+                    let mut rgb = [*a, *b, *c];
+                    if ui.color_edit_button_rgb(&mut rgb).changed() {
+                        (*a, *b, *c) = (rgb[0], rgb[1], rgb[2]);
+                    }
+                } else {
+                    for v in [a, b, c] {
+                        ui.add(egui::DragValue::new(v).speed(0.01));
+                    }
+                }
+            }
+        }
+    });
+}
+
 fn vmc_status(vmc: &VmcHealth) -> String {
     let mut parts = Vec::new();
     match (vmc.listening, &vmc.error) {
@@ -480,6 +591,8 @@ fn describe(command: &DirectorCommand) -> String {
         DirectorCommand::ResetPhysics => "costume physics reset".to_string(),
         DirectorCommand::MotionLoop(l) => format!("motion loop {}", if *l { "on" } else { "off" }),
         DirectorCommand::StopRecording => "recording stopped".to_string(),
+        DirectorCommand::TriggerEffect { name, .. } => format!("effect: {name}"),
+        DirectorCommand::StopEffect { name } => format!("effect stopped: {name}"),
         other => format!("{other:?}"),
     }
 }

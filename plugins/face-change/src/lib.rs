@@ -42,8 +42,9 @@ impl Default for FaceChange {
 
 impl StageEffect for FaceChange {
     const NAME: &'static str = "face_change";
+    // The panel's font has no CJK glyphs, so the description spells 变脸 in pinyin.
     const DESCRIPTION: &'static str =
-        "变脸: a sleeve sweeps across the face and a painted mask is on it.";
+        "Bian lian (face-changing): a sleeve sweeps across the face and a painted mask is on it.";
     fn lifetime(&self) -> Option<f32> {
         Some(self.sweep_seconds + self.hold_seconds)
     }

@@ -29,7 +29,7 @@ impl Default for LanternBurst {
         Self {
             seconds: 1.8,
             sparks: 48,
-            speed: 1.6,
+            speed: 2.2,
             gravity: 2.0,
             color: Color::srgb(1.0, 0.75, 0.3),
             brightness: 12.0,
@@ -83,7 +83,7 @@ fn burst(
     mut materials: ResMut<Assets<StandardMaterial>>,
 ) {
     for (entity, burst) in &fired {
-        let mesh = meshes.add(Sphere::new(0.018));
+        let mesh = meshes.add(Sphere::new(0.03));
         let material = materials.add(StandardMaterial {
             base_color: burst.color,
             emissive: burst.color.to_linear() * burst.brightness,
@@ -162,7 +162,7 @@ mod tests {
         stage.advance(0.6);
         let spread = near(&mut stage);
         assert!(
-            spread > 0.3 && spread < 1.6 * 0.6 * 1.3 + 0.5,
+            spread > 0.3 && spread < 2.2 * 0.6 * 1.3 + 0.5,
             "flying out, no faster than they left: {spread} m"
         );
         let world = stage.world();

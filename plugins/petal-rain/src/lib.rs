@@ -31,7 +31,7 @@ impl Default for PetalRain {
             density: 50.0,
             fall_speed: 0.8,
             spread: 0.8,
-            height: 3.6,
+            height: 2.8,
             color: Color::srgb(1.0, 0.55, 0.7),
         }
     }
@@ -75,7 +75,7 @@ fn prepare(
 ) {
     for (entity, rain) in &fired {
         commands.entity(entity).insert(Shower {
-            mesh: meshes.add(Rectangle::new(0.04, 0.028)),
+            mesh: meshes.add(Rectangle::new(0.06, 0.042)),
             material: materials.add(StandardMaterial {
                 base_color: rain.color,
                 emissive: rain.color.to_linear() * 0.6,
@@ -182,12 +182,12 @@ mod tests {
                 off_axis <= 0.25,
                 "a petal at {p} is outside the beam ({off_axis} rad)"
             );
-            assert!(p.y > 0.0 && p.y <= 3.6 + 1e-3);
+            assert!(p.y > 0.0 && p.y <= 2.8 + 1e-3);
         }
-        // All released by 2 s; the last one lands 3.6 / 0.8 = 4.5 s later.
+        // All released by 2 s; the last one lands 2.8 / 0.8 = 3.5 s later.
         stage.advance(2.0);
         assert!(stage.count::<Petal>() > 0, "still falling");
-        stage.advance(4.6);
+        stage.advance(3.6);
         assert_eq!(stage.count::<Petal>(), 0, "all landed");
         assert_eq!(stage.running("petal_rain"), 0, "and the effect is over");
     }
