@@ -138,6 +138,15 @@ enum Commands {
     /// Avatar files (VRM 0.x/1.0, glTF): inspect what Ling Stage reads from them.
     #[command(subcommand)]
     Avatar(AvatarCommand),
+    /// Run face and hand tracking on an image, a folder of images or a video and print, per
+    /// frame, the face box, its 468 landmarks, head pose and ARKit weights, and the hands'
+    /// 21 landmarks with handedness (pixels).
+    Track {
+        file: PathBuf,
+        /// One JSON object per frame (JSON Lines).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the render adapter wgpu picks (used by `doctor` in a child process).
     #[command(hide = true)]
     ProbeAdapter,
@@ -178,6 +187,95 @@ enum AudioCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+fn track(file: &Path, json: bool) -> anyhow::Result<()> {
+    use ling_stage::tracking::{face::FaceTracker, hand::HandTracker, source::FrameSource};
+    let mut source = FrameSource::open(file)?;
+    let mut faces = FaceTracker::new()?;
+    let mut hands = HandTracker::new()?;
+    let mut index = 0usize;
+    while let Some((name, frame)) = source.next_frame()? {
+        // Images are unrelated stills: each is searched from scratch. Video frames track.
+        if source.fps().is_none() {
+            faces.lose();
+            hands.lose();
+        }
+        let started = std::time::Instant::now();
+        let face = faces.track(&frame)?;
+        let face_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let started = std::time::Instant::now();
+        let hand = hands.track(&frame)?;
+        let hand_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let time = source.fps().map(|fps| index as f64 / fps);
+        if json {
+            let line = serde_json::json!({
+                "frame": index,
+                "time": time,
+                "file": if name.is_empty() { None } else { Some(&name) },
+                "width": frame.width,
+                "height": frame.height,
+                "face": face,
+                "hands": hand.iter().collect::<Vec<_>>(),
+                "ms": { "face": face_ms, "hand": hand_ms },
+            });
+            println!("{line}");
+        } else {
+            let label = if name.is_empty() {
+                format!("frame {index}")
+            } else {
+                name.clone()
+            };
+            println!("{label} ({}×{}):", frame.width, frame.height);
+            match &face {
+                Some(f) => {
+                    let top: Vec<String> = {
+                        let mut e = f.expressions.clone();
+                        e.sort_by(|a, b| b.1.total_cmp(&a.1));
+                        e.iter()
+                            .take(4)
+                            .map(|(n, w)| format!("{n} {w:.2}"))
+                            .collect()
+                    };
+                    println!(
+                        "  face at ({:.0}, {:.0}) {:.0}×{:.0} px{}, presence {:.2}; head yaw {:+.0}° pitch {:+.0}° roll {:+.0}°; {}",
+                        f.center[0],
+                        f.center[1],
+                        f.size[0],
+                        f.size[1],
+                        f.detection_score
+                            .map(|s| format!(" (detected, score {s:.2})"))
+                            .unwrap_or_else(|| " (tracked)".into()),
+                        f.presence,
+                        f.head.yaw,
+                        f.head.pitch,
+                        f.head.roll,
+                        top.join(", ")
+                    );
+                }
+                None => println!("  no face"),
+            }
+            match &hand {
+                Some(h) => println!(
+                    "  {} hand, presence {:.2}, wrist at ({:.0}, {:.0}), index finger curls {:.0}° {:.0}° {:.0}°",
+                    if h.right > 0.5 { "right" } else { "left" },
+                    h.presence,
+                    h.landmarks[0][0],
+                    h.landmarks[0][1],
+                    h.curls[1][0],
+                    h.curls[1][1],
+                    h.curls[1][2]
+                ),
+                None => println!("  no hand"),
+            }
+            println!("  {face_ms:.1} ms face, {hand_ms:.1} ms hand");
+        }
+        index += 1;
+    }
+    if index == 0 {
+        anyhow::bail!("{}: no frames", file.display());
+    }
+    Ok(())
 }
 
 fn analyze_audio(file: &Path, json: bool) -> anyhow::Result<()> {
@@ -594,6 +692,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Mocap(MocapCommand::Inspect { file }) => inspect_bvh(&file)?,
         Commands::Avatar(AvatarCommand::Inspect { file }) => inspect_avatar(&file)?,
         Commands::Audio(AudioCommand::Analyze { file, json }) => analyze_audio(&file, json)?,
+        Commands::Track { file, json } => track(&file, json)?,
         Commands::Mocap(MocapCommand::Export {
             show,
             out,

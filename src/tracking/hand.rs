@@ -1,0 +1,217 @@
+//! The hand pipeline: palm detection (only when the hand is lost), a crop turned to the hand,
+//! 21 landmarks with presence and handedness, then finger joint angles.
+
+use bevy::math::{Vec2, Vec3};
+use serde::Serialize;
+
+use super::engine::{EngineError, Model};
+use super::vision::{self, Frame, Layout, Roi};
+
+pub const PALM: &str = "palm_detection_full.onnx";
+pub const LANDMARKS: &str = "hand_landmark_full.onnx";
+
+/// What the hand pipeline finds in one frame, in image pixels.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hand {
+    /// Palm detection score, when this frame ran the detector.
+    pub palm_score: Option<f32>,
+    /// The crop the landmarks came from: centre, side, rotation (radians).
+    pub crop: ([f32; 2], f32, f32),
+    pub presence: f32,
+    /// Probability that this is a right hand.
+    pub right: f32,
+    /// 21 points: wrist, then thumb, index, middle, ring and little finger, 4 each (x, y in
+    /// pixels, z relative depth in pixels).
+    pub landmarks: Vec<[f32; 3]>,
+    /// Bend of each finger joint in degrees (thumb, index, middle, ring, little × 3 joints).
+    pub curls: [[f32; 3]; 5],
+}
+
+pub struct HandTracker {
+    palm: Model,
+    landmarks: Model,
+    layout: Layout,
+    anchors: Vec<Vec2>,
+    roi: Option<Roi>,
+}
+
+/// Palm box to hand crop, as MediaPipe does: 2.6 × the palm, shifted half a palm towards the
+/// fingers.
+const PALM_TO_HAND: f32 = 2.6;
+
+impl HandTracker {
+    pub fn new() -> Result<Self, EngineError> {
+        let landmarks = Model::find(LANDMARKS)?;
+        let layout = if landmarks.input_shape.get(1) == Some(&3) {
+            Layout::Nchw
+        } else {
+            Layout::Nhwc
+        };
+        Ok(Self {
+            palm: Model::find(PALM)?,
+            landmarks,
+            layout,
+            anchors: vision::anchors(192, &[(8, 2), (16, 6)]),
+            roi: None,
+        })
+    }
+
+    /// Forgets the hand (the next frame runs the palm detector).
+    pub fn lose(&mut self) {
+        self.roi = None;
+    }
+
+    /// The most likely palm: centre, size (pixels), score and its 7 keypoints.
+    pub fn detect(&mut self, frame: &Frame) -> Result<Option<vision::Detection>, EngineError> {
+        let side = frame.width.max(frame.height) as f32;
+        let roi = Roi {
+            center: Vec2::splat(side / 2.0),
+            size: side,
+            rotation: 0.0,
+        };
+        let input = vision::crop_tensor(frame, &roi, 192, Layout::Nhwc, (0.0, 1.0));
+        let out = self.palm.run(&input, &[1, 192, 192, 3])?;
+        let (regressors, logits) = if out[0].len() > out[1].len() {
+            (&out[0], &out[1])
+        } else {
+            (&out[1], &out[0])
+        };
+        let found = vision::decode(regressors, logits, &self.anchors, 18, 7, 192.0, 0.5);
+        Ok(vision::weighted_nms(found, 0.3).into_iter().next().map(|mut d| {
+            d.center *= side;
+            d.size *= side;
+            for k in &mut d.keypoints {
+                *k *= side;
+            }
+            d
+        }))
+    }
+
+    /// Landmarks in `roi`: 21 points in image pixels, presence and right-hand probability.
+    pub fn landmarks(&mut self, frame: &Frame, roi: &Roi) -> Result<(Vec<Vec3>, f32, f32), EngineError> {
+        let shape: &[usize] = match self.layout {
+            Layout::Nchw => &[1, 3, 224, 224],
+            Layout::Nhwc => &[1, 224, 224, 3],
+        };
+        let input = vision::crop_tensor(frame, roi, 224, self.layout, (0.0, 1.0));
+        let out = self.landmarks.run(&input, shape)?;
+        let points = out.iter().find(|o| o.len() == 63).ok_or_else(|| EngineError::Model {
+            path: self.landmarks.path.clone(),
+            message: "no 21 × 3 landmark output".into(),
+        })?;
+        // Presence and handedness come out as probabilities already.
+        let mut scalars = out.iter().filter(|o| o.len() == 1).map(|o| o[0].clamp(0.0, 1.0));
+        let presence = scalars.next().unwrap_or(1.0);
+        let right = scalars.next().unwrap_or(0.5);
+        let scale = roi.size / 224.0;
+        let landmarks = points
+            .chunks(3)
+            .map(|p| {
+                let at = roi.to_image(Vec2::new(p[0], p[1]), 224.0);
+                Vec3::new(at.x, at.y, p[2] * scale)
+            })
+            .collect();
+        Ok((landmarks, presence, right))
+    }
+
+    /// One frame: track from the last landmarks, or detect the palm when the hand was lost.
+    pub fn track(&mut self, frame: &Frame) -> Result<Option<Hand>, EngineError> {
+        let mut palm_score = None;
+        let roi = match self.roi {
+            Some(roi) => roi,
+            None => {
+                let Some(palm) = self.detect(frame)? else {
+                    return Ok(None);
+                };
+                palm_score = Some(palm.score);
+                roi_from_palm(&palm)
+            }
+        };
+        let (mut landmarks, mut presence, mut right) = self.landmarks(frame, &roi)?;
+        let mut roi = roi;
+        if palm_score.is_some() && presence >= 0.5 {
+            // The palm's keypoints only roughly give the hand's direction: crop again around
+            // the landmarks just found, as the next video frame would.
+            roi = roi_from_landmarks(&landmarks);
+            (landmarks, presence, right) = self.landmarks(frame, &roi)?;
+        }
+        if presence < 0.5 {
+            self.roi = None;
+            if palm_score.is_none() {
+                return self.track(frame);
+            }
+            return Ok(None);
+        }
+        self.roi = Some(roi_from_landmarks(&landmarks));
+        Ok(Some(Hand {
+            palm_score,
+            crop: (roi.center.to_array(), roi.size, roi.rotation),
+            presence,
+            right,
+            curls: curls(&landmarks),
+            landmarks: landmarks.iter().map(|p| p.to_array()).collect(),
+        }))
+    }
+}
+
+/// Rotation that turns the wrist → middle-finger direction to point up the crop.
+fn upright(wrist: Vec2, middle: Vec2) -> f32 {
+    let a = std::f32::consts::FRAC_PI_2 - (-(middle.y - wrist.y)).atan2(middle.x - wrist.x);
+    // Into -π..π.
+    a - std::f32::consts::TAU * ((a + std::f32::consts::PI) / std::f32::consts::TAU).floor()
+}
+
+pub fn roi_from_palm(palm: &vision::Detection) -> Roi {
+    let rotation = upright(palm.keypoints[0], palm.keypoints[2]);
+    let side = palm.size.max_element();
+    let (s, c) = rotation.sin_cos();
+    // Half a palm towards the fingers ("up" in the turned crop).
+    let shift = Vec2::new(0.0, -0.5 * side);
+    let shift = Vec2::new(shift.x * c - shift.y * s, shift.x * s + shift.y * c);
+    Roi {
+        center: palm.center + shift,
+        size: side * PALM_TO_HAND,
+        rotation,
+    }
+}
+
+/// The next frame's crop from this frame's landmarks: turned to the hand, 1.3 × its extent.
+pub fn roi_from_landmarks(points: &[Vec3]) -> Roi {
+    let rotation = upright(points[0].truncate(), points[9].truncate());
+    let (s, c) = rotation.sin_cos();
+    // Extent in the turned frame.
+    let local: Vec<Vec2> = points
+        .iter()
+        .map(|p| {
+            let v = p.truncate();
+            Vec2::new(v.x * c + v.y * s, -v.x * s + v.y * c)
+        })
+        .collect();
+    let lo = local.iter().fold(Vec2::splat(f32::MAX), |m, p| m.min(*p));
+    let hi = local.iter().fold(Vec2::splat(f32::MIN), |m, p| m.max(*p));
+    let centre_local = (lo + hi) / 2.0;
+    let size = (hi - lo).max_element() * 1.3;
+    Roi {
+        center: Vec2::new(
+            centre_local.x * c - centre_local.y * s,
+            centre_local.x * s + centre_local.y * c,
+        ),
+        size,
+        rotation,
+    }
+}
+
+/// Bend at each finger joint, degrees: 0 straight, up to ~100 fully curled.
+pub fn curls(p: &[Vec3]) -> [[f32; 3]; 5] {
+    let mut out = [[0.0; 3]; 5];
+    for (f, row) in out.iter_mut().enumerate() {
+        let base = 1 + 4 * f;
+        let chain = [0, base, base + 1, base + 2, base + 3];
+        for (j, angle) in row.iter_mut().enumerate() {
+            let a = p[chain[j + 1]] - p[chain[j]];
+            let b = p[chain[j + 2]] - p[chain[j + 1]];
+            *angle = a.angle_between(b).to_degrees();
+        }
+    }
+    out
+}
