@@ -71,6 +71,7 @@ pub fn run(
     cloth_steps();
     audio_analysis();
     mic_latency();
+    tracking_costs();
     bvh_parsing();
     vmc_throughput();
     vmc_latency();
@@ -295,6 +296,107 @@ fn mic_latency() {
         ),
         None => println!("| microphone lip sync latency | the vowel never opened the mouth |"),
     }
+}
+
+/// Face and hand pipelines per frame against their models' raw inference time on the same
+/// tensors (the pipeline's overhead is cropping, decoding and solving).
+fn tracking_costs() {
+    use ling_stage::tracking::engine::Model;
+    use ling_stage::tracking::vision::{Frame, Layout, Roi, crop_tensor};
+    use ling_stage::tracking::{face, hand};
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/images");
+    let load = |name: &str| {
+        image::open(data.join(name))
+            .ok()
+            .map(|i| Frame::from_image(&i.to_rgb8()))
+    };
+    let (Some(astronaut), Some(palm)) = (load("astronaut.png"), load("hand.png")) else {
+        println!("| tracking | SKIPPED: ../shared/data/images not found |");
+        return;
+    };
+    let (mut faces, mut hands) = match (face::FaceTracker::new(), hand::HandTracker::new()) {
+        (Ok(f), Ok(h)) => (f, h),
+        (Err(e), _) | (_, Err(e)) => {
+            println!("| tracking | SKIPPED: {e} |");
+            return;
+        }
+    };
+    let runs = 30;
+    let time = |f: &mut dyn FnMut()| {
+        f(); // warm up
+        let start = Instant::now();
+        for _ in 0..runs {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1000.0 / runs as f64
+    };
+    let detect_face = time(&mut || {
+        faces.lose();
+        faces.track(&astronaut).unwrap();
+    });
+    let track_face = time(&mut || {
+        faces.track(&astronaut).unwrap();
+    });
+    let detect_hand = time(&mut || {
+        hands.lose();
+        hands.track(&palm).unwrap();
+    });
+    // Raw inference: the same models on tensors made once.
+    let whole = |f: &Frame| Roi {
+        center: bevy::math::Vec2::splat(f.width.max(f.height) as f32 / 2.0),
+        size: f.width.max(f.height) as f32,
+        rotation: 0.0,
+    };
+    let mut detector = Model::find(face::DETECTOR).unwrap();
+    let mut mesh = Model::find(face::MESH).unwrap();
+    let mut palm_model = Model::find(hand::PALM).unwrap();
+    let mut landmarks = Model::find(hand::LANDMARKS).unwrap();
+    let face_in = crop_tensor(
+        &astronaut,
+        &whole(&astronaut),
+        128,
+        Layout::Nchw,
+        (-1.0, 1.0),
+    );
+    let mesh_in = crop_tensor(
+        &astronaut,
+        &whole(&astronaut),
+        192,
+        Layout::Nhwc,
+        (0.0, 1.0),
+    );
+    let palm_in = crop_tensor(&palm, &whole(&palm), 192, Layout::Nhwc, (0.0, 1.0));
+    let hand_in = crop_tensor(&palm, &whole(&palm), 224, Layout::Nhwc, (0.0, 1.0));
+    let raw_detector = time(&mut || {
+        detector.run(&face_in, &[1, 3, 128, 128]).unwrap();
+    });
+    let raw_mesh = time(&mut || {
+        mesh.run(&mesh_in, &[1, 192, 192, 3]).unwrap();
+    });
+    let raw_palm = time(&mut || {
+        palm_model.run(&palm_in, &[1, 192, 192, 3]).unwrap();
+    });
+    let raw_hand = time(&mut || {
+        landmarks.run(&hand_in, &[1, 224, 224, 3]).unwrap();
+    });
+    let row = |what: &str, pipeline: f64, raw: f64| {
+        println!(
+            "| {what}: pipeline / raw inference, one thread | {pipeline:.2} / {raw:.2} ms ({:+.0} % overhead) |",
+            (pipeline / raw - 1.0) * 100.0
+        );
+    };
+    row(
+        "face, detection + mesh (a new face)",
+        detect_face,
+        raw_detector + raw_mesh,
+    );
+    row("face, mesh only (tracking)", track_face, raw_mesh);
+    // A new hand runs the landmark model twice (palm crop, then the crop from its landmarks).
+    row(
+        "hand, palm + landmarks (a new hand)",
+        detect_hand,
+        raw_palm + 2.0 * raw_hand,
+    );
 }
 
 /// BVH parse throughput: ours against the `bvh_anim` crate on the same files.

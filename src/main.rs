@@ -47,6 +47,9 @@ enum Commands {
         /// Lip sync from a microphone (by name; the default one if no name is given).
         #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
         mic: Option<String>,
+        /// Face tracking from a video, an image or a folder of images played as the camera.
+        #[arg(long, value_name = "FILE")]
+        camera_file: Option<PathBuf>,
         /// Start recording a take at once, into this folder (the panel can start one too).
         #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "takes")]
         record: Option<PathBuf>,
@@ -567,6 +570,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vmc,
             vmc_send,
             mic,
+            camera_file,
             record,
             screenshot,
             screenshot_at,
@@ -588,6 +592,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     takes_dir: record.unwrap_or_else(|| PathBuf::from("takes")),
                     show_path: path.clone(),
                     microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
+                    camera_file,
                 },
             )?;
         }

@@ -589,3 +589,80 @@ fn avatar_inspect_lists_bones_expressions_and_meta_and_refuses_bad_files() {
         "render refuses a bad avatar clearly: {stderr}"
     );
 }
+
+/// `track` on a video made from the astronaut still: the face is detected on the first frame
+/// and tracked from its landmarks after, staying where the still has it; a bad file is
+/// reported by name.
+#[test]
+fn track_follows_a_face_through_a_video_and_prints_json() {
+    let still = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/images/astronaut.png");
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/models");
+    if !still.exists() || !models.exists() {
+        println!("SKIPPED track test: ../shared/data not found");
+        return;
+    }
+    let ffmpeg = Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ffmpeg {
+        println!("SKIPPED track test: ffmpeg is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("astronaut.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-y", "-loglevel", "error", "-loop", "1", "-i"])
+        .arg(&still)
+        .args(["-t", "0.5", "-r", "10", "-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let (out, stdout, stderr) = run(bin().arg("track").arg(&video).arg("--json"));
+    if stderr.contains("ONNX Runtime is not available") {
+        println!("SKIPPED track test: {stderr}");
+        return;
+    }
+    assert!(out.status.success(), "{stderr}");
+    let frames: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(frames.len(), 5, "{stdout}");
+    for (i, f) in frames.iter().enumerate() {
+        let face = &f["face"];
+        assert_eq!(face["landmarks"].as_array().unwrap().len(), 468);
+        let detected = !face["detection_score"].is_null();
+        assert_eq!(
+            detected,
+            i == 0,
+            "frame {i}: detected only when the face is new"
+        );
+        let x = face["center"][0].as_f64().unwrap();
+        let y = face["center"][1].as_f64().unwrap();
+        assert!(
+            (x - 226.0).abs() < 8.0 && (y - 129.0).abs() < 12.0,
+            "frame {i}: ({x}, {y})"
+        );
+        let smile = face["expressions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e[0] == "mouthSmileLeft")
+            .unwrap()[1]
+            .as_f64()
+            .unwrap();
+        assert!(smile > 0.7, "frame {i}: smile {smile}");
+    }
+    let (out, _, stderr) = run(bin().arg("track").arg(dir.path().join("missing.mp4")));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("missing.mp4") && stderr.contains("no such file"),
+        "{stderr}"
+    );
+}

@@ -144,9 +144,15 @@ pub fn plugin(app: &mut App) {
         Update,
         (drive_lip_sync, sync_audio_io)
             .chain()
-            .in_set(crate::AppSystems::Blend),
+            .in_set(crate::AppSystems::Blend)
+            .in_set(LipSync),
     );
 }
+
+/// The systems that drive the mouth from sound (camera tracking runs after them and takes its
+/// share of the mouth).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LipSync;
 
 /// Live sound: the show's track played on the output device, and a microphone for lip sync.
 #[derive(Resource, Debug, Clone, Default)]

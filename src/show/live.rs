@@ -37,6 +37,8 @@ pub struct LiveOptions {
     pub show_path: PathBuf,
     /// Listen to a microphone for lip sync: `Some(None)` is the default device.
     pub microphone: Option<Option<String>>,
+    /// Face tracking from this video/image file played as the camera.
+    pub camera_file: Option<PathBuf>,
 }
 
 /// Scripted screenshot and exit, for tests and documentation.
@@ -92,6 +94,11 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     insert_show(&mut app, show, ClockMode::Realtime, options.looping);
     if let Some(track) = track {
         app.insert_resource(track);
+    }
+    if let Some(path) = &options.camera_file {
+        app.insert_resource(crate::tracking::live::TrackingSettings::with_file(
+            path.clone(),
+        ));
     }
     app.insert_resource(crate::audio::AudioSettings {
         playback: true,

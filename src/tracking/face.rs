@@ -103,12 +103,13 @@ impl FaceTracker {
         };
         let input = vision::crop_tensor(frame, roi, 192, self.mesh_layout, (0.0, 1.0));
         let out = self.mesh.run(&input, shape)?;
-        let points = out.iter().find(|o| o.len() == 468 * 3).ok_or_else(|| {
-            EngineError::Model {
+        let points = out
+            .iter()
+            .find(|o| o.len() == 468 * 3)
+            .ok_or_else(|| EngineError::Model {
                 path: self.mesh.path.clone(),
                 message: "no 468 × 3 landmark output".into(),
-            }
-        })?;
+            })?;
         let presence = out
             .iter()
             .find(|o| o.len() == 1)
@@ -175,8 +176,12 @@ impl FaceTracker {
 }
 
 fn bounds(points: &[Vec3]) -> (Vec2, Vec2) {
-    let lo = points.iter().fold(Vec2::splat(f32::MAX), |m, p| m.min(p.truncate()));
-    let hi = points.iter().fold(Vec2::splat(f32::MIN), |m, p| m.max(p.truncate()));
+    let lo = points
+        .iter()
+        .fold(Vec2::splat(f32::MAX), |m, p| m.min(p.truncate()));
+    let hi = points
+        .iter()
+        .fold(Vec2::splat(f32::MIN), |m, p| m.max(p.truncate()));
     (lo, hi)
 }
 
@@ -211,7 +216,9 @@ pub fn head_pose(p: &[Vec3]) -> HeadPose {
     let y = z.cross(x);
     let rotation = Quat::from_mat3(&Mat3::from_cols(x, y, z));
     let (yaw, pitch, roll) = rotation.to_euler(bevy::math::EulerRot::YXZ);
-    let scale = p[EYE_R_OUTER].truncate().distance(p[EYE_L_OUTER].truncate());
+    let scale = p[EYE_R_OUTER]
+        .truncate()
+        .distance(p[EYE_L_OUTER].truncate());
     HeadPose {
         yaw: yaw.to_degrees(),
         pitch: pitch.to_degrees(),
@@ -258,7 +265,10 @@ pub fn expressions(p: &[Vec3]) -> Vec<(&'static str, f32)> {
         ("mouthStretchRight", ramp(width, 0.7, 0.85)),
         ("mouthStretchLeft", ramp(width, 0.7, 0.85)),
         // A round, narrow, open mouth.
-        ("mouthFunnel", ramp(opening / width.max(1e-3), 0.5, 0.9) * (1.0 - ramp(width, 0.5, 0.6))),
+        (
+            "mouthFunnel",
+            ramp(opening / width.max(1e-3), 0.5, 0.9) * (1.0 - ramp(width, 0.5, 0.6)),
+        ),
         ("mouthPucker", 1.0 - ramp(width, 0.42, 0.52)),
         ("mouthClose", 1.0 - ramp(opening, 0.01, 0.05)),
     ]

@@ -77,30 +77,43 @@ impl HandTracker {
             (&out[1], &out[0])
         };
         let found = vision::decode(regressors, logits, &self.anchors, 18, 7, 192.0, 0.5);
-        Ok(vision::weighted_nms(found, 0.3).into_iter().next().map(|mut d| {
-            d.center *= side;
-            d.size *= side;
-            for k in &mut d.keypoints {
-                *k *= side;
-            }
-            d
-        }))
+        Ok(vision::weighted_nms(found, 0.3)
+            .into_iter()
+            .next()
+            .map(|mut d| {
+                d.center *= side;
+                d.size *= side;
+                for k in &mut d.keypoints {
+                    *k *= side;
+                }
+                d
+            }))
     }
 
     /// Landmarks in `roi`: 21 points in image pixels, presence and right-hand probability.
-    pub fn landmarks(&mut self, frame: &Frame, roi: &Roi) -> Result<(Vec<Vec3>, f32, f32), EngineError> {
+    pub fn landmarks(
+        &mut self,
+        frame: &Frame,
+        roi: &Roi,
+    ) -> Result<(Vec<Vec3>, f32, f32), EngineError> {
         let shape: &[usize] = match self.layout {
             Layout::Nchw => &[1, 3, 224, 224],
             Layout::Nhwc => &[1, 224, 224, 3],
         };
         let input = vision::crop_tensor(frame, roi, 224, self.layout, (0.0, 1.0));
         let out = self.landmarks.run(&input, shape)?;
-        let points = out.iter().find(|o| o.len() == 63).ok_or_else(|| EngineError::Model {
-            path: self.landmarks.path.clone(),
-            message: "no 21 × 3 landmark output".into(),
-        })?;
+        let points = out
+            .iter()
+            .find(|o| o.len() == 63)
+            .ok_or_else(|| EngineError::Model {
+                path: self.landmarks.path.clone(),
+                message: "no 21 × 3 landmark output".into(),
+            })?;
         // Presence and handedness come out as probabilities already.
-        let mut scalars = out.iter().filter(|o| o.len() == 1).map(|o| o[0].clamp(0.0, 1.0));
+        let mut scalars = out
+            .iter()
+            .filter(|o| o.len() == 1)
+            .map(|o| o[0].clamp(0.0, 1.0));
         let presence = scalars.next().unwrap_or(1.0);
         let right = scalars.next().unwrap_or(0.5);
         let scale = roi.size / 224.0;

@@ -76,7 +76,12 @@ impl FrameSource {
             .args(["stream=width,height,avg_frame_rate", "-of", "csv=p=0"])
             .arg(path)
             .output()
-            .map_err(|e| err(path, format!("cannot run ffprobe to read the video ({e}); install ffmpeg")))?;
+            .map_err(|e| {
+                err(
+                    path,
+                    format!("cannot run ffprobe to read the video ({e}); install ffmpeg"),
+                )
+            })?;
         let text = String::from_utf8_lossy(&probe.stdout);
         let fields: Vec<&str> = text.trim().split(',').collect();
         let (Some(w), Some(h)) = (

@@ -75,22 +75,55 @@ pub enum Layout {
 }
 
 /// Samples `roi` of `frame` into an `n × n` RGB tensor, values mapped from 0..255 to
-/// `range.0..range.1`.
-pub fn crop_tensor(frame: &Frame, roi: &Roi, n: usize, layout: Layout, range: (f32, f32)) -> Vec<f32> {
+/// `range.0..range.1`. Bilinear, with the ROI's affine map stepped per pixel.
+pub fn crop_tensor(
+    frame: &Frame,
+    roi: &Roi,
+    n: usize,
+    layout: Layout,
+    range: (f32, f32),
+) -> Vec<f32> {
     let mut out = vec![0.0f32; 3 * n * n];
     let scale = (range.1 - range.0) / 255.0;
-    let mut px = [0.0f32; 3];
+    let nf = n as f32;
+    // Image position of crop pixel centre (u, v) is origin + u·du + v·dv (then −0.5 for the
+    // sampling grid, folded into the origin).
+    let origin = roi.to_image(Vec2::splat(0.5), nf) - Vec2::splat(0.5);
+    let du = roi.to_image(Vec2::new(1.5, 0.5), nf) - Vec2::splat(0.5) - origin;
+    let dv = roi.to_image(Vec2::new(0.5, 1.5), nf) - Vec2::splat(0.5) - origin;
+    let (w, h) = (frame.width as i32, frame.height as i32);
+    let stride = frame.width as usize * 3;
+    let rgb = &frame.rgb;
+    let plane = n * n;
     for v in 0..n {
+        let row = origin + dv * v as f32;
         for u in 0..n {
-            let p = roi.to_image(Vec2::new(u as f32 + 0.5, v as f32 + 0.5), n as f32);
-            frame.sample(p.x, p.y, &mut px);
-            for c in 0..3 {
-                let value = range.0 + px[c] * scale;
-                let i = match layout {
-                    Layout::Nchw => c * n * n + v * n + u,
-                    Layout::Nhwc => (v * n + u) * 3 + c,
+            let p = row + du * u as f32;
+            let (x0, y0) = (p.x.floor(), p.y.floor());
+            let (ax, ay) = (p.x - x0, p.y - y0);
+            let (x0, y0) = (x0 as i32, y0 as i32);
+            let mut px = [0.0f32; 3];
+            if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+                let i = y0 as usize * stride + x0 as usize * 3;
+                let (w00, w10) = ((1.0 - ax) * (1.0 - ay), ax * (1.0 - ay));
+                let (w01, w11) = ((1.0 - ax) * ay, ax * ay);
+                for (c, value) in px.iter_mut().enumerate() {
+                    *value = w00 * rgb[i + c] as f32
+                        + w10 * rgb[i + 3 + c] as f32
+                        + w01 * rgb[i + stride + c] as f32
+                        + w11 * rgb[i + stride + 3 + c] as f32;
+                }
+            } else {
+                // At the border: the slow path, black outside.
+                frame.sample(p.x + 0.5, p.y + 0.5, &mut px);
+            }
+            let k = v * n + u;
+            for (c, value) in px.iter().enumerate() {
+                let o = match layout {
+                    Layout::Nchw => c * plane + k,
+                    Layout::Nhwc => k * 3 + c,
                 };
-                out[i] = value;
+                out[o] = range.0 + value * scale;
             }
         }
     }
@@ -106,7 +139,10 @@ pub fn anchors(input: usize, layers: &[(usize, usize)]) -> Vec<Vec2> {
         for y in 0..g {
             for x in 0..g {
                 for _ in 0..per_cell {
-                    out.push(Vec2::new((x as f32 + 0.5) / g as f32, (y as f32 + 0.5) / g as f32));
+                    out.push(Vec2::new(
+                        (x as f32 + 0.5) / g as f32,
+                        (y as f32 + 0.5) / g as f32,
+                    ));
                 }
             }
         }
@@ -126,7 +162,10 @@ pub struct Detection {
 impl Detection {
     fn iou(&self, other: &Detection) -> f32 {
         let (a0, a1) = (self.center - self.size / 2.0, self.center + self.size / 2.0);
-        let (b0, b1) = (other.center - other.size / 2.0, other.center + other.size / 2.0);
+        let (b0, b1) = (
+            other.center - other.size / 2.0,
+            other.center + other.size / 2.0,
+        );
         let i0 = a0.max(b0);
         let i1 = a1.min(b1);
         let inter = (i1 - i0).max(Vec2::ZERO);
@@ -186,7 +225,11 @@ pub fn weighted_nms(mut detections: Vec<Detection>, iou: f32) -> Vec<Detection> 
         merged.center = cluster.iter().map(|d| d.center * d.score).sum::<Vec2>() / total;
         merged.size = cluster.iter().map(|d| d.size * d.score).sum::<Vec2>() / total;
         for (k, kp) in merged.keypoints.iter_mut().enumerate() {
-            *kp = cluster.iter().map(|d| d.keypoints[k] * d.score).sum::<Vec2>() / total;
+            *kp = cluster
+                .iter()
+                .map(|d| d.keypoints[k] * d.score)
+                .sum::<Vec2>()
+                / total;
         }
         out.push(merged);
     }
@@ -225,7 +268,11 @@ mod tests {
                 rgb.extend_from_slice(&[(x * 4) as u8, (y * 8) as u8, 100]);
             }
         }
-        let frame = Frame { width: w, height: h, rgb };
+        let frame = Frame {
+            width: w,
+            height: h,
+            rgb,
+        };
         let roi = Roi {
             center: Vec2::new(32.0, 16.0),
             size: 16.0,
@@ -233,11 +280,21 @@ mod tests {
         };
         let t = crop_tensor(&frame, &roi, 16, Layout::Nhwc, (0.0, 255.0));
         // Crop pixel (0, 0) is image pixel (24, 8).
-        assert!((t[0] - 96.0).abs() < 1e-3 && (t[1] - 64.0).abs() < 1e-3, "{:?}", &t[..3]);
+        assert!(
+            (t[0] - 96.0).abs() < 1e-3 && (t[1] - 64.0).abs() < 1e-3,
+            "{:?}",
+            &t[..3]
+        );
         let nchw = crop_tensor(&frame, &roi, 16, Layout::Nchw, (-1.0, 1.0));
-        assert!((nchw[2 * 256] - (-1.0 + 200.0 / 255.0)).abs() < 1e-4, "blue plane");
+        assert!(
+            (nchw[2 * 256] - (-1.0 + 200.0 / 255.0)).abs() < 1e-4,
+            "blue plane"
+        );
         // A quarter turn: the crop's x runs down the image.
-        let turned = Roi { rotation: std::f32::consts::FRAC_PI_2, ..roi };
+        let turned = Roi {
+            rotation: std::f32::consts::FRAC_PI_2,
+            ..roi
+        };
         let p = turned.to_image(Vec2::new(16.0, 8.0), 16.0);
         assert!(p.distance(Vec2::new(32.0, 24.0)) < 1e-4, "{p}");
     }
