@@ -108,8 +108,10 @@ impl Harness {
     /// Moves the show clock on by `seconds`, one frame at a time.
     pub fn advance(&mut self, seconds: f64) {
         let frames = (seconds * FPS).round() as u32;
-        for _ in 0..frames {
-            self.app.world_mut().resource_mut::<StageTime>().now += 1.0 / FPS;
+        let start = self.time();
+        for k in 1..=frames {
+            // From the start each time, so the clock does not drift by rounding.
+            self.app.world_mut().resource_mut::<StageTime>().now = start + k as f64 / FPS;
             self.app.update();
         }
     }
