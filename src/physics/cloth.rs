@@ -12,8 +12,6 @@
 //! The world steps in the fixed 60 Hz schedule with a fixed time step and a fixed insertion
 //! order, so the same take gives the same cloth every time.
 
-use bevy::asset::RenderAssetUsages;
-use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use bevy_rapier3d::rapier::prelude as rp;
 use serde::{Deserialize, Serialize};
@@ -653,23 +651,7 @@ pub fn cloth_mesh(spec: &ClothSpec, points: &[Vec3], to_local: &Transform) -> Me
             ]);
         }
     }
-    let mut indices = Vec::with_capacity((rows - 1) * (out_cols - 1) * 6);
-    for r in 0..rows - 1 {
-        for c in 0..out_cols - 1 {
-            let a = (r * out_cols + c) as u32;
-            let b = a + 1;
-            let (d, e) = (a + out_cols as u32, b + out_cols as u32);
-            indices.extend_from_slice(&[a, d, b, b, d, e]);
-        }
-    }
-    Mesh::new(
-        PrimitiveTopology::TriangleList,
-        RenderAssetUsages::default(),
-    )
-    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
-    .with_inserted_indices(Indices::U32(indices))
+    ling_stage_fx::grid_mesh(rows, out_cols, positions, normals, uvs)
 }
 
 // --- In the app -------------------------------------------------------------------------

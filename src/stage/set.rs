@@ -1,11 +1,9 @@
 //! Spawning the opera set, its light rig and the stage camera, and keeping them in step with
 //! [`StageLighting`] and [`CameraDirector`].
 
-use bevy::asset::RenderAssetUsages;
 use bevy::camera::{Exposure, RenderTarget, ShadowLodOrigin};
 use bevy::core_pipeline::tonemapping::Tonemapping;
 use bevy::light::{CascadeShadowConfigBuilder, GlobalAmbientLight};
-use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::post_process::bloom::Bloom;
 use bevy::prelude::*;
 use bevy::render::view::Msaa;
@@ -502,7 +500,6 @@ fn folded_panel(width: f32, height: f32, depth: f32, folds: f32, columns: usize)
     let mut positions = Vec::new();
     let mut normals = Vec::new();
     let mut uvs = Vec::new();
-    let mut indices = Vec::new();
     for row in 0..2 {
         let v = row as f32;
         for col in 0..=columns {
@@ -516,20 +513,7 @@ fn folded_panel(width: f32, height: f32, depth: f32, folds: f32, columns: usize)
             uvs.push([u, v]);
         }
     }
-    let stride = (columns + 1) as u32;
-    for col in 0..columns as u32 {
-        let (a, b) = (col, col + 1);
-        let (c, d) = (col + stride, col + 1 + stride);
-        indices.extend_from_slice(&[a, c, b, b, c, d]);
-    }
-    Mesh::new(
-        PrimitiveTopology::TriangleList,
-        RenderAssetUsages::default(),
-    )
-    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
-    .with_inserted_indices(Indices::U32(indices))
+    ling_stage_fx::grid_mesh(2, columns + 1, positions, normals, uvs)
 }
 
 /// The tint of the lantern silk at a glow level (the texture carries the colour): dim red when

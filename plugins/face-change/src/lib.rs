@@ -9,7 +9,6 @@
 
 use bevy::asset::RenderAssetUsages;
 use bevy::image::Image;
-use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use ling_stage_fx::prelude::*;
@@ -145,22 +144,7 @@ fn shell(r: Vec3) -> Mesh {
             uvs.push([u, v]);
         }
     }
-    let mut indices = Vec::new();
-    let w = (cols + 1) as u32;
-    for j in 0..rows as u32 {
-        for i in 0..cols as u32 {
-            let a = j * w + i;
-            indices.extend_from_slice(&[a, a + w, a + 1, a + 1, a + w, a + w + 1]);
-        }
-    }
-    Mesh::new(
-        PrimitiveTopology::TriangleList,
-        RenderAssetUsages::default(),
-    )
-    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
-    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
-    .with_inserted_indices(Indices::U32(indices))
+    ling_stage_fx::grid_mesh(rows + 1, cols + 1, positions, normals, uvs)
 }
 
 fn dress(

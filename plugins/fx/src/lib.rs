@@ -327,6 +327,35 @@ fn expire_effects(
     }
 }
 
+/// A mesh over a grid of `rows × cols` vertices (row-major): two triangles between each four
+/// neighbours. Cloth, curtains and masks are grids.
+pub fn grid_mesh(
+    rows: usize,
+    cols: usize,
+    positions: Vec<[f32; 3]>,
+    normals: Vec<[f32; 3]>,
+    uvs: Vec<[f32; 2]>,
+) -> Mesh {
+    use bevy::asset::RenderAssetUsages;
+    use bevy::mesh::{Indices, PrimitiveTopology};
+    let mut indices = Vec::with_capacity(rows.saturating_sub(1) * cols.saturating_sub(1) * 6);
+    let w = cols as u32;
+    for r in 0..rows.saturating_sub(1) as u32 {
+        for c in 0..cols.saturating_sub(1) as u32 {
+            let a = r * w + c;
+            indices.extend_from_slice(&[a, a + w, a + 1, a + 1, a + w, a + w + 1]);
+        }
+    }
+    Mesh::new(
+        PrimitiveTopology::TriangleList,
+        RenderAssetUsages::default(),
+    )
+    .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
+    .with_inserted_attribute(Mesh::ATTRIBUTE_UV_0, uvs)
+    .with_inserted_indices(Indices::U32(indices))
+}
+
 /// A small deterministic hash of `(seed, index)` to `[0, 1)`: effects scatter particles with it
 /// so every render of a show scatters them the same way.
 pub fn scatter(seed: u64, index: u64) -> f32 {
