@@ -50,9 +50,10 @@ pub fn plugin(app: &mut App) {
             Update,
             (FxSystems::Control, FxSystems::Animate).in_set(AppSystems::Stage),
         )
+        .init_resource::<OnsetCursor>()
         .add_systems(
             Update,
-            direct_effects
+            (direct_effects, fire_on_onsets)
                 .in_set(AppSystems::Stage)
                 .before(FxSystems::Control),
         );
@@ -87,9 +88,113 @@ fn direct_effects(
     }
 }
 
+/// Where onset-fired effects stand: the show time last seen and when each last fired.
+#[derive(Resource, Debug, Default)]
+struct OnsetCursor {
+    last_time: Option<f64>,
+    fired: Vec<f64>,
+}
+
+/// Fires the show's `onset_effects` as the clock crosses the audio's onsets (a jump in the
+/// clock fires nothing, so seeks do not set off a burst of them).
+fn fire_on_onsets(
+    clock: Res<ShowClock>,
+    show: Option<Res<crate::show::ActiveShow>>,
+    track: Option<Res<crate::audio::AudioTrack>>,
+    mut cursor: ResMut<OnsetCursor>,
+    mut effects: MessageWriter<EffectCommand>,
+) {
+    let now = clock.time;
+    let last = cursor.last_time.replace(now);
+    let (Some(show), Some(track), Some(last)) = (show, track, last) else {
+        return;
+    };
+    let rules = &show.0.onset_effects;
+    if rules.is_empty() || now < last || now - last > 0.5 {
+        return;
+    }
+    cursor.fired.resize(rules.len(), f64::NEG_INFINITY);
+    for onset in track
+        .analysis
+        .onsets
+        .iter()
+        .filter(|t| **t > last && **t <= now)
+    {
+        for (i, rule) in rules.iter().enumerate() {
+            if *onset < rule.from || *onset > rule.until || onset - cursor.fired[i] < rule.min_gap {
+                continue;
+            }
+            cursor.fired[i] = *onset;
+            effects.write(EffectCommand::Fire {
+                name: rule.effect.clone(),
+                params: rule.params.clone(),
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn onsets_fire_effects_at_most_once_per_gap() {
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            crate::configure_phases,
+            crate::show::plugin,
+            plugin,
+        ));
+        let show = crate::show::ShowFile::parse(
+            r#"(name: "beats", duration: 10.0, onset_effects: [
+                (effect: "lantern_burst", params: {"seconds": 0.2}, min_gap: 1.0, from: 1.0),
+            ])"#,
+            std::path::Path::new("beats.ron"),
+        )
+        .unwrap();
+        crate::show::insert_show(&mut app, show, crate::show::ClockMode::External, false);
+        app.insert_resource(crate::audio::AudioTrack {
+            path: "beats.wav".into(),
+            analysis: crate::audio::analysis::Analysis {
+                hop_seconds: 0.01,
+                frames: Vec::new(),
+                // Before `from`, then two within the gap, then one after it.
+                onsets: vec![0.5, 1.5, 2.0, 2.7],
+                tempo_bpm: None,
+            },
+            duration: 10.0,
+        });
+        app.finish();
+        let mut fired = Vec::new();
+        for frame in 0..=30 {
+            let t = frame as f64 * 0.1;
+            app.world_mut().resource_mut::<ShowClock>().time = t;
+            app.update();
+            let world = app.world_mut();
+            for i in world.query::<&EffectInstance>().iter(world) {
+                if !fired.iter().any(|s: &f64| (s - i.started_at).abs() < 1e-9) {
+                    fired.push(i.started_at);
+                }
+            }
+        }
+        let rounded: Vec<f64> = fired.iter().map(|t| (t * 10.0).round() / 10.0).collect();
+        assert_eq!(
+            rounded,
+            [1.5, 2.7],
+            "fired on onsets after `from`, one per second"
+        );
+        let bad = crate::show::ShowFile::parse(
+            "(name: \"b\", duration: 5.0,\n onset_effects: [\n (effect: \"confetti\"),\n])",
+            std::path::Path::new("b.ron"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            bad.starts_with("b.ron:3:") && bad.contains("confetti"),
+            "{bad}"
+        );
+    }
 
     #[test]
     fn the_stock_effects_are_registered_with_their_parameters() {

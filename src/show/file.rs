@@ -41,6 +41,13 @@ pub struct ShowFile {
     /// How hard the rim lights and curtain wash hit on the audio's onsets (0 = not at all).
     #[serde(default)]
     pub beat_lights: f32,
+    /// Stage effects fired on the audio's onsets.
+    #[serde(default)]
+    pub onset_effects: Vec<OnsetEffect>,
+    /// How much of the mouth camera tracking drives when lip sync also does (0 = the voice
+    /// only, 1 = the camera only).
+    #[serde(default = "camera_mouth")]
+    pub camera_mouth: f32,
     /// Commands fired when the clock reaches `at` (seconds).
     #[serde(default)]
     pub cues: Vec<Cue>,
@@ -64,6 +71,8 @@ impl Default for ShowFile {
             lip_sync: 1.0,
             lantern_pulse: 0.0,
             beat_lights: 0.0,
+            onset_effects: Vec::new(),
+            camera_mouth: camera_mouth(),
             cues: Vec::new(),
             base_dir: PathBuf::new(),
         }
@@ -123,6 +132,30 @@ fn one_f32() -> f32 {
 
 fn yes() -> bool {
     true
+}
+
+fn camera_mouth() -> f32 {
+    0.7
+}
+
+fn forever() -> f64 {
+    f64::INFINITY
+}
+
+/// A stage effect the music fires: on each onset between `from` and `until` (show seconds),
+/// at most once every `min_gap` seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnsetEffect {
+    pub effect: String,
+    #[serde(default)]
+    pub params: crate::effects::EffectParams,
+    #[serde(default)]
+    pub min_gap: f64,
+    #[serde(default)]
+    pub from: f64,
+    #[serde(default = "forever")]
+    pub until: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -225,6 +258,24 @@ impl ShowFile {
                     format!("{name} = {v} must be between 0 and 4"),
                 ));
             }
+        }
+        for (i, onset) in self.onset_effects.iter().enumerate() {
+            if let Err(message) = crate::effects::catalog().check(&onset.effect, &onset.params) {
+                return Err(ShowError::Invalid {
+                    path: path.to_owned(),
+                    line: line_of_nth(text, "effect:", i),
+                    message: format!("onset_effects: {message}"),
+                });
+            }
+        }
+        if !(self.camera_mouth.is_finite() && (0.0..=1.0).contains(&self.camera_mouth)) {
+            return Err(invalid(
+                "camera_mouth",
+                format!(
+                    "camera_mouth = {} must be between 0 and 1",
+                    self.camera_mouth
+                ),
+            ));
         }
         if let Err(message) = self.physics.check() {
             return Err(invalid("physics", format!("physics: {message}")));

@@ -91,14 +91,15 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
         saved: Arc::new(AtomicBool::new(options.screenshot.is_none())),
     })
     .add_systems(Update, automate);
+    let camera_mouth = show.camera_mouth;
     insert_show(&mut app, show, ClockMode::Realtime, options.looping);
     if let Some(track) = track {
         app.insert_resource(track);
     }
     if let Some(path) = &options.camera_file {
-        app.insert_resource(crate::tracking::live::TrackingSettings::with_file(
-            path.clone(),
-        ));
+        let mut tracking = crate::tracking::live::TrackingSettings::with_file(path.clone());
+        tracking.mouth_from_camera = camera_mouth;
+        app.insert_resource(tracking);
     }
     app.insert_resource(crate::audio::AudioSettings {
         playback: true,
