@@ -13,6 +13,7 @@ use crossbeam_channel::{Receiver, bounded};
 
 use super::TrackingStatus;
 use super::face::{Face, FaceTracker};
+use super::hand::{Hand, HandTracker};
 use super::source::FrameSource;
 use crate::performer::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
 
@@ -44,6 +45,7 @@ impl TrackingSettings {
 #[derive(Debug, Clone)]
 pub struct Tracked {
     pub face: Option<Face>,
+    pub hand: Option<Hand>,
     pub capture_ms: f32,
     pub inference_ms: f32,
 }
@@ -53,9 +55,12 @@ pub struct Tracked {
 pub struct TrackingSource {
     results: Receiver<Result<Tracked, String>>,
     stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
     /// Per-signal filters, by ARKit name, and for the head angles.
     filters: Vec<(String, OneEuro)>,
     head: [OneEuro; 3],
+    /// Finger joint bends: 5 fingers × 3 joints.
+    fingers: [[OneEuro; 3]; 5],
     frames: u32,
     since: Instant,
 }
@@ -63,6 +68,10 @@ pub struct TrackingSource {
 impl Drop for TrackingSource {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        // Let it finish its frame, so ONNX Runtime is not torn down under it at exit.
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -137,6 +146,8 @@ fn start_tracking(
                     return;
                 }
             };
+            // Hands are optional: without their models the face still drives the performer.
+            let mut hands = HandTracker::new().ok();
             while !stopped.load(Ordering::Relaxed) {
                 let mut source = match FrameSource::open(&path) {
                     Ok(s) => s,
@@ -157,10 +168,17 @@ fn start_tracking(
                         }
                     };
                     let captured = Instant::now();
-                    let result = tracker.track(&frame).map(|face| Tracked {
-                        face,
-                        capture_ms: (captured - started).as_secs_f32() * 1000.0,
-                        inference_ms: captured.elapsed().as_secs_f32() * 1000.0,
+                    let result = tracker.track(&frame).and_then(|face| {
+                        let hand = match hands.as_mut() {
+                            Some(h) => h.track(&frame)?,
+                            None => None,
+                        };
+                        Ok(Tracked {
+                            face,
+                            hand,
+                            capture_ms: (captured - started).as_secs_f32() * 1000.0,
+                            inference_ms: captured.elapsed().as_secs_f32() * 1000.0,
+                        })
                     });
                     // A full queue means the stage is behind: drop this result.
                     let _ = tx.try_send(result.map_err(|e| e.to_string()));
@@ -171,16 +189,21 @@ fn start_tracking(
                 }
             }
         });
-    if let Err(e) = spawned {
-        status.summary = format!("tracking could not start: {e}");
-        return;
-    }
+    let thread = match spawned {
+        Ok(t) => t,
+        Err(e) => {
+            status.summary = format!("tracking could not start: {e}");
+            return;
+        }
+    };
     let settings = settings.map(|s| s.clone()).unwrap_or_default();
     commands.insert_resource(TrackingSource {
         results: rx,
         stop,
+        thread: Some(thread),
         filters: Vec::new(),
         head: [OneEuro::new(settings.min_cutoff, settings.beta); 3],
+        fingers: [[OneEuro::new(settings.min_cutoff, settings.beta); 3]; 5],
         frames: 0,
         since: Instant::now(),
     });
@@ -211,6 +234,18 @@ fn apply_tracking(
         }
     };
     let fps = source.frames as f32 / source.since.elapsed().as_secs_f32().max(1e-3);
+    let dt = time.delta_secs().max(1.0 / 120.0);
+    if let Some(hand) = &tracked.hand {
+        let mut bends = [[0.0f32; 3]; 5];
+        for (f, row) in hand.curls.iter().enumerate() {
+            for (j, angle) in row.iter().enumerate() {
+                bends[f][j] = source.fingers[f][j].filter(*angle, dt);
+            }
+        }
+        for (_, mut pose) in &mut performers {
+            pose_fingers(&mut pose, hand.right > 0.5, &bends);
+        }
+    }
     let Some(face) = tracked.face else {
         status.summary = format!("tracking {fps:.0} fps: no face in view");
         return;
@@ -219,7 +254,6 @@ fn apply_tracking(
         "tracking {fps:.0} fps: face (presence {:.2}); capture {:.1} ms, inference {:.1} ms",
         face.presence, tracked.capture_ms, tracked.inference_ms
     );
-    let dt = time.delta_secs().max(1.0 / 120.0);
     let mouth = settings.mouth_from_camera.clamp(0.0, 1.0);
     let mut filtered = Vec::with_capacity(face.expressions.len());
     for (name, weight) in &face.expressions {
@@ -264,6 +298,37 @@ fn apply_tracking(
         );
         let i = HumanBone::Head.index();
         pose.rotations[i] = pose.rotations[i] * turn;
+    }
+}
+
+/// Bends the performer's fingers: `bends[finger][joint]` in degrees, thumb to little finger,
+/// base to tip. The camera sees the performer as a mirror does, so a hand the model calls
+/// right is her left.
+pub fn pose_fingers(pose: &mut HumanoidPose, model_right: bool, bends: &[[f32; 3]; 5]) {
+    let (side, sign) = if model_right {
+        ("left", -1.0)
+    } else {
+        ("right", 1.0)
+    };
+    let joints = [
+        ["ThumbMetacarpal", "ThumbProximal", "ThumbDistal"],
+        ["IndexProximal", "IndexIntermediate", "IndexDistal"],
+        ["MiddleProximal", "MiddleIntermediate", "MiddleDistal"],
+        ["RingProximal", "RingIntermediate", "RingDistal"],
+        ["LittleProximal", "LittleIntermediate", "LittleDistal"],
+    ];
+    for (f, names) in joints.iter().enumerate() {
+        for (j, name) in names.iter().enumerate() {
+            let Some(bone) = HumanBone::from_name(&format!("{side}{name}")) else {
+                continue;
+            };
+            // Fingers lie along the arm with the palm down: a bend turns the tip down
+            // (about Z), as the keyframed demo's finger curls do. The thumb bends half as far
+            // about its own axis.
+            let amount = if f == 0 { 0.5 } else { 1.0 };
+            pose.rotations[bone.index()] =
+                Quat::from_rotation_z((sign * amount * bends[f][j]).to_radians());
+        }
     }
 }
 
@@ -323,6 +388,24 @@ mod tests {
         assert!(smile > 0.5, "the performer smiles: {smile}");
         let status = &app.world().resource::<TrackingStatus>().summary;
         assert!(status.contains("face"), "{status}");
+    }
+
+    #[test]
+    fn finger_bends_curl_the_mirrored_hand() {
+        let mut pose = HumanoidPose::default();
+        let mut bends = [[0.0; 3]; 5];
+        bends[1] = [60.0, 45.0, 30.0];
+        pose_fingers(&mut pose, true, &bends);
+        let index = HumanBone::from_name("leftIndexProximal").unwrap();
+        let (_, angle) = pose.rotations[index.index()].to_axis_angle();
+        assert!((angle.to_degrees() - 60.0).abs() < 0.01);
+        let untouched = HumanBone::from_name("rightIndexProximal").unwrap();
+        assert_eq!(pose.rotations[untouched.index()], Quat::IDENTITY);
+        // Curled tips go down, towards the palm, with the palm down.
+        let fk = pose.model_transforms();
+        let tip = fk[HumanBone::from_name("leftIndexDistal").unwrap().index()].translation;
+        let base = fk[index.index()].translation;
+        assert!(tip.y < base.y - 0.01, "{base} → {tip}");
     }
 
     #[test]
