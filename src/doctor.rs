@@ -172,12 +172,12 @@ fn check_cameras() -> Check {
         Ok(_) => Check::new(
             "cameras",
             Status::Missing,
-            "no camera found; face and hand tracking can use a video file instead",
+            "no camera found; face and hand tracking can play a video as the camera (`live --camera-file FILE`)",
         ),
         Err(e) => Check::new(
             "cameras",
             Status::Missing,
-            format!("{e}; tracking can use a video file instead"),
+            format!("{e}; tracking can play a video as the camera (`live --camera-file FILE`)"),
         ),
     }
 }
