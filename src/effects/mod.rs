@@ -137,8 +137,8 @@ fn fire_on_onsets(
 mod tests {
     use super::*;
 
-    #[test]
-    fn onsets_fire_effects_at_most_once_per_gap() {
+    /// A headless app playing the show `text` on an external clock, with the effects.
+    fn show_app(text: &str) -> App {
         let mut app = App::new();
         app.add_plugins((
             MinimalPlugins,
@@ -146,14 +146,18 @@ mod tests {
             crate::show::plugin,
             plugin,
         ));
-        let show = crate::show::ShowFile::parse(
+        let show = crate::show::ShowFile::parse(text, std::path::Path::new("fx.ron")).unwrap();
+        crate::show::insert_show(&mut app, show, crate::show::ClockMode::External, false);
+        app
+    }
+
+    #[test]
+    fn onsets_fire_effects_at_most_once_per_gap() {
+        let mut app = show_app(
             r#"(name: "beats", duration: 10.0, onset_effects: [
                 (effect: "lantern_burst", params: {"seconds": 0.2}, min_gap: 1.0, from: 1.0),
             ])"#,
-            std::path::Path::new("beats.ron"),
-        )
-        .unwrap();
-        crate::show::insert_show(&mut app, show, crate::show::ClockMode::External, false);
+        );
         app.insert_resource(crate::audio::AudioTrack {
             path: "beats.wav".into(),
             analysis: crate::audio::analysis::Analysis {
@@ -207,21 +211,11 @@ mod tests {
 
     #[test]
     fn cues_fire_effects_on_the_show_clock_and_a_reset_stops_them() {
-        let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            crate::configure_phases,
-            crate::show::plugin,
-            plugin,
-        ));
-        let show = crate::show::ShowFile::parse(
+        let mut app = show_app(
             r#"(name: "fx", duration: 10.0, cues: [
                 (at: 1.0, command: TriggerEffect(name: "lantern_burst", params: {"seconds": 3.0})),
             ])"#,
-            std::path::Path::new("fx.ron"),
-        )
-        .unwrap();
-        crate::show::insert_show(&mut app, show, crate::show::ClockMode::External, false);
+        );
         app.finish();
         let running = |app: &mut App| {
             let world = app.world_mut();
