@@ -26,7 +26,6 @@ pub struct CostumePhysics;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ChainGroup {
     Plumes,
-    Sleeves,
 }
 
 /// Tunable behaviour of one group of chains.
@@ -119,7 +118,6 @@ impl PhysicsSettings {
     pub fn group(&self, group: ChainGroup) -> GroupSettings {
         match group {
             ChainGroup::Plumes => self.plumes,
-            ChainGroup::Sleeves => self.sleeves,
         }
     }
 
