@@ -4,6 +4,7 @@
 #   - Debian packages: build headers for Bevy, ALSA, udev, V4L (bindgen needs clang),
 #     Mesa's Vulkan driver (software rendering works without a GPU), Xvfb, ffmpeg.
 #   - ONNX Runtime: the shared library from PyPI's `onnxruntime` wheel, into the cache.
+#   - Tracking models, converted from PyPI's mediapipe wheel when none are found.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,5 +50,27 @@ if [ ! -d "$PY_DIR/pythonosc" ]; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
         --no-deps --target "$PY_DIR" "python-osc>=1.8" \
         || echo "setup: WARNING: could not fetch python-osc; the VMC interop tests will be skipped" >&2
+fi
+# Tracking models: made from PyPI's mediapipe wheel (scripts/models.sh) unless every one is
+# found already in $LING_MODELS, assets/models/ or ../shared/data/models/.
+models_missing=0
+for model in face_detection_short_range face_landmark palm_detection_full hand_landmark_full; do
+    found=0
+    for dir in ${LING_MODELS:+"$LING_MODELS"} assets/models ../shared/data/models; do
+        [ -f "$dir/$model.onnx" ] && found=1 && break
+    done
+    [ "$found" -eq 1 ] || models_missing=1
+done
+if [ "$models_missing" -eq 1 ]; then
+    echo "setup: making the tracking models (scripts/models.sh, about 2 minutes once)"
+    bash scripts/models.sh || echo "setup: WARNING: tracking models were not made; tracking will be off" >&2
+fi
+# numpy and Pillow: the Python peer of the tracking benchmark (scripts/bench_tracking.py).
+BENCH_DIR="$CACHE/python-bench"
+if [ ! -d "$BENCH_DIR/numpy" ]; then
+    echo "setup: fetching numpy and Pillow from PyPI into $BENCH_DIR"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        --target "$BENCH_DIR" numpy pillow \
+        || echo "setup: WARNING: could not fetch numpy; the Python tracking benchmark will be skipped" >&2
 fi
 echo "setup: ready (cache: $CACHE)"

@@ -37,13 +37,25 @@ fn headless_frame_times(show: &ShowFile, frames: u32) -> Vec<f64> {
     times
 }
 
+/// The benchmark's sections, by the name `bench --only` takes.
+pub const SECTIONS: [&str; 10] = [
+    "frame", "avatars", "chains", "cloth", "audio", "mic", "tracking", "bvh", "vmc", "render",
+];
+
 pub fn run(
     show_path: &Path,
     frames: u32,
     render_frames: u32,
-    width: u32,
-    height: u32,
+    (width, height): (u32, u32),
+    only: &[String],
 ) -> anyhow::Result<()> {
+    if let Some(unknown) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+        anyhow::bail!(
+            "no benchmark section {unknown:?}; the sections are {}",
+            SECTIONS.join(", ")
+        );
+    }
+    let wanted = |section: &str| only.is_empty() || only.iter().any(|s| s == section);
     let show = ShowFile::load(show_path)?;
     println!(
         "Ling Stage benchmark — {} ({})",
@@ -53,28 +65,40 @@ pub fn run(
     println!();
     println!("| measurement | value |");
     println!("| --- | --- |");
-    let times = headless_frame_times(&show, frames.max(1));
-    let mean = times.iter().sum::<f64>() / times.len() as f64;
-    println!(
-        "| headless show frame, CPU (mean of {}) | {:.3} ms |",
-        times.len(),
-        mean
-    );
-    println!(
-        "| headless show frame, CPU (p50 / p95 / max) | {:.3} / {:.3} / {:.3} ms |",
-        percentile(&times, 0.5),
-        percentile(&times, 0.95),
-        percentile(&times, 1.0)
-    );
-    avatar_loading();
-    chain_steps();
-    cloth_steps();
-    audio_analysis();
-    mic_latency();
-    tracking_costs();
-    bvh_parsing();
-    vmc_throughput();
-    vmc_latency();
+    if wanted("frame") {
+        let times = headless_frame_times(&show, frames.max(1));
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
+        println!(
+            "| headless show frame, CPU (mean of {}) | {:.3} ms |",
+            times.len(),
+            mean
+        );
+        println!(
+            "| headless show frame, CPU (p50 / p95 / max) | {:.3} / {:.3} / {:.3} ms |",
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            percentile(&times, 1.0)
+        );
+    }
+    let sections: [(&str, fn()); 8] = [
+        ("avatars", avatar_loading),
+        ("chains", chain_steps),
+        ("cloth", cloth_steps),
+        ("audio", audio_analysis),
+        ("mic", mic_latency),
+        ("tracking", tracking_costs),
+        ("bvh", bvh_parsing),
+        ("vmc", vmc_throughput),
+    ];
+    for (name, section) in sections {
+        if wanted(name) {
+            section();
+            if name == "vmc" {
+                vmc_latency();
+            }
+        }
+    }
+    let render_frames = if wanted("render") { render_frames } else { 0 };
     if render_frames > 0 {
         let dir = tempfile::tempdir()?;
         let options = RenderOptions {
@@ -330,6 +354,51 @@ fn tracking_costs() {
         }
         start.elapsed().as_secs_f64() * 1000.0 / runs as f64
     };
+    // Each pipeline against the inference it ran (the models' own time inside it): the
+    // overhead is cropping, decoding, head pose and expression solving.
+    let with_inference = |run: &mut dyn FnMut() -> std::time::Duration| {
+        let before = run();
+        let mut inference = std::time::Duration::ZERO;
+        let total = time(&mut || inference = run());
+        let per_run = (inference - before).as_secs_f64() * 1000.0 / (runs + 1) as f64;
+        (total, per_run)
+    };
+    let overhead = |what: &str, (pipeline, inference): (f64, f64)| {
+        println!(
+            "| {what}: pipeline / its inference, one thread | {pipeline:.2} / {inference:.2} ms ({:+.0} % overhead) |",
+            (pipeline / inference - 1.0) * 100.0
+        );
+    };
+    for mesh in [face::MeshModel::V1, face::MeshModel::V2] {
+        let Ok(mut tracker) = face::FaceTracker::with_mesh(mesh) else {
+            continue;
+        };
+        let name = tracker.describe();
+        overhead(
+            &format!("face ({name}), a new face"),
+            with_inference(&mut || {
+                tracker.lose();
+                tracker.track(&astronaut).unwrap();
+                tracker.inference_time()
+            }),
+        );
+        overhead(
+            &format!("face ({name}), tracking"),
+            with_inference(&mut || {
+                tracker.track(&astronaut).unwrap();
+                tracker.inference_time()
+            }),
+        );
+    }
+    overhead(
+        "hand, palm + landmarks (a new hand)",
+        with_inference(&mut || {
+            hands.lose();
+            hands.track(&palm).unwrap();
+            hands.inference_time()
+        }),
+    );
+    // The default tracker (the best models found), for the comparison with Python below.
     let detect_face = time(&mut || {
         faces.lose();
         faces.track(&astronaut).unwrap();
@@ -379,23 +448,115 @@ fn tracking_costs() {
     let raw_hand = time(&mut || {
         landmarks.run(&hand_in, &[1, 224, 224, 3]).unwrap();
     });
-    let row = |what: &str, pipeline: f64, raw: f64| {
-        println!(
-            "| {what}: pipeline / raw inference, one thread | {pipeline:.2} / {raw:.2} ms ({:+.0} % overhead) |",
-            (pipeline / raw - 1.0) * 100.0
-        );
+    println!(
+        "| raw inference on a prepared tensor: face detector / 468-point mesh / palm / hand landmarks | {raw_detector:.2} / {raw_mesh:.2} / {raw_palm:.2} / {raw_hand:.2} ms |"
+    );
+    // The Python peer (scripts/bench_tracking.py): the same pipelines in Python with ONNX
+    // Runtime and numpy, on the same images and models, one intra-op thread, timed the same
+    // way. It runs the face mesh this tracker runs (the 478-point one gives irises).
+    let face_mesh = faces
+        .track(&astronaut)
+        .ok()
+        .flatten()
+        .and_then(|f| serde_json::to_value(&f).ok())
+        .map(|v| {
+            if v["iris"].as_array().is_some_and(|a| !a.is_empty()) {
+                "v2"
+            } else {
+                "v1"
+            }
+        })
+        .unwrap_or("auto");
+    let peer = || -> Result<serde_json::Value, String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let cache = ling_stage::tracking::cache_dir();
+        let mut paths = vec![cache.join("onnxruntime"), cache.join("python-bench")];
+        if let Some(old) = std::env::var_os("PYTHONPATH") {
+            paths.extend(std::env::split_paths(&old));
+        }
+        let pythonpath = std::env::join_paths(paths).map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("python3")
+            .arg(root.join("scripts/bench_tracking.py"))
+            .arg("--json")
+            .arg("--runs")
+            .arg(runs.to_string())
+            .arg("--face-mesh")
+            .arg(face_mesh)
+            .current_dir(root)
+            .env("PYTHONPATH", pythonpath)
+            .output()
+            .map_err(|e| format!("cannot run python3: {e}"))?;
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no message")
+                .trim()
+                .to_string();
+            return Err(format!("{last} ({})", out.status));
+        }
+        serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("unreadable output from scripts/bench_tracking.py: {e}"))
     };
-    row(
+    let py = match peer() {
+        Ok(py) => py,
+        Err(why) => {
+            println!(
+                "| tracking: Rust / Python | SKIPPED: {} |",
+                why.replace('|', "/")
+            );
+            return;
+        }
+    };
+    println!(
+        "| tracking, Python peer (scripts/bench_tracking.py): versions, face models | Python {}, ONNX Runtime {}, numpy {}; {} |",
+        py["python"].as_str().unwrap_or("?"),
+        py["onnxruntime"].as_str().unwrap_or("?"),
+        py["numpy"].as_str().unwrap_or("?"),
+        py["face_models"].as_str().unwrap_or("?")
+    );
+    let compare = |what: &str, rust: f64, key: &str| match py[key].as_f64() {
+        Some(python) => println!(
+            "| {what}: Rust / Python, one thread | {rust:.2} / {python:.2} ms (Python ×{:.2}) |",
+            python / rust
+        ),
+        None => println!("| {what}: Rust / Python | SKIPPED: the Python peer gave no {key} |"),
+    };
+    compare(
         "face, detection + mesh (a new face)",
         detect_face,
-        raw_detector + raw_mesh,
+        "face_new",
     );
-    row("face, mesh only (tracking)", track_face, raw_mesh);
-    // A new hand runs the landmark model twice (palm crop, then the crop from its landmarks).
-    row(
+    compare("face, mesh only (tracking)", track_face, "face_track");
+    compare(
         "hand, palm + landmarks (a new hand)",
         detect_hand,
-        raw_palm + 2.0 * raw_hand,
+        "hand_new",
+    );
+    compare(
+        "raw inference, face detector",
+        raw_detector,
+        "raw_face_detector",
+    );
+    compare("raw inference, face mesh", raw_mesh, "raw_face_mesh");
+    compare("raw inference, palm detector", raw_palm, "raw_palm");
+    compare(
+        "raw inference, hand landmarks",
+        raw_hand,
+        "raw_hand_landmarks",
+    );
+    let px = |key: &str| {
+        py["check"][key]
+            .as_f64()
+            .map(|v| format!("{v:.2} px"))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    println!(
+        "| tracking, Python peer vs ../shared/data/reference/ (mean landmark error on the reference crops): face 468 / hand 21 | {} / {} |",
+        px("face_mesh_ref_crop_err_px"),
+        px("hand_ref_crop_err_px")
     );
 }
 

@@ -217,10 +217,24 @@ fn check_models() -> Check {
             .parent()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
+        let optional: Vec<&str> = tracking::OPTIONAL_MODEL_FILES
+            .iter()
+            .copied()
+            .filter(|m| tracking::find_model(m).is_none())
+            .collect();
+        let extra = if optional.is_empty() {
+            "; 478-point mesh and blendshape model too (gaze, ARKit weights from the model)"
+                .to_string()
+        } else {
+            format!(
+                "; without {} the face uses the 468-point mesh and the geometric solver (`bash scripts/models.sh --convert` makes them)",
+                optional.join(", ")
+            )
+        };
         Check::new(
             "models",
             Status::Ok,
-            format!("{} tracking models in {dir}", found.len()),
+            format!("{} tracking models in {dir}{extra}", found.len()),
         )
     } else {
         let missing: Vec<&str> = tracking::MODEL_FILES

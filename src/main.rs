@@ -47,7 +47,15 @@ enum Commands {
         /// Lip sync from a microphone (by name; the default one if no name is given).
         #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
         mic: Option<String>,
-        /// Face tracking from a video, an image or a folder of images played as the camera.
+        /// Face and hand tracking from a webcam: its index or part of its name (the first
+        /// camera if none is given). `ling-stage doctor` lists them.
+        #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "", conflicts_with = "camera_file")]
+        camera: Option<String>,
+        /// The webcam mode to ask for: WIDTHxHEIGHT or WIDTHxHEIGHT@FPS (the closest it has).
+        #[arg(long, value_name = "WxH@FPS", default_value = "640x480@30")]
+        camera_mode: String,
+        /// Face and hand tracking from a video, an image or a folder of images played as the
+        /// camera.
         #[arg(long, value_name = "FILE")]
         camera_file: Option<PathBuf>,
         /// Start recording a take at once, into this folder (the panel can start one too).
@@ -131,6 +139,10 @@ enum Commands {
         width: u32,
         #[arg(long, default_value_t = 720)]
         height: u32,
+        /// Only these sections (comma-separated): frame, avatars, chains, cloth, audio, mic,
+        /// tracking, bvh, vmc, render.
+        #[arg(long, value_name = "SECTIONS", value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// Motion capture files: inspect a BVH, export a show's motion as BVH.
     #[command(subcommand)]
@@ -192,6 +204,28 @@ enum AudioCommand {
     },
 }
 
+/// The tracking source the live options ask for.
+fn tracking_input(
+    camera: Option<String>,
+    mode: &str,
+    file: Option<PathBuf>,
+) -> anyhow::Result<Option<ling_stage::tracking::live::TrackingInput>> {
+    use ling_stage::tracking::{camera::CameraRequest, live::TrackingInput};
+    if let Some(file) = file {
+        return Ok(Some(TrackingInput::File(file)));
+    }
+    let Some(device) = camera else {
+        return Ok(None);
+    };
+    let request = CameraRequest {
+        device: (!device.is_empty()).then_some(device),
+        ..CameraRequest::default()
+    }
+    .with_mode(mode)
+    .map_err(anyhow::Error::msg)?;
+    Ok(Some(TrackingInput::Camera(request)))
+}
+
 fn track(file: &Path, json: bool) -> anyhow::Result<()> {
     use ling_stage::tracking::{face::FaceTracker, hand::HandTracker, source::FrameSource};
     let mut source = FrameSource::open(file)?;
@@ -241,7 +275,7 @@ fn track(file: &Path, json: bool) -> anyhow::Result<()> {
                             .collect()
                     };
                     println!(
-                        "  face at ({:.0}, {:.0}) {:.0}×{:.0} px{}, presence {:.2}; head yaw {:+.0}° pitch {:+.0}° roll {:+.0}°; {}",
+                        "  face at ({:.0}, {:.0}) {:.0}×{:.0} px{}, presence {:.2}; head yaw {:+.0}° pitch {:+.0}° roll {:+.0}°; {}{} ({})",
                         f.center[0],
                         f.center[1],
                         f.size[0],
@@ -253,18 +287,25 @@ fn track(file: &Path, json: bool) -> anyhow::Result<()> {
                         f.head.yaw,
                         f.head.pitch,
                         f.head.roll,
-                        top.join(", ")
+                        f.gaze
+                            .map(|g| format!("gaze yaw {:+.0}° pitch {:+.0}°; ", g.yaw, g.pitch))
+                            .unwrap_or_default(),
+                        top.join(", "),
+                        f.solver
                     );
                 }
                 None => println!("  no face"),
             }
             match &hand {
                 Some(h) => println!(
-                    "  {} hand, presence {:.2}, wrist at ({:.0}, {:.0}), index finger curls {:.0}° {:.0}° {:.0}°",
+                    "  {} hand, presence {:.2}, wrist at ({:.0}, {:.0}) turned yaw {:+.0}° pitch {:+.0}° roll {:+.0}°, index finger curls {:.0}° {:.0}° {:.0}°",
                     if h.right > 0.5 { "right" } else { "left" },
                     h.presence,
                     h.landmarks[0][0],
                     h.landmarks[0][1],
+                    h.wrist.yaw,
+                    h.wrist.pitch,
+                    h.wrist.roll,
                     h.curls[1][0],
                     h.curls[1][1],
                     h.curls[1][2]
@@ -570,6 +611,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vmc,
             vmc_send,
             mic,
+            camera,
+            camera_mode,
             camera_file,
             record,
             screenshot,
@@ -592,7 +635,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     takes_dir: record.unwrap_or_else(|| PathBuf::from("takes")),
                     show_path: path.clone(),
                     microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
-                    camera_file,
+                    tracking: tracking_input(camera, &camera_mode, camera_file)?,
                 },
             )?;
         }
@@ -693,7 +736,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             render_frames,
             width,
             height,
-        } => bench::run(&demo_show_path(), frames, render_frames, width, height)?,
+            only,
+        } => bench::run(
+            &demo_show_path(),
+            frames,
+            render_frames,
+            (width, height),
+            &only,
+        )?,
         Commands::Mocap(MocapCommand::Inspect { file }) => inspect_bvh(&file)?,
         Commands::Avatar(AvatarCommand::Inspect { file }) => inspect_avatar(&file)?,
         Commands::Audio(AudioCommand::Analyze { file, json }) => analyze_audio(&file, json)?,

@@ -27,6 +27,7 @@ use crate::show::take::Recording;
 use crate::show::{ActiveShow, CommandLog, DirectorCommand, MotionSpec, PerformerSpec, ShowClock};
 use crate::stage::{CameraDirector, CameraShot, StageCamera, StageLighting};
 use crate::tracking::TrackingStatus;
+use crate::tracking::live::{Calibrate, TrackingSettings};
 
 /// Panel settings the operator changes while directing.
 #[derive(Resource, Debug, Clone)]
@@ -107,8 +108,8 @@ fn draw_panel(
     cameras: Res<CameraDirector>,
     (log, diagnostics): (Res<CommandLog>, Res<DiagnosticsStore>),
     (motion, motion_status): (Option<Res<MotionPlayer>>, Res<MotionStatus>),
-    tracking: Res<TrackingStatus>,
-    vmc: Res<VmcHealth>,
+    (tracking, tracking_settings): (Res<TrackingStatus>, Option<Res<TrackingSettings>>),
+    (vmc, mut preview): (Res<VmcHealth>, Local<Option<(egui::TextureHandle, u64)>>),
     (recording, physics): (Res<Recording>, Res<PhysicsSettings>),
     (avatars, performer_status): (Query<(Entity, &AvatarRig)>, Res<PerformerStatus>),
     (audio, audio_level): (Res<AudioStatus>, Res<crate::audio::AudioLevel>),
@@ -309,6 +310,7 @@ fn draw_panel(
                             ("Plumes", &mut edited.plumes),
                             ("Water sleeves", &mut edited.sleeves),
                             ("Door curtains", &mut edited.curtains),
+                            ("Back flags", &mut edited.flags),
                         ] {
                             ui.label(label);
                             ui.add(
@@ -407,7 +409,9 @@ fn draw_panel(
                     );
                 }
                 ui.label(vmc_status(&vmc));
-                ui.label(format!("Tracking: {}", tracking.summary));
+                if tracking.source.is_none() {
+                    ui.label(format!("Tracking: {}", tracking.summary));
+                }
                 ui.label(format!("Audio: {}", audio.summary));
                 if let Some(db) = audio_level.dbfs {
                     // A meter from -60 to 0 dBFS.
@@ -417,6 +421,11 @@ fn draw_panel(
                     );
                 }
                 ui.separator();
+
+                if let (Some(settings), Some(_)) = (&tracking_settings, &tracking.source) {
+                    tracking_section(ui, &tracking, settings, &mut preview, &mut out);
+                    ui.separator();
+                }
 
                 // Timing.
                 ui.strong("Performance");
@@ -454,6 +463,107 @@ fn draw_panel(
         });
     panel.width = response.response.rect.width();
     Ok(())
+}
+
+/// The tracking source: health, a preview of the camera with the landmarks drawn over it,
+/// per-stage latency, calibration buttons and the filter settings.
+fn tracking_section(
+    ui: &mut egui::Ui,
+    status: &TrackingStatus,
+    settings: &TrackingSettings,
+    preview: &mut Option<(egui::TextureHandle, u64)>,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    egui::CollapsingHeader::new("Face & hand tracking")
+        .default_open(true)
+        .show(ui, |ui| {
+            let colour = if status.healthy {
+                egui::Color32::from_rgb(120, 200, 120)
+            } else {
+                egui::Color32::from_rgb(230, 120, 60)
+            };
+            ui.label(egui::RichText::new(&status.summary).color(colour).small());
+            if !status.models.is_empty() {
+                ui.label(egui::RichText::new(&status.models).small());
+            }
+            if let Some(frame) = &status.preview {
+                let image = egui::ColorImage::from_rgb(
+                    [frame.width as usize, frame.height as usize],
+                    &frame.rgb,
+                );
+                match preview {
+                    Some((texture, serial)) if *serial != status.preview_serial => {
+                        texture.set(image, egui::TextureOptions::LINEAR);
+                        *serial = status.preview_serial;
+                    }
+                    Some(_) => {}
+                    None => {
+                        let texture = ui.ctx().load_texture(
+                            "tracking preview",
+                            image,
+                            egui::TextureOptions::LINEAR,
+                        );
+                        *preview = Some((texture, status.preview_serial));
+                    }
+                }
+                if let Some((texture, _)) = preview.as_ref() {
+                    let width = ui.available_width().min(frame.width as f32);
+                    let scale = width / frame.width as f32;
+                    let size = egui::vec2(width, frame.height as f32 * scale);
+                    let response = ui.image((texture.id(), size));
+                    let origin = response.rect.min;
+                    let painter = ui.painter_at(response.rect);
+                    let at = |p: &[f32; 2]| origin + egui::vec2(p[0] * scale, p[1] * scale);
+                    for p in &frame.face {
+                        painter.circle_filled(at(p), 0.8, egui::Color32::from_rgb(80, 230, 255));
+                    }
+                    for p in &frame.hand {
+                        painter.circle_filled(at(p), 1.8, egui::Color32::from_rgb(255, 200, 60));
+                    }
+                }
+            }
+            ui.label(
+                egui::RichText::new(format!(
+                    "{:.0} fps  capture {:.1}  inference {:.1}  solve {:.1}  age {:.0} ms",
+                    status.fps,
+                    status.capture_ms,
+                    status.inference_ms,
+                    status.solve_ms,
+                    status.age_ms
+                ))
+                .small()
+                .monospace(),
+            );
+            ui.horizontal(|ui| {
+                if ui.button("Neutral face").clicked() {
+                    out.write(DirectorCommand::CalibrateTracking(Calibrate::NeutralFace));
+                }
+                if ui.button("Hand rest").clicked() {
+                    out.write(DirectorCommand::CalibrateTracking(Calibrate::HandRest));
+                }
+                if ui.button("Clear").clicked() {
+                    out.write(DirectorCommand::CalibrateTracking(Calibrate::Clear));
+                }
+            });
+            if !status.calibration.is_empty() {
+                ui.label(egui::RichText::new(&status.calibration).small());
+            }
+            let mut tuning = settings.tuning;
+            ui.add(
+                egui::Slider::new(&mut tuning.min_cutoff, 0.05..=5.0)
+                    .logarithmic(true)
+                    .text("smoothing cutoff Hz"),
+            );
+            ui.add(egui::Slider::new(&mut tuning.beta, 0.0..=2.0).text("speed response"));
+            ui.add(egui::Slider::new(&mut tuning.min_presence, 0.0..=1.0).text("min confidence"));
+            ui.add(
+                egui::Slider::new(&mut tuning.mouth_from_camera, 0.0..=1.0)
+                    .text("mouth from camera"),
+            );
+            if tuning != settings.tuning {
+                out.write(DirectorCommand::TuneTracking(tuning));
+            }
+        });
 }
 
 /// Lists the registered stage effects; each opens to its description, an editor for its
@@ -593,6 +703,8 @@ fn describe(command: &DirectorCommand) -> String {
         DirectorCommand::StopRecording => "recording stopped".to_string(),
         DirectorCommand::TriggerEffect { name, .. } => format!("effect: {name}"),
         DirectorCommand::StopEffect { name } => format!("effect stopped: {name}"),
+        DirectorCommand::CalibrateTracking(c) => format!("tracking: {}", c.label()),
+        DirectorCommand::TuneTracking(_) => "tracking filters".to_string(),
         other => format!("{other:?}"),
     }
 }

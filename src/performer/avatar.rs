@@ -156,6 +156,8 @@ pub struct AvatarFile {
     /// Morph target names per mesh (from `extras.targetNames`), where the file names them.
     pub morph_targets: Vec<Vec<String>>,
     pub node_count: usize,
+    /// Every node's name, by index (spring joints and colliders name nodes by index).
+    pub node_names: Vec<String>,
     pub skinned_meshes: usize,
     /// (glTF mesh index, name of a node that carries it).
     pub mesh_nodes: Vec<(usize, String)>,
@@ -394,6 +396,7 @@ impl AvatarFile {
             spring: SpringData::default(),
             morph_targets,
             node_count: nodes.len(),
+            node_names: nodes.iter().map(|n| text(&n["name"])).collect(),
             skinned_meshes,
             mesh_nodes: nodes
                 .iter()
@@ -814,6 +817,7 @@ impl AvatarFile {
                     .collect(),
             ],
             node_count: HumanBone::COUNT,
+            node_names: Vec::new(),
             skinned_meshes: 1,
             mesh_nodes: Vec::new(),
             expression_map: BTreeMap::new(),

@@ -78,6 +78,8 @@ pub struct PhysicsSettings {
     pub sleeves: GroupSettings,
     /// The door curtains (cloth).
     pub curtains: GroupSettings,
+    /// The back flags (靠旗, cloth).
+    pub flags: GroupSettings,
     pub wind: Wind,
 }
 
@@ -103,12 +105,20 @@ const CURTAINS: GroupSettings = GroupSettings {
     gravity: 1.0,
 };
 
+/// Stiff silk on a pole that flutters and springs back.
+const FLAGS: GroupSettings = GroupSettings {
+    stiffness: 8.0,
+    drag: 0.35,
+    gravity: 0.6,
+};
+
 impl Default for PhysicsSettings {
     fn default() -> Self {
         Self {
             plumes: PLUMES,
             sleeves: SLEEVES,
             curtains: CURTAINS,
+            flags: FLAGS,
             wind: Wind::default(),
         }
     }
@@ -127,6 +137,7 @@ impl PhysicsSettings {
             ("plumes", self.plumes),
             ("sleeves", self.sleeves),
             ("curtains", self.curtains),
+            ("flags", self.flags),
         ] {
             if !(g.stiffness.is_finite() && (0.0..=100.0).contains(&g.stiffness)) {
                 return Err(format!(
@@ -513,7 +524,7 @@ fn catmull(points: &[Vec3], per_segment: usize) -> Vec<Vec3> {
 }
 
 /// A tapered tube through `points` with feather bands between two colours.
-fn tube(points: &[Vec3], radius: (f32, f32), colors: &[Color; 2]) -> Mesh {
+pub(crate) fn tube(points: &[Vec3], radius: (f32, f32), colors: &[Color; 2]) -> Mesh {
     // Thin feathers need few sides; a wide silk sleeve needs a round mouth.
     let segments = if radius.0.max(radius.1) > 0.03 {
         18usize

@@ -9,6 +9,10 @@
 //! same fixed schedule; their root follows a bone of the performer. Ling's two pheasant-feather
 //! plumes are chains, drawn as tapered tubes rebuilt every frame.
 //!
+//! **Spring bones** ([`springs`]) — an avatar's own hair, skirts and ribbons, rigged by its
+//! author with VRM spring-bone data — follow the same VRM update on the avatar's nodes,
+//! against the avatar's collider spheres and capsules.
+//!
 //! **Cloth** ([`cloth`]) — the water sleeves and the door curtains — are particle grids linked
 //! by rope joints and bending springs in a rapier world of their own, pinned to a bone or a set
 //! piece, colliding with kinematic capsules that follow the performer's body.
@@ -18,6 +22,7 @@ use bevy_rapier3d::prelude::*;
 
 pub mod chains;
 pub mod cloth;
+pub mod springs;
 
 pub use chains::{
     Chain, ChainGroup, ChainSpec, ChainState, CostumePhysics, GroupSettings, PhysicsSettings,
@@ -36,6 +41,7 @@ pub fn plugin(app: &mut App) {
         .add_plugins(RapierPhysicsPlugin::<NoUserData>::default().in_fixed_schedule())
         .add_plugins(chains::plugin)
         .add_plugins(cloth::plugin)
+        .add_plugins(springs::plugin)
         .add_systems(Startup, spawn_stage_floor);
 }
 

@@ -37,8 +37,8 @@ pub struct LiveOptions {
     pub show_path: PathBuf,
     /// Listen to a microphone for lip sync: `Some(None)` is the default device.
     pub microphone: Option<Option<String>>,
-    /// Face tracking from this video/image file played as the camera.
-    pub camera_file: Option<PathBuf>,
+    /// Face and hand tracking from a webcam or a video/image file played as the camera.
+    pub tracking: Option<crate::tracking::live::TrackingInput>,
 }
 
 /// Scripted screenshot and exit, for tests and documentation.
@@ -96,9 +96,9 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     if let Some(track) = track {
         app.insert_resource(track);
     }
-    if let Some(path) = &options.camera_file {
-        let mut tracking = crate::tracking::live::TrackingSettings::with_file(path.clone());
-        tracking.mouth_from_camera = camera_mouth;
+    if let Some(input) = &options.tracking {
+        let mut tracking = crate::tracking::live::TrackingSettings::with_input(input.clone());
+        tracking.tuning.mouth_from_camera = camera_mouth;
         app.insert_resource(tracking);
     }
     app.insert_resource(crate::audio::AudioSettings {

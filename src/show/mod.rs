@@ -134,6 +134,11 @@ pub enum DirectorCommand {
     StopEffect {
         name: String,
     },
+    /// Take what the camera sees now as the performer's rest: her neutral face (expressions
+    /// and head are measured from it), her hand's rest pose, or clear both.
+    CalibrateTracking(crate::tracking::live::Calibrate),
+    /// Tracking filters (One Euro), confidence gate and the camera's share of the mouth.
+    TuneTracking(crate::tracking::live::TrackingTuning),
 }
 
 impl DirectorCommand {
@@ -167,6 +172,8 @@ impl DirectorCommand {
                 | DirectorCommand::StopEffect { .. }
                 // Loading an avatar is not repeated on every seek.
                 | DirectorCommand::SwitchPerformer(_)
+                // Calibration captures a moment of the live camera.
+                | DirectorCommand::CalibrateTracking(_)
         )
     }
 }

@@ -43,6 +43,8 @@ pub struct Model {
     /// The input's dimensions as the file declares them (-1 for dynamic).
     pub input_shape: Vec<i64>,
     outputs: Vec<String>,
+    /// Time spent in [`Model::run`] so far: the trackers report it as inference latency.
+    pub busy: std::time::Duration,
 }
 
 impl Model {
@@ -86,12 +88,20 @@ impl Model {
             input,
             input_shape,
             outputs,
+            busy: std::time::Duration::ZERO,
         })
     }
 
     /// Runs the model on one float tensor of `shape`; returns every output, flattened, in the
     /// model's output order.
     pub fn run(&mut self, data: &[f32], shape: &[usize]) -> Result<Vec<Vec<f32>>, EngineError> {
+        let started = std::time::Instant::now();
+        let out = self.run_untimed(data, shape);
+        self.busy += started.elapsed();
+        out
+    }
+
+    fn run_untimed(&mut self, data: &[f32], shape: &[usize]) -> Result<Vec<Vec<f32>>, EngineError> {
         let err = |e: ort::Error| EngineError::Model {
             path: self.path.clone(),
             message: e.to_string(),

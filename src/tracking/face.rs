@@ -1,5 +1,12 @@
 //! The face pipeline: BlazeFace detection (only when the face is lost), a square crop around
-//! the face, the 468-point face mesh, then head pose and ARKit expression weights from the mesh.
+//! the face turned to its eye line, the face mesh, then head pose, gaze and ARKit expression
+//! weights.
+//!
+//! Two mesh models are understood: MediaPipe's original 468-point `face_landmark.onnx` (192 px
+//! crop) and the v2 `face_landmarks_detector.onnx` (256 px crop) whose 478 points add the two
+//! irises. With v2 the eyes' gaze comes from the irises, and when `face_blendshapes.onnx` is
+//! there too the 52 ARKit weights come from MediaPipe's blendshape model; otherwise a
+//! geometric solver reads them off the mesh.
 
 use bevy::math::{Mat3, Quat, Vec2, Vec3};
 use serde::Serialize;
@@ -9,6 +16,103 @@ use super::vision::{self, Frame, Layout, Roi};
 
 pub const DETECTOR: &str = "face_detection_short_range.onnx";
 pub const MESH: &str = "face_landmark.onnx";
+pub const MESH_V2: &str = "face_landmarks_detector.onnx";
+pub const BLENDSHAPES: &str = "face_blendshapes.onnx";
+
+/// The 146 of the 478 landmarks the blendshape model reads (MediaPipe's
+/// `kLandmarksSubsetIdxs`, face_blendshapes_graph.cc).
+const BLENDSHAPE_SUBSET: [usize; 146] = [
+    0, 1, 4, 5, 6, 7, 8, 10, 13, 14, 17, 21, 33, 37, 39, 40, 46, 52, 53, 54, 55, 58, 61, 63, 65,
+    66, 67, 70, 78, 80, 81, 82, 84, 87, 88, 91, 93, 95, 103, 105, 107, 109, 127, 132, 133, 136,
+    144, 145, 146, 148, 149, 150, 152, 153, 154, 155, 157, 158, 159, 160, 161, 162, 163, 168, 172,
+    173, 176, 178, 181, 185, 191, 195, 197, 234, 246, 249, 251, 263, 267, 269, 270, 276, 282, 283,
+    284, 285, 288, 291, 293, 295, 296, 297, 300, 308, 310, 311, 312, 314, 317, 318, 321, 323, 324,
+    332, 334, 336, 338, 356, 361, 362, 365, 373, 374, 375, 377, 378, 379, 380, 381, 382, 384, 385,
+    386, 387, 388, 389, 390, 397, 398, 400, 402, 405, 409, 415, 454, 466, 468, 469, 470, 471, 472,
+    473, 474, 475, 476, 477,
+];
+
+/// The blendshape model's outputs, in order (`kBlendshapeNames`; the first is not an ARKit
+/// shape).
+pub const BLENDSHAPE_NAMES: [&str; 52] = [
+    "_neutral",
+    "browDownLeft",
+    "browDownRight",
+    "browInnerUp",
+    "browOuterUpLeft",
+    "browOuterUpRight",
+    "cheekPuff",
+    "cheekSquintLeft",
+    "cheekSquintRight",
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "eyeLookDownLeft",
+    "eyeLookDownRight",
+    "eyeLookInLeft",
+    "eyeLookInRight",
+    "eyeLookOutLeft",
+    "eyeLookOutRight",
+    "eyeLookUpLeft",
+    "eyeLookUpRight",
+    "eyeSquintLeft",
+    "eyeSquintRight",
+    "eyeWideLeft",
+    "eyeWideRight",
+    "jawForward",
+    "jawLeft",
+    "jawOpen",
+    "jawRight",
+    "mouthClose",
+    "mouthDimpleLeft",
+    "mouthDimpleRight",
+    "mouthFrownLeft",
+    "mouthFrownRight",
+    "mouthFunnel",
+    "mouthLeft",
+    "mouthLowerDownLeft",
+    "mouthLowerDownRight",
+    "mouthPressLeft",
+    "mouthPressRight",
+    "mouthPucker",
+    "mouthRight",
+    "mouthRollLower",
+    "mouthRollUpper",
+    "mouthShrugLower",
+    "mouthShrugUpper",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthStretchLeft",
+    "mouthStretchRight",
+    "mouthUpperUpLeft",
+    "mouthUpperUpRight",
+    "noseSneerLeft",
+    "noseSneerRight",
+];
+
+/// Which face mesh model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MeshModel {
+    /// `face_landmark.onnx`: 468 points from a 192 px crop.
+    V1,
+    /// `face_landmarks_detector.onnx`: 478 points (468 + two irises) from a 256 px crop.
+    V2,
+}
+
+impl MeshModel {
+    fn file(self) -> &'static str {
+        match self {
+            MeshModel::V1 => MESH,
+            MeshModel::V2 => MESH_V2,
+        }
+    }
+
+    fn input(self) -> usize {
+        match self {
+            MeshModel::V1 => 192,
+            MeshModel::V2 => 256,
+        }
+    }
+}
 
 /// What the face pipeline finds in one frame, in image pixels.
 #[derive(Debug, Clone, Serialize)]
@@ -22,9 +126,23 @@ pub struct Face {
     pub presence: f32,
     /// 468 points (x, y in pixels; z in pixels, negative towards the camera).
     pub landmarks: Vec<[f32; 3]>,
+    /// The two irises (centre, then four points on the rim, for the subject's right eye then
+    /// her left), in pixels; empty with the 468-point mesh.
+    pub iris: Vec<[f32; 3]>,
     pub head: HeadPose,
+    /// Where the eyes look, when the irises were found.
+    pub gaze: Option<Gaze>,
     /// ARKit blend shape weights by name, 0–1.
     pub expressions: Vec<(&'static str, f32)>,
+    /// What made the weights: "blendshape model" or "geometric".
+    pub solver: &'static str,
+}
+
+/// Eye direction relative to the head, degrees: yaw towards the subject's left, pitch up.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Gaze {
+    pub yaw: f32,
+    pub pitch: f32,
 }
 
 /// Head rotation (degrees; yaw to the subject's left, pitch up, roll clockwise on screen) and
@@ -42,7 +160,9 @@ pub struct HeadPose {
 pub struct FaceTracker {
     detector: Model,
     mesh: Model,
+    mesh_model: MeshModel,
     mesh_layout: Layout,
+    blendshapes: Option<Model>,
     anchors: Vec<Vec2>,
     roi: Option<Roi>,
 }
@@ -51,20 +171,67 @@ pub struct FaceTracker {
 const CROP_SCALE: f32 = 1.5;
 
 impl FaceTracker {
+    /// The best models found: the 478-point mesh and the blendshape model when present, the
+    /// 468-point mesh and the geometric solver otherwise.
     pub fn new() -> Result<Self, EngineError> {
-        let mesh = Model::find(MESH)?;
+        if super::find_model(MESH_V2).is_some() {
+            Self::with_mesh(MeshModel::V2)
+        } else {
+            Self::with_mesh(MeshModel::V1)
+        }
+    }
+
+    /// A tracker with the given mesh model (the blendshape model joins the v2 mesh when it is
+    /// there: it needs the irises).
+    pub fn with_mesh(mesh_model: MeshModel) -> Result<Self, EngineError> {
+        let mesh = Model::find(mesh_model.file())?;
         let mesh_layout = if mesh.input_shape.get(1) == Some(&3) {
             Layout::Nchw
         } else {
             Layout::Nhwc
         };
+        let blendshapes = match mesh_model {
+            MeshModel::V2 if super::find_model(BLENDSHAPES).is_some() => {
+                Some(Model::find(BLENDSHAPES)?)
+            }
+            _ => None,
+        };
         Ok(Self {
             detector: Model::find(DETECTOR)?,
             mesh,
+            mesh_model,
             mesh_layout,
+            blendshapes,
             anchors: vision::anchors(128, &[(8, 2), (16, 6)]),
             roi: None,
         })
+    }
+
+    /// The models this tracker runs, for status lines.
+    pub fn describe(&self) -> String {
+        format!(
+            "BlazeFace + {} mesh, {}",
+            match self.mesh_model {
+                MeshModel::V1 => "468-point",
+                MeshModel::V2 => "478-point (irises)",
+            },
+            if self.blendshapes.is_some() {
+                "blendshape model"
+            } else {
+                "geometric solver"
+            }
+        )
+    }
+
+    /// Time spent inside ONNX Runtime so far (all models).
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.detector.busy
+            + self.mesh.busy
+            + self
+                .blendshapes
+                .as_ref()
+                .map(|m| m.busy)
+                .unwrap_or_default()
     }
 
     /// Forgets the face (the next frame runs the detector).
@@ -95,35 +262,76 @@ impl FaceTracker {
             .map(|d| (d.center * side, d.size * side, d.score)))
     }
 
-    /// The mesh in the crop `roi`: 468 points in image pixels, and the presence probability.
+    /// The mesh in the crop `roi`: 468 points (478 with the v2 mesh) in image pixels, and the
+    /// presence probability.
     pub fn mesh(&mut self, frame: &Frame, roi: &Roi) -> Result<(Vec<Vec3>, f32), EngineError> {
+        let n = self.mesh_model.input();
         let shape: &[usize] = match self.mesh_layout {
-            Layout::Nchw => &[1, 3, 192, 192],
-            Layout::Nhwc => &[1, 192, 192, 3],
+            Layout::Nchw => &[1, 3, n, n],
+            Layout::Nhwc => &[1, n, n, 3],
         };
-        let input = vision::crop_tensor(frame, roi, 192, self.mesh_layout, (0.0, 1.0));
+        let count = match self.mesh_model {
+            MeshModel::V1 => 468,
+            MeshModel::V2 => 478,
+        };
+        let input = vision::crop_tensor(frame, roi, n, self.mesh_layout, (0.0, 1.0));
         let out = self.mesh.run(&input, shape)?;
-        let points = out
-            .iter()
-            .find(|o| o.len() == 468 * 3)
-            .ok_or_else(|| EngineError::Model {
-                path: self.mesh.path.clone(),
-                message: "no 468 × 3 landmark output".into(),
-            })?;
+        let points =
+            out.iter()
+                .find(|o| o.len() == count * 3)
+                .ok_or_else(|| EngineError::Model {
+                    path: self.mesh.path.clone(),
+                    message: format!("no {count} × 3 landmark output"),
+                })?;
+        // The face-present logit is the first single value the model gives.
         let presence = out
             .iter()
             .find(|o| o.len() == 1)
             .map(|o| vision::sigmoid(o[0]))
             .unwrap_or(1.0);
-        let scale = roi.size / 192.0;
+        let scale = roi.size / n as f32;
         let landmarks = points
             .chunks(3)
             .map(|p| {
-                let at = roi.to_image(Vec2::new(p[0], p[1]), 192.0);
+                let at = roi.to_image(Vec2::new(p[0], p[1]), n as f32);
                 Vec3::new(at.x, at.y, p[2] * scale)
             })
             .collect();
         Ok((landmarks, presence))
+    }
+
+    /// The 52 ARKit weights from MediaPipe's blendshape model, given 478 landmarks and the
+    /// crop they came from (the model reads the points in the crop's pixels).
+    fn model_weights(
+        &mut self,
+        landmarks: &[Vec3],
+        roi: &Roi,
+    ) -> Result<Option<Vec<(&'static str, f32)>>, EngineError> {
+        let Some(model) = self.blendshapes.as_mut() else {
+            return Ok(None);
+        };
+        let n = self.mesh_model.input() as f32;
+        let mut input = Vec::with_capacity(146 * 2);
+        for &i in &BLENDSHAPE_SUBSET {
+            let p = roi.to_crop(landmarks[i].truncate(), n);
+            input.extend([p.x, p.y]);
+        }
+        let out = model.run(&input, &[1, 146, 2])?;
+        let scores = out
+            .iter()
+            .find(|o| o.len() == 52)
+            .ok_or_else(|| EngineError::Model {
+                path: model.path.clone(),
+                message: "no 52 blendshape output".into(),
+            })?;
+        Ok(Some(
+            BLENDSHAPE_NAMES
+                .iter()
+                .zip(scores)
+                .skip(1)
+                .map(|(name, w)| (*name, w.clamp(0.0, 1.0)))
+                .collect(),
+        ))
     }
 
     /// One frame: track from the last landmarks, or detect when the face was lost.
@@ -152,16 +360,28 @@ impl FaceTracker {
             }
             return Ok(None);
         }
-        let (lo, hi) = bounds(&landmarks);
-        let box_size = hi - lo;
-        self.roi = Some(Roi {
-            center: (lo + hi) / 2.0,
-            size: box_size.max_element() * CROP_SCALE,
-            rotation: 0.0,
-        });
+        // The next crop is turned to the eye line, so a tilted head reaches the model upright.
+        let rotation = eye_line_rotation(landmarks[EYE_R_OUTER], landmarks[EYE_L_OUTER]);
+        self.roi = Some(Roi::around(
+            landmarks[..468].iter().map(|p| p.truncate()),
+            rotation,
+            CROP_SCALE,
+        ));
+        let (lo, hi) = bounds(&landmarks[..468]);
         let (center, size) = match detection {
             Some((c, s, _)) => (c, s),
-            None => ((lo + hi) / 2.0, box_size),
+            None => ((lo + hi) / 2.0, hi - lo),
+        };
+        let iris = &landmarks[468.min(landmarks.len())..];
+        let (expressions, solver) = match self.model_weights(&landmarks, &roi)? {
+            Some(weights) => (weights, "blendshape model"),
+            None => {
+                let mut weights = expressions(&landmarks);
+                if let Some(look) = eye_look(&landmarks) {
+                    weights.extend(look);
+                }
+                (weights, "geometric")
+            }
         };
         Ok(Some(Face {
             detection_score: detection.map(|d| d.2),
@@ -169,10 +389,20 @@ impl FaceTracker {
             size: size.to_array(),
             presence,
             head: head_pose(&landmarks),
-            expressions: expressions(&landmarks),
-            landmarks: landmarks.iter().map(|p| p.to_array()).collect(),
+            gaze: gaze(&landmarks),
+            expressions,
+            solver,
+            iris: iris.iter().map(|p| p.to_array()).collect(),
+            landmarks: landmarks[..468].iter().map(|p| p.to_array()).collect(),
         }))
     }
+}
+
+/// MediaPipe's crop rotation from the two outer eye corners (subject's right, then left):
+/// zero when they are level.
+fn eye_line_rotation(right: Vec3, left: Vec3) -> f32 {
+    let d = left.truncate() - right.truncate();
+    (d.y).atan2(d.x)
 }
 
 fn bounds(points: &[Vec3]) -> (Vec2, Vec2) {
@@ -272,4 +502,146 @@ pub fn expressions(p: &[Vec3]) -> Vec<(&'static str, f32)> {
         ("mouthPucker", 1.0 - ramp(width, 0.42, 0.52)),
         ("mouthClose", 1.0 - ramp(opening, 0.01, 0.05)),
     ]
+}
+
+/// Each iris centre's offset from the middle of its eye (subject's right eye, then left), in
+/// half eye widths: x towards the subject's left, y up. None without iris points.
+fn iris_offsets(p: &[Vec3]) -> Option<[Vec2; 2]> {
+    if p.len() < 478 {
+        return None;
+    }
+    let across = (p[EYE_L_OUTER] - p[EYE_R_OUTER])
+        .truncate()
+        .normalize_or_zero();
+    // Image y is down: "up" on the face is the eye line turned a quarter anticlockwise.
+    let up = Vec2::new(across.y, -across.x);
+    let eye = |outer: usize, inner: usize| {
+        let centre = (p[outer] + p[inner]).truncate() / 2.0;
+        let half = p[outer].truncate().distance(p[inner].truncate()) / 2.0;
+        (centre, half.max(1e-3))
+    };
+    let eyes = [eye(EYE_R_OUTER, EYE_R_INNER), eye(EYE_L_OUTER, EYE_L_INNER)];
+    // The two iris groups (468–472, 473–477), each given to the eye it sits in.
+    let irises = [p[468].truncate(), p[473].truncate()];
+    let first_is_right = irises[0].distance(eyes[0].0) <= irises[0].distance(eyes[1].0);
+    let (right, left) = if first_is_right {
+        (irises[0], irises[1])
+    } else {
+        (irises[1], irises[0])
+    };
+    let offset = |iris: Vec2, (centre, half): (Vec2, f32)| {
+        let d = iris - centre;
+        Vec2::new(d.dot(across), d.dot(up)) / half
+    };
+    Some([offset(right, eyes[0]), offset(left, eyes[1])])
+}
+
+/// An iris offset (in half eye widths) as an eye rotation in degrees: the eyeball's radius is
+/// about 0.8 of half the eye's width.
+fn offset_angle(x: f32) -> f32 {
+    (x / 0.8).clamp(-1.0, 1.0).asin().to_degrees()
+}
+
+/// Where the eyes look (both eyes averaged), from the irises.
+pub fn gaze(p: &[Vec3]) -> Option<Gaze> {
+    let [r, l] = iris_offsets(p)?;
+    let mean = (r + l) / 2.0;
+    Some(Gaze {
+        yaw: offset_angle(mean.x),
+        pitch: offset_angle(mean.y),
+    })
+}
+
+/// ARKit eye-look weights from the irises, each eye on its own: full weight at 30° across and
+/// 25° up or down (ARKit's range).
+pub fn eye_look(p: &[Vec3]) -> Option<Vec<(&'static str, f32)>> {
+    let [r, l] = iris_offsets(p)?;
+    let across = |x: f32| (offset_angle(x) / 30.0).clamp(-1.0, 1.0);
+    let vertical = |y: f32| (offset_angle(y) / 25.0).clamp(-1.0, 1.0);
+    let (rx, lx) = (across(r.x), across(l.x));
+    let (ry, ly) = (vertical(r.y), vertical(l.y));
+    Some(vec![
+        // Towards the subject's left: her left eye looks out, her right eye in.
+        ("eyeLookOutLeft", lx.max(0.0)),
+        ("eyeLookInLeft", (-lx).max(0.0)),
+        ("eyeLookInRight", rx.max(0.0)),
+        ("eyeLookOutRight", (-rx).max(0.0)),
+        ("eyeLookUpLeft", ly.max(0.0)),
+        ("eyeLookDownLeft", (-ly).max(0.0)),
+        ("eyeLookUpRight", ry.max(0.0)),
+        ("eyeLookDownRight", (-ry).max(0.0)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A level face, 100 px between the outer eye corners, with 478 points: eyes at y = 100,
+    /// irises where `iris_shift` (pixels, x right y down) puts them from each eye's middle.
+    fn face_points(iris_shift: Vec2) -> Vec<Vec3> {
+        let mut p = vec![Vec3::ZERO; 478];
+        p[EYE_R_OUTER] = Vec3::new(100.0, 100.0, 0.0);
+        p[EYE_R_INNER] = Vec3::new(140.0, 100.0, 0.0);
+        p[EYE_L_INNER] = Vec3::new(160.0, 100.0, 0.0);
+        p[EYE_L_OUTER] = Vec3::new(200.0, 100.0, 0.0);
+        p[468] = Vec3::new(120.0 + iris_shift.x, 100.0 + iris_shift.y, 0.0);
+        p[473] = Vec3::new(180.0 + iris_shift.x, 100.0 + iris_shift.y, 0.0);
+        p
+    }
+
+    fn weight(w: &[(&str, f32)], name: &str) -> f32 {
+        w.iter().find(|(n, _)| *n == name).unwrap().1
+    }
+
+    #[test]
+    fn centred_irises_look_ahead() {
+        let p = face_points(Vec2::ZERO);
+        let g = gaze(&p).unwrap();
+        assert!(g.yaw.abs() < 0.01 && g.pitch.abs() < 0.01, "{g:?}");
+        assert!(eye_look(&p).unwrap().iter().all(|(_, w)| *w < 1e-4));
+        assert!(gaze(&p[..468]).is_none(), "no irises, no gaze");
+    }
+
+    #[test]
+    fn irises_towards_image_right_look_to_the_subjects_left() {
+        // The camera sees the subject face on: her left is the image's right.
+        let p = face_points(Vec2::new(6.0, 0.0));
+        let g = gaze(&p).unwrap();
+        assert!(g.yaw > 15.0 && g.yaw < 30.0, "{g:?}");
+        let w = eye_look(&p).unwrap();
+        assert!(weight(&w, "eyeLookOutLeft") > 0.5 && weight(&w, "eyeLookInRight") > 0.5);
+        assert_eq!(weight(&w, "eyeLookInLeft"), 0.0);
+        assert_eq!(weight(&w, "eyeLookOutRight"), 0.0);
+        // Image y is down: irises raised in the picture look up.
+        let up = face_points(Vec2::new(0.0, -5.0));
+        assert!(gaze(&up).unwrap().pitch > 10.0);
+        let w = eye_look(&up).unwrap();
+        assert!(weight(&w, "eyeLookUpLeft") > 0.4 && weight(&w, "eyeLookDownRight") == 0.0);
+    }
+
+    #[test]
+    fn iris_groups_are_given_to_the_eye_they_sit_in() {
+        // Whichever order the model lists the irises in, each eye gets its own.
+        let mut p = face_points(Vec2::new(6.0, 0.0));
+        p.swap(468, 473);
+        assert!(gaze(&p).unwrap().yaw > 15.0);
+    }
+
+    #[test]
+    fn the_crop_follows_a_tilted_eye_line() {
+        let level = eye_line_rotation(Vec3::new(0.0, 0.0, 0.0), Vec3::new(10.0, 0.0, 0.0));
+        assert!(level.abs() < 1e-6);
+        // Her left eye (image right) lower in the picture: the head rolls clockwise on screen,
+        // and so does the crop.
+        let tilted = eye_line_rotation(Vec3::new(0.0, 0.0, 0.0), Vec3::new(10.0, 10.0, 0.0));
+        assert!((tilted - std::f32::consts::FRAC_PI_4).abs() < 1e-5);
+        let roi = Roi {
+            center: Vec2::new(50.0, 50.0),
+            size: 40.0,
+            rotation: tilted,
+        };
+        let p = Vec2::new(61.0, 47.0);
+        assert!(roi.to_image(roi.to_crop(p, 256.0), 256.0).distance(p) < 1e-3);
+    }
 }

@@ -1,7 +1,7 @@
 //! The hand pipeline: palm detection (only when the hand is lost), a crop turned to the hand,
 //! 21 landmarks with presence and handedness, then finger joint angles.
 
-use bevy::math::{Vec2, Vec3};
+use bevy::math::{EulerRot, Mat3, Quat, Vec2, Vec3};
 use serde::Serialize;
 
 use super::engine::{EngineError, Model};
@@ -25,6 +25,20 @@ pub struct Hand {
     pub landmarks: Vec<[f32; 3]>,
     /// Bend of each finger joint in degrees (thumb, index, middle, ring, little × 3 joints).
     pub curls: [[f32; 3]; 5],
+    /// How the palm is turned to the camera.
+    pub wrist: WristPose,
+}
+
+/// The palm's orientation in the camera's frame, degrees, zero for a hand held up with its
+/// fingers pointing up and its palm to the camera: yaw turns the palm towards the image's
+/// right, pitch tips the fingers towards the camera, roll leans them clockwise on screen.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct WristPose {
+    pub yaw: f32,
+    pub pitch: f32,
+    pub roll: f32,
+    /// The same as a quaternion (x, y, z, w), camera frame: x right, y up, z to the camera.
+    pub rotation: [f32; 4],
 }
 
 pub struct HandTracker {
@@ -54,6 +68,11 @@ impl HandTracker {
             anchors: vision::anchors(192, &[(8, 2), (16, 6)]),
             roi: None,
         })
+    }
+
+    /// Time spent inside ONNX Runtime so far (both models).
+    pub fn inference_time(&self) -> std::time::Duration {
+        self.palm.busy + self.landmarks.busy
     }
 
     /// Forgets the hand (the next frame runs the palm detector).
@@ -162,6 +181,7 @@ impl HandTracker {
             presence,
             right,
             curls: curls(&landmarks),
+            wrist: wrist_pose(&landmarks, right > 0.5),
             landmarks: landmarks.iter().map(|p| p.to_array()).collect(),
         }))
     }
@@ -191,27 +211,7 @@ pub fn roi_from_palm(palm: &vision::Detection) -> Roi {
 /// The next frame's crop from this frame's landmarks: turned to the hand, 1.3 × its extent.
 pub fn roi_from_landmarks(points: &[Vec3]) -> Roi {
     let rotation = upright(points[0].truncate(), points[9].truncate());
-    let (s, c) = rotation.sin_cos();
-    // Extent in the turned frame.
-    let local: Vec<Vec2> = points
-        .iter()
-        .map(|p| {
-            let v = p.truncate();
-            Vec2::new(v.x * c + v.y * s, -v.x * s + v.y * c)
-        })
-        .collect();
-    let lo = local.iter().fold(Vec2::splat(f32::MAX), |m, p| m.min(*p));
-    let hi = local.iter().fold(Vec2::splat(f32::MIN), |m, p| m.max(*p));
-    let centre_local = (lo + hi) / 2.0;
-    let size = (hi - lo).max_element() * 1.3;
-    Roi {
-        center: Vec2::new(
-            centre_local.x * c - centre_local.y * s,
-            centre_local.x * s + centre_local.y * c,
-        ),
-        size,
-        rotation,
-    }
+    Roi::around(points.iter().map(|p| p.truncate()), rotation, 1.3)
 }
 
 /// Bend at each finger joint, degrees: 0 straight, up to ~100 fully curled.
@@ -227,4 +227,105 @@ pub fn curls(p: &[Vec3]) -> [[f32; 3]; 5] {
         }
     }
     out
+}
+
+/// The palm's orientation from the wrist and the index, middle and little finger bases. The
+/// model's handedness assumes a mirrored (selfie) picture, so a hand it calls right shows its
+/// thumb on the image's right when the palm faces the camera.
+pub fn wrist_pose(p: &[Vec3], model_right: bool) -> WristPose {
+    // Image axes are x right, y down, z away: turn them into x right, y up, z to the camera.
+    let flip = |v: Vec3| Vec3::new(v.x, -v.y, -v.z);
+    let up = flip(p[9] - p[0]).normalize_or(Vec3::Y);
+    let thumb_side = flip(p[5] - p[17]);
+    let across = if model_right { thumb_side } else { -thumb_side };
+    let x = (across - up * across.dot(up)).normalize_or(Vec3::X);
+    let z = x.cross(up);
+    let rotation = Quat::from_mat3(&Mat3::from_cols(x, up, z));
+    let (yaw, pitch, roll) = rotation.to_euler(EulerRot::YXZ);
+    WristPose {
+        yaw: yaw.to_degrees(),
+        pitch: pitch.to_degrees(),
+        roll: -roll.to_degrees(),
+        rotation: rotation.to_array(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flat hand in the image plane: wrist at the bottom, fingers up, the thumb side on the
+    /// right (as the model's "right" hand shows with its palm to the camera).
+    fn flat_hand() -> Vec<Vec3> {
+        let mut p = vec![Vec3::ZERO; 21];
+        p[0] = Vec3::new(100.0, 200.0, 0.0);
+        for (f, x) in [
+            (1usize, 140.0f32),
+            (2, 120.0),
+            (3, 100.0),
+            (4, 80.0),
+            (5, 60.0),
+        ] {
+            // finger f: bases at y = 120, tips towards y = 40 (the thumb is finger 1 here).
+            for j in 0..4 {
+                p[1 + 4 * (f - 1) + j] = Vec3::new(x, 120.0 - 25.0 * j as f32, 0.0);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn a_flat_hand_held_up_has_no_turn_and_straight_fingers() {
+        let p = flat_hand();
+        let w = wrist_pose(&p, true);
+        assert!(
+            w.yaw.abs() < 0.5 && w.pitch.abs() < 0.5 && w.roll.abs() < 0.5,
+            "{w:?}"
+        );
+        // Straight fingers bend only where they leave the palm.
+        let c = curls(&p);
+        assert!(c[2][1] < 0.5 && c[2][2] < 0.5, "{c:?}");
+    }
+
+    #[test]
+    fn a_hand_leaning_clockwise_rolls_and_a_turned_palm_yaws() {
+        // Turn the picture of the hand 30° clockwise on screen about the wrist.
+        let a = 30f32.to_radians();
+        let p: Vec<Vec3> = flat_hand()
+            .iter()
+            .map(|q| {
+                let d = *q - Vec3::new(100.0, 200.0, 0.0);
+                Vec3::new(100.0, 200.0, 0.0)
+                    + Vec3::new(
+                        d.x * a.cos() - d.y * a.sin(),
+                        d.x * a.sin() + d.y * a.cos(),
+                        0.0,
+                    )
+            })
+            .collect();
+        let w = wrist_pose(&p, true);
+        assert!((w.roll - 30.0).abs() < 1.0, "{w:?}");
+        // The thumb side coming towards the camera turns the palm to the image's left... or
+        // right: depth on the thumb side (nearer: z negative) turns it the other way than on
+        // the little finger's side.
+        let mut near = flat_hand();
+        for (i, q) in near.iter_mut().enumerate() {
+            if i > 0 {
+                q.z = -(q.x - 100.0); // the thumb side (x > 100) nearer the camera
+            }
+        }
+        let turned = wrist_pose(&near, true);
+        let mut far = flat_hand();
+        for (i, q) in far.iter_mut().enumerate() {
+            if i > 0 {
+                q.z = q.x - 100.0;
+            }
+        }
+        let other = wrist_pose(&far, true);
+        assert!(turned.yaw.abs() > 20.0 && other.yaw.abs() > 20.0);
+        assert!(
+            turned.yaw.signum() != other.yaw.signum(),
+            "{turned:?} {other:?}"
+        );
+    }
 }

@@ -1,7 +1,11 @@
-//! Tracking on stage: a thread reads frames (a video or image file standing in for the camera,
-//! or a webcam), runs the face pipeline and sends what it found; the ECS only drains the latest
-//! result in the ingest phase, filters each signal (One Euro) and drives the performer's
-//! expressions and head. The mouth is shared with lip sync by a configurable blend.
+//! Tracking on stage: a thread reads frames (a webcam, or a video or image file standing in for
+//! it), runs the face and hand pipelines and sends what it found; the ECS only drains the
+//! newest result in the ingest phase, filters each signal (One Euro), measures it from the
+//! calibrated rest and drives the performer's expressions, head, gaze, wrist and fingers. The
+//! mouth is shared with lip sync by a configurable blend.
+//!
+//! A source that fails (a camera unplugged, a file gone) is reported as unhealthy and opened
+//! again every second until it comes back; the performer holds her last pose meanwhile.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,34 +13,151 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use crossbeam_channel::{Receiver, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use serde::{Deserialize, Serialize};
 
 use super::TrackingStatus;
+use super::camera::CameraRequest;
 use super::face::{Face, FaceTracker};
 use super::hand::{Hand, HandTracker};
-use super::source::FrameSource;
+use super::source::{FrameSource, SourceError};
+use super::vision::Frame;
 use crate::performer::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
+use crate::show::DirectorCommand;
 
-/// Where frames come from, chosen on the command line (`live --camera-file FILE`).
-#[derive(Resource, Debug, Clone, Default)]
-pub struct TrackingSettings {
+/// Where tracking frames come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrackingInput {
     /// A video, an image or a folder of images played as the camera, looping.
-    pub camera_file: Option<PathBuf>,
+    File(PathBuf),
+    /// A webcam.
+    Camera(CameraRequest),
+}
+
+impl TrackingInput {
+    pub fn label(&self) -> String {
+        match self {
+            TrackingInput::File(p) => format!("camera file {}", p.display()),
+            TrackingInput::Camera(c) => c.label(),
+        }
+    }
+
+    fn open(&self) -> Result<FrameSource, SourceError> {
+        match self {
+            TrackingInput::File(p) => FrameSource::open(p),
+            TrackingInput::Camera(c) => FrameSource::open_camera(c),
+        }
+    }
+}
+
+/// How tracked signals are filtered and shared, set from the panel or a show's cues.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrackingTuning {
     /// How much of the mouth the camera drives when lip sync also does (0 = voice only,
     /// 1 = camera only).
     pub mouth_from_camera: f32,
-    /// One Euro filter: minimum cutoff (Hz) and speed coefficient.
+    /// One Euro filter: minimum cutoff (Hz; lower is smoother when still) and speed
+    /// coefficient (higher follows fast moves more closely).
     pub min_cutoff: f32,
     pub beta: f32,
+    /// Results whose face or hand presence is below this are not applied (the performer
+    /// holds her last pose).
+    pub min_presence: f32,
+}
+
+impl Default for TrackingTuning {
+    fn default() -> Self {
+        Self {
+            mouth_from_camera: 0.7,
+            min_cutoff: 1.5,
+            beta: 0.3,
+            min_presence: 0.7,
+        }
+    }
+}
+
+/// What a calibration captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Calibrate {
+    /// The face as it is now is neutral: its expression weights and head angles become zero.
+    NeutralFace,
+    /// The hand as it is now is at rest: its finger bends and wrist turn become zero.
+    HandRest,
+    /// Forget both.
+    Clear,
+}
+
+impl Calibrate {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Calibrate::NeutralFace => "neutral face captured",
+            Calibrate::HandRest => "hand rest pose captured",
+            Calibrate::Clear => "calibration cleared",
+        }
+    }
+}
+
+/// Where frames come from, chosen on the command line (`live --camera-file FILE`,
+/// `live --camera [DEVICE]`), and how results are tuned.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct TrackingSettings {
+    pub input: Option<TrackingInput>,
+    pub tuning: TrackingTuning,
 }
 
 impl TrackingSettings {
     pub fn with_file(path: PathBuf) -> Self {
+        Self::with_input(TrackingInput::File(path))
+    }
+
+    pub fn with_input(input: TrackingInput) -> Self {
         Self {
-            camera_file: Some(path),
-            mouth_from_camera: 0.7,
-            min_cutoff: 1.5,
-            beta: 0.3,
+            input: Some(input),
+            tuning: TrackingTuning::default(),
+        }
+    }
+}
+
+/// A small copy of the frame with the landmarks found in it, for the panel's preview.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: Vec<u8>,
+    /// Face landmarks (with irises) and hand landmarks, in preview pixels.
+    pub face: Vec<[f32; 2]>,
+    pub hand: Vec<[f32; 2]>,
+}
+
+/// Width of the preview image.
+const PREVIEW_WIDTH: u32 = 240;
+
+impl Preview {
+    fn of(frame: &Frame, face: Option<&Face>, hand: Option<&Hand>) -> Self {
+        let width = PREVIEW_WIDTH.min(frame.width.max(1));
+        let scale = frame.width as f32 / width as f32;
+        let height = ((frame.height as f32 / scale).round() as u32).max(1);
+        let mut rgb = Vec::with_capacity((width * height * 3) as usize);
+        for y in 0..height {
+            let sy = ((y as f32 + 0.5) * scale) as u32;
+            for x in 0..width {
+                let sx = ((x as f32 + 0.5) * scale) as u32;
+                let i = ((sy.min(frame.height - 1) * frame.width + sx.min(frame.width - 1)) * 3)
+                    as usize;
+                rgb.extend_from_slice(&frame.rgb[i..i + 3]);
+            }
+        }
+        let to_preview = |p: &[f32; 3]| [p[0] / scale, p[1] / scale];
+        Self {
+            width,
+            height,
+            rgb,
+            face: face
+                .map(|f| f.landmarks.iter().chain(&f.iris).map(to_preview).collect())
+                .unwrap_or_default(),
+            hand: hand
+                .map(|h| h.landmarks.iter().map(to_preview).collect())
+                .unwrap_or_default(),
         }
     }
 }
@@ -46,23 +167,101 @@ impl TrackingSettings {
 pub struct Tracked {
     pub face: Option<Face>,
     pub hand: Option<Hand>,
+    /// Waiting for and decoding the frame.
     pub capture_ms: f32,
+    /// Inside ONNX Runtime.
     pub inference_ms: f32,
+    /// Everything else: crops, decoding the models' outputs, head pose, expressions.
+    pub solve_ms: f32,
+    /// When the frame arrived.
+    pub captured: Instant,
+    pub preview: Arc<Preview>,
+}
+
+/// What the tracking thread reports.
+#[derive(Debug, Clone)]
+pub enum Report {
+    /// The models are loaded and the source is being opened.
+    Started {
+        models: String,
+    },
+    /// The source opened (again).
+    Connected {
+        what: String,
+    },
+    Frame(Box<Tracked>),
+    /// The source failed; it is opened again every second.
+    Lost(String),
+    /// Tracking cannot run at all (no ONNX Runtime, no face model).
+    Fatal(String),
 }
 
 /// The running tracking thread (dropped: it stops).
 #[derive(Resource)]
 pub struct TrackingSource {
-    results: Receiver<Result<Tracked, String>>,
+    results: Receiver<Report>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
-    /// Per-signal filters, by ARKit name, and for the head angles.
-    filters: Vec<(String, OneEuro)>,
-    head: [OneEuro; 3],
-    /// Finger joint bends: 5 fingers × 3 joints.
-    fingers: [[OneEuro; 3]; 5],
+    filters: Filters,
+    /// Rest values subtracted from what is tracked.
+    neutral: Option<Neutral>,
+    hand_rest: Option<HandRest>,
+    /// The last raw (filtered, uncalibrated) values, what a calibration captures.
+    last_face: Option<Neutral>,
+    last_hand: Option<HandRest>,
     frames: u32,
     since: Instant,
+}
+
+/// A neutral face: expression weights by name and head angles.
+#[derive(Debug, Clone, Default)]
+struct Neutral {
+    weights: Vec<(&'static str, f32)>,
+    head: [f32; 3],
+}
+
+/// A hand at rest: finger bends and wrist angles.
+#[derive(Debug, Clone, Copy, Default)]
+struct HandRest {
+    bends: [[f32; 3]; 5],
+    wrist: [f32; 3],
+}
+
+/// One Euro filter per signal.
+#[derive(Debug, Clone, Default)]
+struct Filters {
+    weights: Vec<(&'static str, OneEuro)>,
+    head: [OneEuro; 3],
+    fingers: [[OneEuro; 3]; 5],
+    wrist: [OneEuro; 3],
+}
+
+impl Filters {
+    fn tune(&mut self, t: &TrackingTuning) {
+        let all = self
+            .weights
+            .iter_mut()
+            .map(|(_, f)| f)
+            .chain(self.head.iter_mut())
+            .chain(self.fingers.iter_mut().flatten())
+            .chain(self.wrist.iter_mut());
+        for f in all {
+            f.min_cutoff = t.min_cutoff;
+            f.beta = t.beta;
+        }
+    }
+
+    fn weight(&mut self, name: &'static str, x: f32, dt: f32, t: &TrackingTuning) -> f32 {
+        let index = match self.weights.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                self.weights
+                    .push((name, OneEuro::new(t.min_cutoff, t.beta)));
+                self.weights.len() - 1
+            }
+        };
+        self.weights[index].1.filter(x, dt)
+    }
 }
 
 impl Drop for TrackingSource {
@@ -84,6 +283,13 @@ pub struct OneEuro {
     last: Option<(f32, f32)>,
 }
 
+impl Default for OneEuro {
+    fn default() -> Self {
+        let t = TrackingTuning::default();
+        Self::new(t.min_cutoff, t.beta)
+    }
+}
+
 impl OneEuro {
     pub fn new(min_cutoff: f32, beta: f32) -> Self {
         Self {
@@ -95,7 +301,7 @@ impl OneEuro {
     }
 
     fn alpha(cutoff: f32, dt: f32) -> f32 {
-        let tau = 1.0 / (std::f32::consts::TAU * cutoff);
+        let tau = 1.0 / (std::f32::consts::TAU * cutoff.max(1e-3));
         1.0 / (1.0 + tau / dt)
     }
 
@@ -116,12 +322,135 @@ impl OneEuro {
 }
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(Startup, start_tracking).add_systems(
-        Update,
-        apply_tracking
-            .in_set(crate::AppSystems::Blend)
-            .after(crate::audio::LipSync),
+    app.add_message::<DirectorCommand>()
+        .add_systems(Startup, start_tracking)
+        .add_systems(
+            Update,
+            (
+                tracking_commands.in_set(crate::AppSystems::Ingest),
+                apply_tracking
+                    .in_set(crate::AppSystems::Blend)
+                    .after(crate::audio::LipSync),
+            ),
+        );
+}
+
+/// How long a failed source waits before it is opened again.
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+
+/// The tracking thread: models once, then frames from the source, opened again whenever it
+/// fails, until `stop`.
+fn run_tracking(input: TrackingInput, tx: Sender<Report>, stop: Arc<AtomicBool>) {
+    let mut faces = match FaceTracker::new() {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = tx.send(Report::Fatal(e.to_string()));
+            return;
+        }
+    };
+    // Hands are optional: without their models the face still drives the performer.
+    let mut hands = HandTracker::new().ok();
+    let models = format!(
+        "{}; hands {}",
+        faces.describe(),
+        if hands.is_some() {
+            "palm + 21 landmarks"
+        } else {
+            "off (no hand models)"
+        }
     );
+    let _ = tx.send(Report::Started { models });
+    let wait = |stop: &AtomicBool| {
+        let until = Instant::now() + RECONNECT_EVERY;
+        while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let mut connected = false;
+    while !stop.load(Ordering::Relaxed) {
+        let mut source = match input.open() {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = tx.send(Report::Lost(e.to_string()));
+                connected = false;
+                wait(&stop);
+                continue;
+            }
+        };
+        if !connected {
+            let what = match &source {
+                FrameSource::Camera(c) => format!("{} {}", c.name, c.format),
+                _ => input.label(),
+            };
+            let _ = tx.send(Report::Connected { what });
+            connected = true;
+        }
+        // Files play at their own frame rate (stills at 10 a second); cameras set the pace.
+        let period = if source.is_live() {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(1.0 / source.fps().unwrap_or(10.0))
+        };
+        faces.lose();
+        if let Some(h) = hands.as_mut() {
+            h.lose();
+        }
+        loop {
+            let started = Instant::now();
+            let frame = match source.next_frame() {
+                Ok(Some((_, frame))) => frame,
+                Ok(None) => break, // the end of a file: play it again
+                Err(e) => {
+                    let _ = tx.send(Report::Lost(e.to_string()));
+                    connected = false;
+                    wait(&stop);
+                    break;
+                }
+            };
+            let captured = Instant::now();
+            let inference_before = faces.inference_time()
+                + hands
+                    .as_ref()
+                    .map(|h| h.inference_time())
+                    .unwrap_or_default();
+            let result = faces.track(&frame).and_then(|face| {
+                let hand = match hands.as_mut() {
+                    Some(h) => h.track(&frame)?,
+                    None => None,
+                };
+                Ok((face, hand))
+            });
+            let (face, hand) = match result {
+                Ok(found) => found,
+                Err(e) => {
+                    let _ = tx.send(Report::Fatal(e.to_string()));
+                    return;
+                }
+            };
+            let inference = faces.inference_time()
+                + hands
+                    .as_ref()
+                    .map(|h| h.inference_time())
+                    .unwrap_or_default()
+                - inference_before;
+            let busy = captured.elapsed();
+            let tracked = Tracked {
+                preview: Arc::new(Preview::of(&frame, face.as_ref(), hand.as_ref())),
+                face,
+                hand,
+                capture_ms: (captured - started).as_secs_f32() * 1000.0,
+                inference_ms: inference.as_secs_f32() * 1000.0,
+                solve_ms: busy.saturating_sub(inference).as_secs_f32() * 1000.0,
+                captured,
+            };
+            // A full queue means the stage is behind: drop this result.
+            let _ = tx.try_send(Report::Frame(Box::new(tracked)));
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(period.saturating_sub(started.elapsed()));
+        }
+    }
 }
 
 fn start_tracking(
@@ -129,66 +458,17 @@ fn start_tracking(
     settings: Option<Res<TrackingSettings>>,
     mut status: ResMut<TrackingStatus>,
 ) {
-    let Some(path) = settings.as_ref().and_then(|s| s.camera_file.clone()) else {
+    let Some(input) = settings.as_ref().and_then(|s| s.input.clone()) else {
         return;
     };
-    let (tx, rx) = bounded(2);
+    let (tx, rx) = bounded(4);
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
-    status.summary = format!("camera file {}: starting", path.display());
+    status.source = Some(input.label());
+    status.summary = format!("{}: starting", input.label());
     let spawned = std::thread::Builder::new()
         .name("tracking".into())
-        .spawn(move || {
-            let mut tracker = match FaceTracker::new() {
-                Ok(t) => t,
-                Err(e) => {
-                    let _ = tx.send(Err(e.to_string()));
-                    return;
-                }
-            };
-            // Hands are optional: without their models the face still drives the performer.
-            let mut hands = HandTracker::new().ok();
-            while !stopped.load(Ordering::Relaxed) {
-                let mut source = match FrameSource::open(&path) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        let _ = tx.send(Err(e.to_string()));
-                        return;
-                    }
-                };
-                let period = Duration::from_secs_f64(1.0 / source.fps().unwrap_or(10.0));
-                loop {
-                    let started = Instant::now();
-                    let frame = match source.next_frame() {
-                        Ok(Some((_, frame))) => frame,
-                        Ok(None) => break, // the end: play the file again
-                        Err(e) => {
-                            let _ = tx.send(Err(e.to_string()));
-                            return;
-                        }
-                    };
-                    let captured = Instant::now();
-                    let result = tracker.track(&frame).and_then(|face| {
-                        let hand = match hands.as_mut() {
-                            Some(h) => h.track(&frame)?,
-                            None => None,
-                        };
-                        Ok(Tracked {
-                            face,
-                            hand,
-                            capture_ms: (captured - started).as_secs_f32() * 1000.0,
-                            inference_ms: captured.elapsed().as_secs_f32() * 1000.0,
-                        })
-                    });
-                    // A full queue means the stage is behind: drop this result.
-                    let _ = tx.try_send(result.map_err(|e| e.to_string()));
-                    if stopped.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    std::thread::sleep(period.saturating_sub(started.elapsed()));
-                }
-            }
-        });
+        .spawn(move || run_tracking(input, tx, stopped));
     let thread = match spawned {
         Ok(t) => t,
         Err(e) => {
@@ -196,20 +476,82 @@ fn start_tracking(
             return;
         }
     };
-    let settings = settings.map(|s| s.clone()).unwrap_or_default();
+    let mut filters = Filters::default();
+    if let Some(s) = &settings {
+        filters.tune(&s.tuning);
+    }
     commands.insert_resource(TrackingSource {
         results: rx,
         stop,
         thread: Some(thread),
-        filters: Vec::new(),
-        head: [OneEuro::new(settings.min_cutoff, settings.beta); 3],
-        fingers: [[OneEuro::new(settings.min_cutoff, settings.beta); 3]; 5],
+        filters,
+        neutral: None,
+        hand_rest: None,
+        last_face: None,
+        last_hand: None,
         frames: 0,
         since: Instant::now(),
     });
 }
 
-/// Drains the newest result and drives the performer with it, filtered.
+/// Calibration and tuning commands from the panel and cues.
+fn tracking_commands(
+    mut commands: MessageReader<DirectorCommand>,
+    settings: Option<ResMut<TrackingSettings>>,
+    source: Option<ResMut<TrackingSource>>,
+    mut status: ResMut<TrackingStatus>,
+) {
+    let (Some(mut settings), Some(mut source)) = (settings, source) else {
+        commands.clear();
+        return;
+    };
+    for command in commands.read() {
+        match command {
+            DirectorCommand::TuneTracking(t) => {
+                settings.tuning = *t;
+                source.filters.tune(t);
+            }
+            DirectorCommand::CalibrateTracking(c) => {
+                let note = match c {
+                    Calibrate::NeutralFace => match source.last_face.clone() {
+                        Some(face) => {
+                            source.neutral = Some(face);
+                            c.label()
+                        }
+                        None => "no face in view to calibrate",
+                    },
+                    Calibrate::HandRest => match source.last_hand {
+                        Some(hand) => {
+                            source.hand_rest = Some(hand);
+                            c.label()
+                        }
+                        None => "no hand in view to calibrate",
+                    },
+                    Calibrate::Clear => {
+                        source.neutral = None;
+                        source.hand_rest = None;
+                        c.label()
+                    }
+                };
+                status.calibration = note.to_string();
+                status.face_calibrated = source.neutral.is_some();
+                status.hand_calibrated = source.hand_rest.is_some();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A weight measured from its neutral value: what was neutral becomes 0, full stays 1.
+fn from_neutral(weight: f32, neutral: f32) -> f32 {
+    if neutral >= 0.95 {
+        return weight;
+    }
+    ((weight - neutral) / (1.0 - neutral)).clamp(0.0, 1.0)
+}
+
+/// Drains the tracking thread's reports and drives the performer with the newest result,
+/// filtered and calibrated.
 fn apply_tracking(
     source: Option<ResMut<TrackingSource>>,
     settings: Option<Res<TrackingSettings>>,
@@ -220,85 +562,176 @@ fn apply_tracking(
     let (Some(mut source), Some(settings)) = (source, settings) else {
         return;
     };
+    let label = status.source.clone().unwrap_or_default();
     let mut latest = None;
-    while let Ok(result) = source.results.try_recv() {
-        source.frames += 1;
-        latest = Some(result);
-    }
-    let Some(result) = latest else { return };
-    let tracked = match result {
-        Ok(t) => t,
-        Err(e) => {
-            status.summary = format!("tracking stopped: {e}");
-            return;
-        }
-    };
-    let fps = source.frames as f32 / source.since.elapsed().as_secs_f32().max(1e-3);
-    let dt = time.delta_secs().max(1.0 / 120.0);
-    if let Some(hand) = &tracked.hand {
-        let mut bends = [[0.0f32; 3]; 5];
-        for (f, row) in hand.curls.iter().enumerate() {
-            for (j, angle) in row.iter().enumerate() {
-                bends[f][j] = source.fingers[f][j].filter(*angle, dt);
+    while let Ok(report) = source.results.try_recv() {
+        match report {
+            Report::Started { models } => status.models = models,
+            Report::Connected { what } => {
+                status.healthy = true;
+                status.summary = format!("{what}: connected");
+            }
+            Report::Lost(e) => {
+                status.healthy = false;
+                status.summary = format!("{label} lost: {e}; reconnecting every second");
+            }
+            Report::Fatal(e) => {
+                status.healthy = false;
+                status.summary = format!("tracking stopped: {e}");
+            }
+            Report::Frame(t) => {
+                source.frames += 1;
+                latest = Some(t);
             }
         }
+    }
+    let Some(tracked) = latest else { return };
+    let elapsed = source.since.elapsed().as_secs_f32();
+    if elapsed > 2.0 {
+        // The rate over the last couple of seconds, not since the start.
+        status.fps = source.frames as f32 / elapsed;
+        source.frames = 0;
+        source.since = Instant::now();
+    }
+    status.healthy = true;
+    status.capture_ms = tracked.capture_ms;
+    status.inference_ms = tracked.inference_ms;
+    status.solve_ms = tracked.solve_ms;
+    status.age_ms = tracked.captured.elapsed().as_secs_f32() * 1000.0;
+    status.preview = Some(tracked.preview.clone());
+    status.preview_serial += 1;
+    let tuning = settings.tuning;
+    let dt = time.delta_secs().max(1.0 / 120.0);
+    let source = &mut *source;
+
+    if let Some(hand) = tracked
+        .hand
+        .as_ref()
+        .filter(|h| h.presence >= tuning.min_presence)
+    {
+        let mut raw = HandRest::default();
+        for (f, row) in hand.curls.iter().enumerate() {
+            for (j, angle) in row.iter().enumerate() {
+                raw.bends[f][j] = source.filters.fingers[f][j].filter(*angle, dt);
+            }
+        }
+        let w = [hand.wrist.yaw, hand.wrist.pitch, hand.wrist.roll];
+        for (i, a) in w.iter().enumerate() {
+            raw.wrist[i] = source.filters.wrist[i].filter(*a, dt);
+        }
+        source.last_hand = Some(raw);
+        let rest = source.hand_rest.unwrap_or_default();
+        let mut bends = raw.bends;
+        for (f, row) in bends.iter_mut().enumerate() {
+            for (j, b) in row.iter_mut().enumerate() {
+                *b -= rest.bends[f][j];
+            }
+        }
+        // The wrist only turns from a captured rest: without one, the camera's view of the
+        // palm says nothing about how it sits on the forearm.
+        let wrist = source
+            .hand_rest
+            .map(|rest| [0, 1, 2].map(|i| raw.wrist[i] - rest.wrist[i]));
         for (_, mut pose) in &mut performers {
             pose_fingers(&mut pose, hand.right > 0.5, &bends);
+            if let Some(w) = wrist {
+                pose_wrist(&mut pose, hand.right > 0.5, w);
+            }
         }
     }
-    let Some(face) = tracked.face else {
-        status.summary = format!("tracking {fps:.0} fps: no face in view");
+    let Some(face) = tracked.face.filter(|f| f.presence >= tuning.min_presence) else {
+        status.summary = format!("{label}: {:.0} fps, no face in view", status.fps);
         return;
     };
     status.summary = format!(
-        "tracking {fps:.0} fps: face (presence {:.2}); capture {:.1} ms, inference {:.1} ms",
-        face.presence, tracked.capture_ms, tracked.inference_ms
+        "{label}: {:.0} fps, face{} (presence {:.2}, {})",
+        status.fps,
+        if tracked.hand.is_some() {
+            " and hand"
+        } else {
+            ""
+        },
+        face.presence,
+        face.solver
     );
-    let mouth = settings.mouth_from_camera.clamp(0.0, 1.0);
-    let mut filtered = Vec::with_capacity(face.expressions.len());
+    let mut raw = Neutral {
+        weights: Vec::with_capacity(face.expressions.len()),
+        head: [0.0; 3],
+    };
     for (name, weight) in &face.expressions {
-        let index = match source.filters.iter().position(|(n, _)| n == name) {
-            Some(i) => i,
-            None => {
-                source.filters.push((
-                    name.to_string(),
-                    OneEuro::new(settings.min_cutoff, settings.beta),
-                ));
-                source.filters.len() - 1
-            }
-        };
-        filtered.push((*name, source.filters[index].1.filter(*weight, dt)));
+        raw.weights
+            .push((*name, source.filters.weight(name, *weight, dt, &tuning)));
     }
-    let head = [face.head.yaw, face.head.pitch, face.head.roll];
-    let mut smooth = [0.0f32; 3];
-    for (i, angle) in head.iter().enumerate() {
-        smooth[i] = source.head[i].filter(*angle, dt);
+    for (i, angle) in [face.head.yaw, face.head.pitch, face.head.roll]
+        .iter()
+        .enumerate()
+    {
+        raw.head[i] = source.filters.head[i].filter(*angle, dt);
     }
-    for (mut weights, mut pose) in &mut performers {
-        for (name, weight) in &filtered {
+    let neutral = source.neutral.clone();
+    let weights: Vec<(&str, f32)> = raw
+        .weights
+        .iter()
+        .map(|(name, w)| {
+            let n = neutral
+                .as_ref()
+                .and_then(|n| n.weights.iter().find(|(m, _)| m == name))
+                .map(|(_, v)| *v)
+                .unwrap_or(0.0);
+            (*name, from_neutral(*w, n))
+        })
+        .collect();
+    let rest = neutral.as_ref().map(|n| n.head).unwrap_or_default();
+    let head = [0, 1, 2].map(|i| raw.head[i] - rest[i]);
+    source.last_face = Some(raw);
+    let mouth = tuning.mouth_from_camera.clamp(0.0, 1.0);
+    for (mut expressions, mut pose) in &mut performers {
+        for (name, weight) in &weights {
             let is_mouth = name.starts_with("mouth") || name.starts_with("jaw");
             if is_mouth {
                 // Share the mouth with lip sync: the camera takes `mouth` of it.
-                let voice = weights.get(name).unwrap_or(0.0);
-                weights.set(name, voice * (1.0 - mouth) + weight * mouth);
+                let voice = expressions.get(name).unwrap_or(0.0);
+                expressions.set(name, voice * (1.0 - mouth) + weight * mouth);
                 if *name == "jawOpen" {
-                    for v in weights.visemes.iter_mut() {
+                    for v in expressions.visemes.iter_mut() {
                         *v *= 1.0 - mouth;
                     }
                 }
             } else {
-                weights.set(name, *weight);
+                expressions.set(name, *weight);
             }
         }
         let turn = Quat::from_euler(
             EulerRot::YXZ,
-            smooth[0].to_radians(),
-            -smooth[1].to_radians(),
-            -smooth[2].to_radians(),
+            head[0].to_radians(),
+            -head[1].to_radians(),
+            -head[2].to_radians(),
         );
         let i = HumanBone::Head.index();
         pose.rotations[i] = pose.rotations[i] * turn;
     }
+}
+
+/// Turns the performer's hand from its rest by the tracked wrist angles (degrees: yaw, pitch,
+/// roll as [`super::hand::WristPose`] has them), mirrored like the fingers and held to what a
+/// wrist can do.
+pub fn pose_wrist(pose: &mut HumanoidPose, model_right: bool, angles: [f32; 3]) {
+    let (bone, sign) = if model_right {
+        (HumanBone::LeftHand, -1.0)
+    } else {
+        (HumanBone::RightHand, 1.0)
+    };
+    // The hand lies along the arm (X), palm down: tipping the fingers to the camera is a bend
+    // (about Z), turning the palm is a twist of the forearm (about X), leaning is deviation
+    // (about Y).
+    let bend = angles[1].clamp(-70.0, 70.0).to_radians();
+    let twist = angles[0].clamp(-80.0, 80.0).to_radians();
+    let lean = angles[2].clamp(-30.0, 30.0).to_radians();
+    let i = bone.index();
+    pose.rotations[i] = pose.rotations[i]
+        * Quat::from_rotation_x(sign * twist)
+        * Quat::from_rotation_y(sign * lean)
+        * Quat::from_rotation_z(sign * bend);
 }
 
 /// Bends the performer's fingers: `bends[finger][joint]` in degrees, thumb to little finger,
@@ -336,15 +769,66 @@ pub fn pose_fingers(pose: &mut HumanoidPose, model_right: bool, bends: &[[f32; 3
 mod tests {
     use super::*;
 
-    /// A video of the smiling astronaut played as the camera makes the performer smile.
-    #[test]
-    fn a_video_as_the_camera_drives_the_performers_smile() {
+    fn astronaut() -> Option<std::path::PathBuf> {
         let still = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/data/images/astronaut.png");
-        if !still.exists() || FaceTracker::new().is_err() {
-            println!("SKIPPED camera-file tracking test: ../shared/data or ONNX Runtime missing");
-            return;
+        if !still.exists() {
+            println!("SKIPPED tracking app test: ../shared/data not found");
+            return None;
         }
+        if let Err(e) = FaceTracker::new() {
+            println!("SKIPPED tracking app test: {e}");
+            return None;
+        }
+        Some(still)
+    }
+
+    /// A headless app tracking `input`, with one performer; returns it and the performer.
+    fn tracking_app(input: TrackingInput) -> (App, Entity) {
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            crate::configure_phases,
+            super::super::plugin,
+        ))
+        .insert_resource(TrackingSettings::with_input(input));
+        let performer = app
+            .world_mut()
+            .spawn((
+                Performer {
+                    name: "test".into(),
+                    bones: Vec::new(),
+                },
+                ExpressionWeights::default(),
+                HumanoidPose::default(),
+            ))
+            .id();
+        (app, performer)
+    }
+
+    /// Runs the app until `done` holds or 20 s pass; returns whether it held.
+    fn run_until(app: &mut App, mut done: impl FnMut(&mut App) -> bool) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            app.update();
+            if done(app) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn smile(app: &App, performer: Entity) -> f32 {
+        let w = app.world().get::<ExpressionWeights>(performer).unwrap();
+        w.get("mouthSmileLeft").unwrap_or(0.0)
+    }
+
+    /// A video of the smiling astronaut played as the camera makes the performer smile; taken
+    /// as her neutral face, the same smile reads as no smile; cleared, it is back.
+    #[test]
+    fn a_video_as_the_camera_drives_the_performers_smile_and_calibration_zeroes_it() {
+        let Some(still) = astronaut() else { return };
         let dir = tempfile::tempdir().unwrap();
         let video = dir.path().join("astronaut.mp4");
         let made = std::process::Command::new("ffmpeg")
@@ -357,37 +841,103 @@ mod tests {
             println!("SKIPPED camera-file tracking test: ffmpeg cannot make the video");
             return;
         }
-        let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            crate::configure_phases,
-            super::super::plugin,
-        ))
-        .insert_resource(TrackingSettings::with_file(video));
-        let performer = app
-            .world_mut()
-            .spawn((
-                Performer {
-                    name: "test".into(),
-                    bones: Vec::new(),
-                },
-                ExpressionWeights::default(),
-                HumanoidPose::default(),
-            ))
-            .id();
-        let started = Instant::now();
-        let smile = loop {
-            app.update();
-            let w = app.world().get::<ExpressionWeights>(performer).unwrap();
-            let smile = w.get("mouthSmileLeft").unwrap();
-            if smile > 0.5 || started.elapsed() > Duration::from_secs(20) {
-                break smile;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert!(smile > 0.5, "the performer smiles: {smile}");
-        let status = &app.world().resource::<TrackingStatus>().summary;
-        assert!(status.contains("face"), "{status}");
+        let (mut app, performer) = tracking_app(TrackingInput::File(video));
+        assert!(
+            run_until(&mut app, |app| smile(app, performer) > 0.5),
+            "the performer smiles: {}",
+            smile(&app, performer)
+        );
+        let status = app.world().resource::<TrackingStatus>().clone();
+        assert!(status.summary.contains("face"), "{}", status.summary);
+        assert!(status.healthy && !status.models.is_empty());
+        assert!(
+            status.inference_ms > 0.5,
+            "inference timed: {}",
+            status.inference_ms
+        );
+        let preview = status.preview.expect("a preview");
+        assert_eq!(preview.width, PREVIEW_WIDTH);
+        assert!(preview.face.len() >= 468, "landmarks on the preview");
+        // The face's landmarks lie inside the preview picture.
+        assert!(preview.face.iter().all(|p| p[0] >= 0.0
+            && p[0] <= preview.width as f32
+            && p[1] >= 0.0
+            && p[1] <= preview.height as f32));
+
+        app.world_mut()
+            .write_message(DirectorCommand::CalibrateTracking(Calibrate::NeutralFace));
+        assert!(
+            run_until(&mut app, |app| smile(app, performer) < 0.15),
+            "her smile is her neutral face now: {}",
+            smile(&app, performer)
+        );
+        let status = app.world().resource::<TrackingStatus>();
+        assert!(status.face_calibrated, "{}", status.calibration);
+        app.world_mut()
+            .write_message(DirectorCommand::CalibrateTracking(Calibrate::Clear));
+        assert!(
+            run_until(&mut app, |app| smile(app, performer) > 0.5),
+            "cleared, she smiles again: {}",
+            smile(&app, performer)
+        );
+    }
+
+    /// A source that fails shows as lost and is opened again until it comes back; the
+    /// performer holds her face meanwhile.
+    #[test]
+    fn a_source_that_goes_away_is_reported_and_reconnected() {
+        let Some(still) = astronaut() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("frames");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::copy(&still, folder.join("0001.png")).unwrap();
+        let (mut app, performer) = tracking_app(TrackingInput::File(folder.clone()));
+        assert!(run_until(&mut app, |app| smile(app, performer) > 0.5));
+        // "Unplug": the folder goes.
+        std::fs::remove_dir_all(&folder).unwrap();
+        assert!(
+            run_until(&mut app, |app| !app
+                .world()
+                .resource::<TrackingStatus>()
+                .healthy),
+            "the loss is reported"
+        );
+        let status = app.world().resource::<TrackingStatus>().summary.clone();
+        assert!(
+            status.contains("lost") && status.contains("frames"),
+            "{status}"
+        );
+        assert!(smile(&app, performer) > 0.5, "she holds her last face");
+        // "Replug".
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::copy(&still, folder.join("0001.png")).unwrap();
+        assert!(
+            run_until(&mut app, |app| {
+                let s = app.world().resource::<TrackingStatus>();
+                s.healthy && s.summary.contains("face")
+            }),
+            "back: {}",
+            app.world().resource::<TrackingStatus>().summary
+        );
+    }
+
+    #[test]
+    fn weights_are_measured_from_the_neutral_face() {
+        assert_eq!(from_neutral(0.3, 0.3), 0.0);
+        assert_eq!(from_neutral(1.0, 0.3), 1.0);
+        assert!((from_neutral(0.65, 0.3) - 0.5).abs() < 1e-6);
+        assert_eq!(from_neutral(0.1, 0.3), 0.0, "below neutral is none");
+        // A neutral that is already full says nothing: the weight passes.
+        assert_eq!(from_neutral(0.4, 0.99), 0.4);
+    }
+
+    #[test]
+    fn a_wrist_turn_bends_the_mirrored_hand_within_reach() {
+        let mut pose = HumanoidPose::default();
+        pose_wrist(&mut pose, true, [0.0, 200.0, 0.0]);
+        let (_, angle) = pose.rotations[HumanBone::LeftHand.index()].to_axis_angle();
+        assert!((angle.to_degrees() - 70.0).abs() < 0.01, "held to 70°");
+        assert_eq!(pose.rotations[HumanBone::RightHand.index()], Quat::IDENTITY);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use bevy::prelude::*;
 
+pub mod camera;
 pub mod engine;
 pub mod face;
 pub mod hand;
@@ -26,6 +27,10 @@ pub const MODEL_FILES: [&str; 4] = [
     "palm_detection_full.onnx",
     "hand_landmark_full.onnx",
 ];
+
+/// Models that make tracking better when present: the 478-point mesh (irises, gaze) and
+/// MediaPipe's blendshape model (ARKit weights from a model instead of the geometric solver).
+pub const OPTIONAL_MODEL_FILES: [&str; 2] = [face::MESH_V2, face::BLENDSHAPES];
 
 /// Where the project's set-up script installs its downloads.
 pub fn cache_dir() -> PathBuf {
@@ -97,11 +102,9 @@ pub fn find_model(name: &str) -> Option<PathBuf> {
 
 /// Names of the cameras the system offers, or why none can be listed.
 pub fn list_cameras() -> Result<Vec<String>, String> {
-    let backend = nokhwa::native_api_backend().ok_or("no camera backend for this platform")?;
-    let cameras = nokhwa::query(backend).map_err(|e| format!("cannot list cameras: {e}"))?;
-    Ok(cameras
-        .iter()
-        .map(|c| format!("{} ({})", c.human_name(), c.index()))
+    Ok(camera::cameras()?
+        .into_iter()
+        .map(|(index, name)| format!("{name} ({index})"))
         .collect())
 }
 
@@ -109,11 +112,34 @@ pub fn list_cameras() -> Result<Vec<String>, String> {
 #[derive(Resource, Debug, Clone, Default)]
 pub struct TrackingStatus {
     pub summary: String,
+    /// The source's name, when tracking runs.
+    pub source: Option<String>,
+    /// Whether frames are arriving.
+    pub healthy: bool,
+    /// The models that run.
+    pub models: String,
+    /// Tracked frames a second, and the last frame's stages: capture, inference, solve, and
+    /// its age when the stage applied it.
+    pub fps: f32,
+    pub capture_ms: f32,
+    pub inference_ms: f32,
+    pub solve_ms: f32,
+    pub age_ms: f32,
+    /// The newest frame, small, with its landmarks; the serial changes with each new one.
+    pub preview: Option<std::sync::Arc<live::Preview>>,
+    pub preview_serial: u64,
+    /// The last calibration's outcome, and what is calibrated.
+    pub calibration: String,
+    pub face_calibrated: bool,
+    pub hand_calibrated: bool,
 }
 
 pub fn plugin(app: &mut App) {
     app.insert_resource(TrackingStatus {
-        summary: "no camera source (live --camera-file FILE plays a video as the camera)".into(),
+        summary:
+            "no camera (live --camera [DEVICE] for a webcam, --camera-file FILE plays a video)"
+                .into(),
+        ..default()
     })
     .add_plugins(live::plugin);
 }
@@ -123,7 +149,7 @@ mod reference_tests {
     //! The Rust pipelines against what the MediaPipe models find through ONNX Runtime's
     //! Python API on the same images (`../shared/data/reference/`).
 
-    use super::face::FaceTracker;
+    use super::face::{FaceTracker, MeshModel};
     use super::hand::HandTracker;
     use super::vision::{Frame, Roi, mean_error};
     use bevy::math::{Vec2, Vec3};
@@ -175,7 +201,7 @@ mod reference_tests {
             println!("SKIPPED face reference test: ../shared/data not found");
             return;
         };
-        let mut tracker = match FaceTracker::new() {
+        let mut tracker = match FaceTracker::with_mesh(MeshModel::V1) {
             Ok(t) => t,
             Err(e) => {
                 println!("SKIPPED face reference test: {e}");
@@ -236,6 +262,73 @@ mod reference_tests {
             "{:?}",
             face.head
         );
+    }
+
+    /// The v2 mesh (478 points, irises) with MediaPipe's blendshape model: the same face, the
+    /// model's own ARKit weights, and gaze from the irises.
+    #[test]
+    fn face_v2_mesh_blendshapes_and_gaze_on_the_reference() {
+        let (Some(frame), Some(reference)) =
+            (frame("astronaut.png"), reference("astronaut.face.json"))
+        else {
+            println!("SKIPPED face v2 test: ../shared/data not found");
+            return;
+        };
+        let mut tracker = match FaceTracker::with_mesh(MeshModel::V2) {
+            Ok(t) => t,
+            Err(e) => {
+                println!("SKIPPED face v2 test: {e}");
+                return;
+            }
+        };
+        let face = tracker.track(&frame).unwrap().expect("tracked");
+        let got: Vec<Vec3> = face
+            .landmarks
+            .iter()
+            .map(|p| Vec3::from_array(*p))
+            .collect();
+        let err = mean_error(&got, &points(&reference["landmarks_468_px"]));
+        let weight = |n: &str| {
+            face.expressions
+                .iter()
+                .find(|e| e.0 == n)
+                .map(|e| e.1)
+                .unwrap_or(f32::NAN)
+        };
+        let gaze = face.gaze.expect("irises give a gaze");
+        println!(
+            "v2 mesh: 468 landmarks {err:.2} px from the v1 reference, {} iris points; solver {}; smile {:.2} / {:.2}, blink {:.2} / {:.2}, jaw {:.2}; gaze yaw {:+.1}° pitch {:+.1}°",
+            face.iris.len(),
+            face.solver,
+            weight("mouthSmileLeft"),
+            weight("mouthSmileRight"),
+            weight("eyeBlinkLeft"),
+            weight("eyeBlinkRight"),
+            weight("jawOpen"),
+            gaze.yaw,
+            gaze.pitch
+        );
+        assert!(err < 3.0, "mean landmark error {err} px");
+        assert_eq!(face.iris.len(), 10);
+        // The irises sit inside the eyes.
+        let inside = |iris: [f32; 3], a: usize, b: usize| {
+            let (p, q) = (face.landmarks[a], face.landmarks[b]);
+            iris[0] > p[0].min(q[0]) && iris[0] < p[0].max(q[0])
+        };
+        assert!(inside(face.iris[0], 33, 133) || inside(face.iris[0], 263, 362));
+        assert!(inside(face.iris[5], 33, 133) || inside(face.iris[5], 263, 362));
+        // She looks at the camera.
+        assert!(gaze.yaw.abs() < 15.0 && gaze.pitch.abs() < 15.0, "{gaze:?}");
+        if face.solver == "blendshape model" {
+            assert_eq!(face.expressions.len(), 51, "the 52 outputs but _neutral");
+            assert!(
+                weight("mouthSmileLeft") > 0.5 && weight("mouthSmileRight") > 0.5,
+                "the model sees the smile"
+            );
+            assert!(weight("eyeBlinkLeft") < 0.3 && weight("eyeBlinkRight") < 0.3);
+        } else {
+            println!("(no face_blendshapes.onnx: the geometric solver ran)");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Frames from files, as a camera substitute: one image, a folder of images (in name order),
-//! or a video decoded by an `ffmpeg` subprocess into raw RGB frames.
+//! Where frames come from: a webcam (nokhwa), or files as a camera substitute: one image, a
+//! folder of images (in name order), or a video decoded by an `ffmpeg` subprocess into raw
+//! RGB frames.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,8 @@ use super::vision::Frame;
 pub enum SourceError {
     #[error("{path}: {message}")]
     Read { path: PathBuf, message: String },
+    #[error("{0}")]
+    Camera(String),
 }
 
 fn err(path: &Path, message: impl Into<String>) -> SourceError {
@@ -33,6 +36,7 @@ pub enum FrameSource {
         height: u32,
         fps: f64,
     },
+    Camera(Box<super::camera::Webcam>),
 }
 
 const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
@@ -44,6 +48,18 @@ fn is_image(path: &Path) -> bool {
 }
 
 impl FrameSource {
+    /// Opens a webcam (see [`super::camera::CameraRequest`]).
+    pub fn open_camera(request: &super::camera::CameraRequest) -> Result<Self, SourceError> {
+        super::camera::Webcam::open(request)
+            .map(|c| FrameSource::Camera(Box::new(c)))
+            .map_err(SourceError::Camera)
+    }
+
+    /// Whether frames arrive in real time (a camera), rather than as fast as they are read.
+    pub fn is_live(&self) -> bool {
+        matches!(self, FrameSource::Camera(_))
+    }
+
     pub fn open(path: &Path) -> Result<Self, SourceError> {
         if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
@@ -118,6 +134,7 @@ impl FrameSource {
     pub fn fps(&self) -> Option<f64> {
         match self {
             FrameSource::Video { fps, .. } => Some(*fps),
+            FrameSource::Camera(c) => Some(c.format.frame_rate() as f64),
             FrameSource::Images { .. } => None,
         }
     }
@@ -125,6 +142,10 @@ impl FrameSource {
     /// The next frame and its name, or None at the end.
     pub fn next_frame(&mut self) -> Result<Option<(String, Frame)>, SourceError> {
         match self {
+            FrameSource::Camera(c) => c
+                .next_frame()
+                .map(|f| Some((String::new(), f)))
+                .map_err(SourceError::Camera),
             FrameSource::Images { files, next } => {
                 let Some(path) = files.get(*next) else {
                     return Ok(None);

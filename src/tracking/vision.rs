@@ -57,6 +57,33 @@ pub struct Roi {
 }
 
 impl Roi {
+    /// The square turned by `rotation` that holds `points`, centred on their extent in the
+    /// turned frame, its side `scale` × the longer extent.
+    pub fn around(points: impl IntoIterator<Item = Vec2>, rotation: f32, scale: f32) -> Roi {
+        let (s, c) = rotation.sin_cos();
+        let (mut lo, mut hi) = (Vec2::splat(f32::MAX), Vec2::splat(f32::MIN));
+        for v in points {
+            let local = Vec2::new(v.x * c + v.y * s, -v.x * s + v.y * c);
+            lo = lo.min(local);
+            hi = hi.max(local);
+        }
+        let centre = (lo + hi) / 2.0;
+        Roi {
+            center: Vec2::new(centre.x * c - centre.y * s, centre.x * s + centre.y * c),
+            size: (hi - lo).max_element() * scale,
+            rotation,
+        }
+    }
+
+    /// The crop-pixel position (in an `n × n` crop) of an image point: the inverse of
+    /// [`Roi::to_image`].
+    pub fn to_crop(&self, p: Vec2, n: f32) -> Vec2 {
+        let d = p - self.center;
+        let (s, c) = self.rotation.sin_cos();
+        let local = Vec2::new(d.x * c + d.y * s, -d.x * s + d.y * c);
+        (local / self.size + Vec2::splat(0.5)) * n
+    }
+
     /// Image position of a point given in the ROI's `n × n` crop pixels.
     pub fn to_image(&self, p: Vec2, n: f32) -> Vec2 {
         let local = (p / n - Vec2::splat(0.5)) * self.size;
