@@ -666,3 +666,89 @@ fn track_follows_a_face_through_a_video_and_prints_json() {
         "{stderr}"
     );
 }
+
+/// `cool_loops.vrm` with a ponytail rigged by VRM 0.x spring bones: four nodes under the head
+/// (one bone group) and a sphere collider on the head, written as a new GLB.
+fn ponytail_avatar(dir: &Path) -> Option<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/avatars/cool_loops.vrm");
+    let bytes = std::fs::read(&src).ok()?;
+    let json_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let mut json: serde_json::Value = serde_json::from_slice(&bytes[20..20 + json_len]).unwrap();
+    let nodes = json["nodes"].as_array_mut().unwrap();
+    let head = nodes
+        .iter()
+        .position(|n| n["name"] == "mixamorig:Head")
+        .unwrap();
+    let base = nodes.len();
+    for k in 0..4 {
+        let mut node = serde_json::json!({
+            "name": format!("ponytail{k}"),
+            "translation": if k == 0 { [0.0, 0.0, -0.1] } else { [0.0, -0.08, -0.02] },
+        });
+        if k < 3 {
+            node["children"] = serde_json::json!([base + k + 1]);
+        }
+        nodes.push(node);
+    }
+    nodes[head]["children"]
+        .as_array_mut()
+        .unwrap()
+        .push(base.into());
+    let sa = &mut json["extensions"]["VRM"]["secondaryAnimation"];
+    sa["colliderGroups"] = serde_json::json!([{
+        "node": head, "colliders": [{"offset": {"x": 0, "y": 0.08, "z": 0}, "radius": 0.1}]
+    }]);
+    sa["boneGroups"] = serde_json::json!([{
+        "comment": "ponytail", "stiffiness": 0.5, "gravityPower": 1.0,
+        "gravityDir": {"x": 0, "y": -1, "z": 0}, "dragForce": 0.4, "center": -1,
+        "hitRadius": 0.02, "bones": [base], "colliderGroups": [0]
+    }]);
+    let mut chunk = serde_json::to_vec(&json).unwrap();
+    while chunk.len() % 4 != 0 {
+        chunk.push(b' ');
+    }
+    let rest = &bytes[20 + json_len..];
+    let total = 12 + 8 + chunk.len() + rest.len();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"glTF");
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(rest);
+    let path = dir.join("ponytail.vrm");
+    std::fs::write(&path, out).unwrap();
+    Some(path)
+}
+
+/// An avatar's own spring bones are read, bound to its nodes on stage and simulated.
+#[test]
+fn an_avatars_spring_bones_are_bound_on_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(avatar) = ponytail_avatar(dir.path()) else {
+        println!("SKIPPED an_avatars_spring_bones_are_bound_on_stage: cool_loops.vrm not found");
+        return;
+    };
+    let (out, stdout, stderr) = run(bin().args(["avatar", "inspect"]).arg(&avatar));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("ponytail (ponytail0) — 4 joints"),
+        "{stdout}"
+    );
+    let (out, stdout, stderr) = run(bin()
+        .arg("render")
+        .arg(demo_show())
+        .arg("--avatar")
+        .arg(&avatar)
+        .arg("--out")
+        .arg(dir.path().join("p.png"))
+        .args([
+            "--width", "160", "--height", "90", "--frames", "1", "--start", "1", "--quiet",
+        ]));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("1 spring chains, 4 joints, 1 colliders"),
+        "the chain is bound to the avatar's nodes: {stderr}"
+    );
+}

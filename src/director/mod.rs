@@ -302,6 +302,11 @@ fn draw_panel(
                 }
                 ui.separator();
 
+                if let (Some(settings), Some(_)) = (&tracking_settings, &tracking.source) {
+                    tracking_section(ui, &tracking, settings, &mut preview, &mut out);
+                    ui.separator();
+                }
+
                 egui::CollapsingHeader::new("Costume physics")
                     .default_open(false)
                     .show(ui, |ui| {
@@ -422,11 +427,6 @@ fn draw_panel(
                 }
                 ui.separator();
 
-                if let (Some(settings), Some(_)) = (&tracking_settings, &tracking.source) {
-                    tracking_section(ui, &tracking, settings, &mut preview, &mut out);
-                    ui.separator();
-                }
-
                 // Timing.
                 ui.strong("Performance");
                 let fps = diagnostics
@@ -493,7 +493,13 @@ fn tracking_section(
                 );
                 match preview {
                     Some((texture, serial)) if *serial != status.preview_serial => {
-                        texture.set(image, egui::TextureOptions::LINEAR);
+                        // Same size: update the pixels in place (a new texture every frame
+                        // would not be ready to draw in the frame it is made).
+                        if texture.size() == image.size {
+                            texture.set_partial([0, 0], image, egui::TextureOptions::LINEAR);
+                        } else {
+                            texture.set(image, egui::TextureOptions::LINEAR);
+                        }
                         *serial = status.preview_serial;
                     }
                     Some(_) => {}
@@ -507,7 +513,11 @@ fn tracking_section(
                     }
                 }
                 if let Some((texture, _)) = preview.as_ref() {
-                    let width = ui.available_width().min(frame.width as f32);
+                    // At most 150 px tall, so the controls below stay in view.
+                    let width = ui
+                        .available_width()
+                        .min(frame.width as f32)
+                        .min(150.0 * frame.width as f32 / frame.height.max(1) as f32);
                     let scale = width / frame.width as f32;
                     let size = egui::vec2(width, frame.height as f32 * scale);
                     let response = ui.image((texture.id(), size));
@@ -552,14 +562,15 @@ fn tracking_section(
             ui.add(
                 egui::Slider::new(&mut tuning.min_cutoff, 0.05..=5.0)
                     .logarithmic(true)
-                    .text("smoothing cutoff Hz"),
+                    .text("cutoff Hz"),
             );
-            ui.add(egui::Slider::new(&mut tuning.beta, 0.0..=2.0).text("speed response"));
-            ui.add(egui::Slider::new(&mut tuning.min_presence, 0.0..=1.0).text("min confidence"));
-            ui.add(
-                egui::Slider::new(&mut tuning.mouth_from_camera, 0.0..=1.0)
-                    .text("mouth from camera"),
-            );
+            ui.add(egui::Slider::new(&mut tuning.beta, 0.0..=2.0).text("speed"))
+                .on_hover_text(
+                    "One Euro speed coefficient: higher follows fast moves more closely",
+                );
+            ui.add(egui::Slider::new(&mut tuning.min_presence, 0.0..=1.0).text("confidence"))
+                .on_hover_text("results below this presence are not applied");
+            ui.add(egui::Slider::new(&mut tuning.mouth_from_camera, 0.0..=1.0).text("mouth cam"));
             if tuning != settings.tuning {
                 out.write(DirectorCommand::TuneTracking(tuning));
             }

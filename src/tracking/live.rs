@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, unbounded};
 use serde::{Deserialize, Serialize};
 
 use super::TrackingStatus;
@@ -173,23 +173,19 @@ pub struct Tracked {
     pub inference_ms: f32,
     /// Everything else: crops, decoding the models' outputs, head pose, expressions.
     pub solve_ms: f32,
-    /// When the frame arrived.
+    /// When the frame arrived, and its number since tracking started.
     pub captured: Instant,
+    pub sequence: u64,
     pub preview: Arc<Preview>,
 }
 
-/// What the tracking thread reports.
+/// What the tracking thread reports about itself (frames go their own way).
 #[derive(Debug, Clone)]
 pub enum Report {
     /// The models are loaded and the source is being opened.
-    Started {
-        models: String,
-    },
+    Started { models: String },
     /// The source opened (again).
-    Connected {
-        what: String,
-    },
-    Frame(Box<Tracked>),
+    Connected { what: String },
     /// The source failed; it is opened again every second.
     Lost(String),
     /// Tracking cannot run at all (no ONNX Runtime, no face model).
@@ -199,7 +195,9 @@ pub enum Report {
 /// The running tracking thread (dropped: it stops).
 #[derive(Resource)]
 pub struct TrackingSource {
-    results: Receiver<Report>,
+    /// Health reports, and the newest tracked frame (the thread keeps only the newest).
+    reports: Receiver<Report>,
+    frames: Receiver<Box<Tracked>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
     filters: Filters,
@@ -209,8 +207,8 @@ pub struct TrackingSource {
     /// The last raw (filtered, uncalibrated) values, what a calibration captures.
     last_face: Option<Neutral>,
     last_hand: Option<HandRest>,
-    frames: u32,
-    since: Instant,
+    /// The first frame number and time of the current fps window.
+    window: Option<(u64, Instant)>,
 }
 
 /// A neutral face: expression weights by name and head angles.
@@ -335,12 +333,39 @@ pub fn plugin(app: &mut App) {
         );
 }
 
+/// The tracking thread's side of a one-slot channel: a new frame replaces one the stage has
+/// not taken yet, so the stage always gets the newest and never a queue of old ones.
+struct Newest {
+    tx: Sender<Box<Tracked>>,
+    rx: Receiver<Box<Tracked>>,
+}
+
+impl Newest {
+    fn channel() -> (Self, Receiver<Box<Tracked>>) {
+        let (tx, rx) = bounded(1);
+        (Self { tx, rx: rx.clone() }, rx)
+    }
+
+    fn send(&self, mut frame: Box<Tracked>) {
+        loop {
+            match self.tx.try_send(frame) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+                Err(TrySendError::Full(back)) => {
+                    // The stage has not taken the last one: it is stale now.
+                    let _ = self.rx.try_recv();
+                    frame = back;
+                }
+            }
+        }
+    }
+}
+
 /// How long a failed source waits before it is opened again.
 const RECONNECT_EVERY: Duration = Duration::from_secs(1);
 
 /// The tracking thread: models once, then frames from the source, opened again whenever it
 /// fails, until `stop`.
-fn run_tracking(input: TrackingInput, tx: Sender<Report>, stop: Arc<AtomicBool>) {
+fn run_tracking(input: TrackingInput, tx: Sender<Report>, frames: Newest, stop: Arc<AtomicBool>) {
     let mut faces = match FaceTracker::new() {
         Ok(t) => t,
         Err(e) => {
@@ -367,6 +392,7 @@ fn run_tracking(input: TrackingInput, tx: Sender<Report>, stop: Arc<AtomicBool>)
         }
     };
     let mut connected = false;
+    let mut sequence = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let mut source = match input.open() {
             Ok(s) => s,
@@ -442,9 +468,10 @@ fn run_tracking(input: TrackingInput, tx: Sender<Report>, stop: Arc<AtomicBool>)
                 inference_ms: inference.as_secs_f32() * 1000.0,
                 solve_ms: busy.saturating_sub(inference).as_secs_f32() * 1000.0,
                 captured,
+                sequence,
             };
-            // A full queue means the stage is behind: drop this result.
-            let _ = tx.try_send(Report::Frame(Box::new(tracked)));
+            sequence += 1;
+            frames.send(Box::new(tracked));
             if stop.load(Ordering::Relaxed) {
                 return;
             }
@@ -461,14 +488,15 @@ fn start_tracking(
     let Some(input) = settings.as_ref().and_then(|s| s.input.clone()) else {
         return;
     };
-    let (tx, rx) = bounded(4);
+    let (tx, reports) = unbounded();
+    let (frames, newest) = Newest::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
     status.source = Some(input.label());
     status.summary = format!("{}: starting", input.label());
     let spawned = std::thread::Builder::new()
         .name("tracking".into())
-        .spawn(move || run_tracking(input, tx, stopped));
+        .spawn(move || run_tracking(input, tx, frames, stopped));
     let thread = match spawned {
         Ok(t) => t,
         Err(e) => {
@@ -481,7 +509,8 @@ fn start_tracking(
         filters.tune(&s.tuning);
     }
     commands.insert_resource(TrackingSource {
-        results: rx,
+        reports,
+        frames: newest,
         stop,
         thread: Some(thread),
         filters,
@@ -489,8 +518,7 @@ fn start_tracking(
         hand_rest: None,
         last_face: None,
         last_hand: None,
-        frames: 0,
-        since: Instant::now(),
+        window: None,
     });
 }
 
@@ -563,8 +591,7 @@ fn apply_tracking(
         return;
     };
     let label = status.source.clone().unwrap_or_default();
-    let mut latest = None;
-    while let Ok(report) = source.results.try_recv() {
+    while let Ok(report) = source.reports.try_recv() {
         match report {
             Report::Started { models } => status.models = models,
             Report::Connected { what } => {
@@ -579,19 +606,25 @@ fn apply_tracking(
                 status.healthy = false;
                 status.summary = format!("tracking stopped: {e}");
             }
-            Report::Frame(t) => {
-                source.frames += 1;
-                latest = Some(t);
-            }
         }
     }
-    let Some(tracked) = latest else { return };
-    let elapsed = source.since.elapsed().as_secs_f32();
-    if elapsed > 2.0 {
-        // The rate over the last couple of seconds, not since the start.
-        status.fps = source.frames as f32 / elapsed;
-        source.frames = 0;
-        source.since = Instant::now();
+    let Some(tracked) = source.frames.try_recv().ok() else {
+        return;
+    };
+    // Frames the thread tracked a second (the stage may apply fewer when it runs slower),
+    // over the last couple of seconds.
+    match source.window {
+        Some((first, since)) if since.elapsed().as_secs_f32() > 2.0 => {
+            status.fps = tracked.sequence.saturating_sub(first) as f32
+                / tracked
+                    .captured
+                    .duration_since(since)
+                    .as_secs_f32()
+                    .max(1e-3);
+            source.window = Some((tracked.sequence, tracked.captured));
+        }
+        Some(_) => {}
+        None => source.window = Some((tracked.sequence, tracked.captured)),
     }
     status.healthy = true;
     status.capture_ms = tracked.capture_ms;
