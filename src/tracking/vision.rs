@@ -122,17 +122,18 @@ pub fn crop_tensor(
     let stride = frame.width as usize * 3;
     let rgb = &frame.rgb;
     let plane = n * n;
+    let offset = range.0;
     for v in 0..n {
         let row = origin + dv * v as f32;
+        let (mut x, mut y) = (row.x, row.y);
         for u in 0..n {
-            let p = row + du * u as f32;
             // Truncation is the floor for points right of and below the origin; the others
             // take the border path. (`f32::floor` is a call, not an instruction, on baseline
             // x86_64: twice per pixel it was most of the crop's time.)
-            let (x0, y0) = (p.x as i32, p.y as i32);
+            let (x0, y0) = (x as i32, y as i32);
             let mut px = [0.0f32; 3];
-            if p.x >= 0.0 && p.y >= 0.0 && x0 + 1 < w && y0 + 1 < h {
-                let (ax, ay) = (p.x - x0 as f32, p.y - y0 as f32);
+            if x >= 0.0 && y >= 0.0 && x0 + 1 < w && y0 + 1 < h {
+                let (ax, ay) = (x - x0 as f32, y - y0 as f32);
                 let i = y0 as usize * stride + x0 as usize * 3;
                 let (w00, w10) = ((1.0 - ax) * (1.0 - ay), ax * (1.0 - ay));
                 let (w01, w11) = ((1.0 - ax) * ay, ax * ay);
@@ -145,16 +146,24 @@ pub fn crop_tensor(
                 }
             } else {
                 // At the border: the slow path, black outside.
-                frame.sample(p.x + 0.5, p.y + 0.5, &mut px);
+                frame.sample(x + 0.5, y + 0.5, &mut px);
             }
             let k = v * n + u;
-            for (c, value) in px.iter().enumerate() {
-                let o = match layout {
-                    Layout::Nchw => c * plane + k,
-                    Layout::Nhwc => k * 3 + c,
-                };
-                out[o] = range.0 + value * scale;
+            match layout {
+                Layout::Nhwc => {
+                    let o = &mut out[k * 3..k * 3 + 3];
+                    for c in 0..3 {
+                        o[c] = offset + px[c] * scale;
+                    }
+                }
+                Layout::Nchw => {
+                    for (c, value) in px.iter().enumerate() {
+                        out[c * plane + k] = offset + value * scale;
+                    }
+                }
             }
+            x += du.x;
+            y += du.y;
         }
     }
     out
