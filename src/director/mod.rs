@@ -532,18 +532,20 @@ fn tracking_section(
                     }
                 }
             }
-            ui.label(
-                egui::RichText::new(format!(
-                    "{:.0} fps  capture {:.1}  inference {:.1}  solve {:.1}  age {:.0} ms",
-                    status.fps,
-                    status.capture_ms,
-                    status.inference_ms,
-                    status.solve_ms,
-                    status.age_ms
-                ))
-                .small()
-                .monospace(),
-            );
+            if status.preview.is_some() {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{:.0} fps  capture {:.1}  inference {:.1}  solve {:.1}  age {:.0} ms",
+                        status.fps,
+                        status.capture_ms,
+                        status.inference_ms,
+                        status.solve_ms,
+                        status.age_ms
+                    ))
+                    .small()
+                    .monospace(),
+                );
+            }
             ui.horizontal(|ui| {
                 if ui.button("Neutral face").clicked() {
                     out.write(DirectorCommand::CalibrateTracking(Calibrate::NeutralFace));

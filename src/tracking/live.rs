@@ -599,8 +599,13 @@ fn apply_tracking(
                 status.summary = format!("{what}: connected");
             }
             Report::Lost(e) => {
+                let what = if status.healthy {
+                    "lost"
+                } else {
+                    "unavailable"
+                };
                 status.healthy = false;
-                status.summary = format!("{label} lost: {e}; reconnecting every second");
+                status.summary = format!("{label} {what}: {e}; trying again every second");
             }
             Report::Fatal(e) => {
                 status.healthy = false;
