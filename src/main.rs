@@ -242,7 +242,7 @@ fn track(file: &Path, json: bool) -> anyhow::Result<()> {
         let face = faces.track(&frame)?;
         let face_ms = started.elapsed().as_secs_f64() * 1000.0;
         let started = std::time::Instant::now();
-        let hand = hands.track(&frame)?;
+        let found = hands.track_all(&frame)?;
         let hand_ms = started.elapsed().as_secs_f64() * 1000.0;
         let time = source.fps().map(|fps| index as f64 / fps);
         if json {
@@ -253,7 +253,7 @@ fn track(file: &Path, json: bool) -> anyhow::Result<()> {
                 "width": frame.width,
                 "height": frame.height,
                 "face": face,
-                "hands": hand.iter().collect::<Vec<_>>(),
+                "hands": found,
                 "ms": { "face": face_ms, "hand": hand_ms },
             });
             println!("{line}");
@@ -296,8 +296,11 @@ fn track(file: &Path, json: bool) -> anyhow::Result<()> {
                 }
                 None => println!("  no face"),
             }
-            match &hand {
-                Some(h) => println!(
+            if found.is_empty() {
+                println!("  no hand");
+            }
+            for h in &found {
+                println!(
                     "  {} hand, presence {:.2}, wrist at ({:.0}, {:.0}) turned yaw {:+.0}° pitch {:+.0}° roll {:+.0}°, index finger curls {:.0}° {:.0}° {:.0}°",
                     if h.right > 0.5 { "right" } else { "left" },
                     h.presence,
@@ -309,8 +312,7 @@ fn track(file: &Path, json: bool) -> anyhow::Result<()> {
                     h.curls[1][0],
                     h.curls[1][1],
                     h.curls[1][2]
-                ),
-                None => println!("  no hand"),
+                );
             }
             println!("  {face_ms:.1} ms face, {hand_ms:.1} ms hand");
         }

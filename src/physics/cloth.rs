@@ -844,103 +844,104 @@ fn attach_sleeves(
         if performer.bones.is_empty() {
             continue; // avatars wear their own costume
         }
-        let silk = materials.as_mut().map(|m| {
-            m.add(StandardMaterial {
-                base_color: Color::srgb(0.97, 0.97, 1.0),
-                perceptual_roughness: 0.45,
-                double_sided: true,
-                cull_mode: None,
-                ..default()
-            })
-        });
-        for side in [1.0f32, -1.0] {
-            let spec = ling_sleeve(side);
-            let ClothAnchor::Bone(bone) = spec.anchor else {
-                continue;
-            };
-            let index = cloth.world.add_cloth(spec.clone(), bones[bone.index()]);
-            let mesh = meshes.as_mut().map(|m| {
-                m.add(cloth_mesh(
-                    &spec,
-                    &cloth.world.positions(index),
-                    &Transform::IDENTITY,
-                ))
-            });
-            // Drawn in world coordinates by an entity at the origin.
-            let mut e = commands.spawn((
-                Name::new(spec.name),
-                Transform::IDENTITY,
-                Visibility::default(),
-                ClothPiece {
-                    cloth: index,
-                    mesh: mesh.clone(),
-                    owner: Some(entity),
-                    to_local: Transform::IDENTITY,
-                },
-            ));
-            if let (Some(mesh), Some(silk)) = (mesh, silk.clone()) {
-                e.insert((
-                    Mesh3d(mesh),
-                    MeshMaterial3d(silk),
-                    bevy::camera::visibility::NoFrustumCulling,
-                ));
-            }
-        }
-        let (banner, pole) = match materials.as_mut() {
-            Some(m) => (
-                Some(m.add(StandardMaterial {
-                    base_color: Color::srgb(0.1, 0.5, 0.45),
-                    perceptual_roughness: 0.5,
+        let mut silk = |colour: Color, roughness: f32| {
+            materials.as_mut().map(|m| {
+                m.add(StandardMaterial {
+                    base_color: colour,
+                    perceptual_roughness: roughness,
                     double_sided: true,
                     cull_mode: None,
                     ..default()
-                })),
-                // The tube's vertex colours (gold bands) tint a plain material.
-                Some(m.add(StandardMaterial {
-                    perceptual_roughness: 0.35,
-                    metallic: 0.6,
-                    ..default()
-                })),
-            ),
-            None => (None, None),
+                })
+            })
         };
+        let (white, teal) = (
+            silk(Color::srgb(0.97, 0.97, 1.0), 0.45),
+            silk(Color::srgb(0.1, 0.5, 0.45), 0.5),
+        );
+        // The tube's vertex colours (gold bands) tint a plain material.
+        let gilt = materials.as_mut().map(|m| {
+            m.add(StandardMaterial {
+                perceptual_roughness: 0.35,
+                metallic: 0.6,
+                ..default()
+            })
+        });
+        let mut worn = Worn {
+            commands: &mut commands,
+            cloth: &mut cloth,
+            meshes: meshes.as_deref_mut(),
+            bones: &bones,
+            owner: entity,
+        };
+        for side in [1.0f32, -1.0] {
+            worn.put_on(ling_sleeve(side), white.clone());
+        }
         for spec in ling_back_flags() {
-            let ClothAnchor::Bone(bone) = spec.anchor else {
-                continue;
-            };
-            let index = cloth.world.add_cloth(spec.clone(), bones[bone.index()]);
-            let points = cloth.world.positions(index);
-            let mesh = meshes
-                .as_mut()
-                .map(|m| m.add(cloth_mesh(&spec, &points, &Transform::IDENTITY)));
-            let pole_mesh = meshes.as_mut().map(|m| m.add(pole_mesh(&spec, &points)));
-            let mut e = commands.spawn((
-                Name::new(spec.name.clone()),
-                Transform::IDENTITY,
-                Visibility::default(),
-                ClothPiece {
-                    cloth: index,
-                    mesh: mesh.clone(),
-                    owner: Some(entity),
-                    to_local: Transform::IDENTITY,
-                },
-            ));
-            if let (Some(mesh), Some(banner)) = (mesh, banner.clone()) {
-                e.insert((
-                    Mesh3d(mesh),
-                    MeshMaterial3d(banner),
-                    bevy::camera::visibility::NoFrustumCulling,
-                ));
-            }
-            if let (Some(mesh), Some(pole)) = (pole_mesh, pole.clone()) {
-                e.with_child((
+            let (piece, index) = worn.put_on(spec, teal.clone());
+            let spec = worn.cloth.world.spec(index).clone();
+            let points = worn.cloth.world.positions(index);
+            if let (Some(meshes), Some(gilt)) = (worn.meshes.as_mut(), gilt.clone()) {
+                let mesh = meshes.add(pole_mesh(&spec, &points));
+                worn.commands.entity(piece).with_child((
                     FlagPole(mesh.clone()),
                     Mesh3d(mesh),
-                    MeshMaterial3d(pole),
+                    MeshMaterial3d(gilt),
                     bevy::camera::visibility::NoFrustumCulling,
                 ));
             }
         }
+    }
+}
+
+/// What putting cloth on a performer needs.
+struct Worn<'a, 'w, 's> {
+    commands: &'a mut Commands<'w, 's>,
+    cloth: &'a mut CostumeCloth,
+    meshes: Option<&'a mut Assets<Mesh>>,
+    bones: &'a [Transform],
+    owner: Entity,
+}
+
+impl Worn<'_, '_, '_> {
+    /// Adds a cloth hanging from a bone of the performer, drawn in world coordinates by an
+    /// entity at the origin (with `material`, in a window); returns that entity and the cloth.
+    fn put_on(
+        &mut self,
+        spec: ClothSpec,
+        material: Option<Handle<StandardMaterial>>,
+    ) -> (Entity, usize) {
+        let at = match spec.anchor {
+            ClothAnchor::Bone(bone) => self.bones[bone.index()],
+            ClothAnchor::Set => Transform::IDENTITY,
+        };
+        let index = self.cloth.world.add_cloth(spec.clone(), at);
+        let mesh = self.meshes.as_mut().map(|m| {
+            m.add(cloth_mesh(
+                &spec,
+                &self.cloth.world.positions(index),
+                &Transform::IDENTITY,
+            ))
+        });
+        let mut e = self.commands.spawn((
+            Name::new(spec.name),
+            Transform::IDENTITY,
+            Visibility::default(),
+            ClothPiece {
+                cloth: index,
+                mesh: mesh.clone(),
+                owner: Some(self.owner),
+                to_local: Transform::IDENTITY,
+            },
+        ));
+        if let (Some(mesh), Some(material)) = (mesh, material) {
+            e.insert((
+                Mesh3d(mesh),
+                MeshMaterial3d(material),
+                bevy::camera::visibility::NoFrustumCulling,
+            ));
+        }
+        (e.id(), index)
     }
 }
 

@@ -1,5 +1,7 @@
-//! The hand pipeline: palm detection (only when the hand is lost), a crop turned to the hand,
-//! 21 landmarks with presence and handedness, then finger joint angles.
+//! The hand pipeline: up to two hands, each tracked from its last landmarks in a crop turned to
+//! the hand; palm detection runs when no hand is tracked, and every few frames while only one
+//! is, to find the other. Each hand gives 21 landmarks with presence and handedness, finger
+//! joint angles and the palm's turn.
 
 use bevy::math::{EulerRot, Mat3, Quat, Vec2, Vec3};
 use serde::Serialize;
@@ -46,8 +48,16 @@ pub struct HandTracker {
     landmarks: Model,
     layout: Layout,
     anchors: Vec<Vec2>,
-    roi: Option<Roi>,
+    /// The crops of the hands being tracked (at most [`MAX_HANDS`]).
+    rois: Vec<Roi>,
+    /// Frames since palm detection last ran.
+    since_detection: u32,
 }
+
+/// Hands tracked at once.
+pub const MAX_HANDS: usize = 2;
+/// While fewer than [`MAX_HANDS`] are tracked, palm detection runs every this many frames.
+const SEARCH_EVERY: u32 = 6;
 
 /// Palm box to hand crop, as MediaPipe does: 2.6 × the palm, shifted half a palm towards the
 /// fingers.
@@ -66,7 +76,8 @@ impl HandTracker {
             landmarks,
             layout,
             anchors: vision::anchors(192, &[(8, 2), (16, 6)]),
-            roi: None,
+            rois: Vec::new(),
+            since_detection: 0,
         })
     }
 
@@ -75,13 +86,18 @@ impl HandTracker {
         self.palm.busy + self.landmarks.busy
     }
 
-    /// Forgets the hand (the next frame runs the palm detector).
+    /// Forgets the hands (the next frame runs the palm detector).
     pub fn lose(&mut self) {
-        self.roi = None;
+        self.rois.clear();
     }
 
     /// The most likely palm: centre, size (pixels), score and its 7 keypoints.
     pub fn detect(&mut self, frame: &Frame) -> Result<Option<vision::Detection>, EngineError> {
+        Ok(self.detect_all(frame)?.into_iter().next())
+    }
+
+    /// Every palm found, most likely first: centre, size (pixels), score and 7 keypoints.
+    pub fn detect_all(&mut self, frame: &Frame) -> Result<Vec<vision::Detection>, EngineError> {
         let side = frame.width.max(frame.height) as f32;
         let roi = Roi {
             center: Vec2::splat(side / 2.0),
@@ -98,7 +114,6 @@ impl HandTracker {
         let found = vision::decode(regressors, logits, &self.anchors, 18, 7, 192.0, 0.5);
         Ok(vision::weighted_nms(found, 0.3)
             .into_iter()
-            .next()
             .map(|mut d| {
                 d.center *= side;
                 d.size *= side;
@@ -106,7 +121,8 @@ impl HandTracker {
                     *k *= side;
                 }
                 d
-            }))
+            })
+            .collect())
     }
 
     /// Landmarks in `roi`: 21 points in image pixels, presence and right-hand probability.
@@ -146,35 +162,70 @@ impl HandTracker {
         Ok((landmarks, presence, right))
     }
 
-    /// One frame: track from the last landmarks, or detect the palm when the hand was lost.
+    /// One frame: the most present hand (see [`HandTracker::track_all`]).
     pub fn track(&mut self, frame: &Frame) -> Result<Option<Hand>, EngineError> {
-        let mut palm_score = None;
-        let roi = match self.roi {
-            Some(roi) => roi,
-            None => {
-                let Some(palm) = self.detect(frame)? else {
-                    return Ok(None);
-                };
-                palm_score = Some(palm.score);
-                roi_from_palm(&palm)
+        Ok(self
+            .track_all(frame)?
+            .into_iter()
+            .max_by(|a, b| a.presence.total_cmp(&b.presence)))
+    }
+
+    /// One frame: every hand tracked from its last landmarks, then palm detection if fewer
+    /// than [`MAX_HANDS`] are tracked (at once when none is, every few frames when one is).
+    pub fn track_all(&mut self, frame: &Frame) -> Result<Vec<Hand>, EngineError> {
+        let mut hands = Vec::new();
+        for roi in std::mem::take(&mut self.rois) {
+            if let Some(hand) = self.hand_in(frame, roi, None)? {
+                hands.push(hand);
             }
-        };
+        }
+        self.since_detection += 1;
+        let search =
+            hands.len() < MAX_HANDS && (hands.is_empty() || self.since_detection >= SEARCH_EVERY);
+        if search {
+            self.since_detection = 0;
+            for palm in self.detect_all(frame)? {
+                if hands.len() >= MAX_HANDS {
+                    break;
+                }
+                // A palm inside a hand already tracked is that hand.
+                if hands.iter().any(|h| covers(h, palm.center)) {
+                    continue;
+                }
+                let roi = roi_from_palm(&palm);
+                if let Some(hand) = self.hand_in(frame, roi, Some(palm.score))? {
+                    // Two palms of one hand (a fist can look like two) give one hand.
+                    if !hands.iter().any(|h| covers(h, hand.wrist_point())) {
+                        hands.push(hand);
+                    }
+                }
+            }
+        }
+        self.rois = hands
+            .iter()
+            .map(|h| roi_from_landmarks(&h.points()))
+            .collect();
+        Ok(hands)
+    }
+
+    /// The hand in `roi`, if the landmark model finds one there. A crop from a palm detection
+    /// is refined once: the palm's keypoints only roughly give the hand's direction, so the
+    /// landmarks are found again in the crop around them, as the next video frame would.
+    fn hand_in(
+        &mut self,
+        frame: &Frame,
+        roi: Roi,
+        palm_score: Option<f32>,
+    ) -> Result<Option<Hand>, EngineError> {
         let (mut landmarks, mut presence, mut right) = self.landmarks(frame, &roi)?;
         let mut roi = roi;
         if palm_score.is_some() && presence >= 0.5 {
-            // The palm's keypoints only roughly give the hand's direction: crop again around
-            // the landmarks just found, as the next video frame would.
             roi = roi_from_landmarks(&landmarks);
             (landmarks, presence, right) = self.landmarks(frame, &roi)?;
         }
         if presence < 0.5 {
-            self.roi = None;
-            if palm_score.is_none() {
-                return self.track(frame);
-            }
             return Ok(None);
         }
-        self.roi = Some(roi_from_landmarks(&landmarks));
         Ok(Some(Hand {
             palm_score,
             crop: (roi.center.to_array(), roi.size, roi.rotation),
@@ -185,6 +236,29 @@ impl HandTracker {
             landmarks: landmarks.iter().map(|p| p.to_array()).collect(),
         }))
     }
+}
+
+impl Hand {
+    fn points(&self) -> Vec<Vec3> {
+        self.landmarks
+            .iter()
+            .map(|p| Vec3::from_array(*p))
+            .collect()
+    }
+
+    fn wrist_point(&self) -> Vec2 {
+        Vec2::new(self.landmarks[0][0], self.landmarks[0][1])
+    }
+}
+
+/// Whether `p` lies inside the box around `hand`'s landmarks.
+fn covers(hand: &Hand, p: Vec2) -> bool {
+    let (mut lo, mut hi) = (Vec2::splat(f32::MAX), Vec2::splat(f32::MIN));
+    for q in &hand.landmarks {
+        lo = lo.min(Vec2::new(q[0], q[1]));
+        hi = hi.max(Vec2::new(q[0], q[1]));
+    }
+    p.cmpge(lo).all() && p.cmple(hi).all()
 }
 
 /// Rotation that turns the wrist → middle-finger direction to point up the crop.

@@ -133,7 +133,7 @@ pub struct Preview {
 const PREVIEW_WIDTH: u32 = 240;
 
 impl Preview {
-    fn of(frame: &Frame, face: Option<&Face>, hand: Option<&Hand>) -> Self {
+    fn of(frame: &Frame, face: Option<&Face>, hands: &[Hand]) -> Self {
         let width = PREVIEW_WIDTH.min(frame.width.max(1));
         let scale = frame.width as f32 / width as f32;
         let height = ((frame.height as f32 / scale).round() as u32).max(1);
@@ -155,9 +155,10 @@ impl Preview {
             face: face
                 .map(|f| f.landmarks.iter().chain(&f.iris).map(to_preview).collect())
                 .unwrap_or_default(),
-            hand: hand
-                .map(|h| h.landmarks.iter().map(to_preview).collect())
-                .unwrap_or_default(),
+            hand: hands
+                .iter()
+                .flat_map(|h| h.landmarks.iter().map(to_preview))
+                .collect(),
         }
     }
 }
@@ -166,7 +167,8 @@ impl Preview {
 #[derive(Debug, Clone)]
 pub struct Tracked {
     pub face: Option<Face>,
-    pub hand: Option<Hand>,
+    /// Up to two hands.
+    pub hands: Vec<Hand>,
     /// Waiting for and decoding the frame.
     pub capture_ms: f32,
     /// Inside ONNX Runtime.
@@ -203,10 +205,10 @@ pub struct TrackingSource {
     filters: Filters,
     /// Rest values subtracted from what is tracked.
     neutral: Option<Neutral>,
-    hand_rest: Option<HandRest>,
+    hand_rest: [Option<HandRest>; 2],
     /// The last raw (filtered, uncalibrated) values, what a calibration captures.
     last_face: Option<Neutral>,
-    last_hand: Option<HandRest>,
+    last_hand: [Option<HandRest>; 2],
     /// The first frame number and time of the current fps window.
     window: Option<(u64, Instant)>,
 }
@@ -230,8 +232,9 @@ struct HandRest {
 struct Filters {
     weights: Vec<(&'static str, OneEuro)>,
     head: [OneEuro; 3],
-    fingers: [[OneEuro; 3]; 5],
-    wrist: [OneEuro; 3],
+    /// Per hand (indexed by [`side`]): 5 fingers × 3 joints, and the wrist's 3 angles.
+    fingers: [[[OneEuro; 3]; 5]; 2],
+    wrist: [[OneEuro; 3]; 2],
 }
 
 impl Filters {
@@ -241,8 +244,8 @@ impl Filters {
             .iter_mut()
             .map(|(_, f)| f)
             .chain(self.head.iter_mut())
-            .chain(self.fingers.iter_mut().flatten())
-            .chain(self.wrist.iter_mut());
+            .chain(self.fingers.iter_mut().flatten().flatten())
+            .chain(self.wrist.iter_mut().flatten());
         for f in all {
             f.min_cutoff = t.min_cutoff;
             f.beta = t.beta;
@@ -440,13 +443,13 @@ fn run_tracking(input: TrackingInput, tx: Sender<Report>, frames: Newest, stop: 
                     .map(|h| h.inference_time())
                     .unwrap_or_default();
             let result = faces.track(&frame).and_then(|face| {
-                let hand = match hands.as_mut() {
-                    Some(h) => h.track(&frame)?,
-                    None => None,
+                let found = match hands.as_mut() {
+                    Some(h) => h.track_all(&frame)?,
+                    None => Vec::new(),
                 };
-                Ok((face, hand))
+                Ok((face, found))
             });
-            let (face, hand) = match result {
+            let (face, found) = match result {
                 Ok(found) => found,
                 Err(e) => {
                     let _ = tx.send(Report::Fatal(e.to_string()));
@@ -461,9 +464,9 @@ fn run_tracking(input: TrackingInput, tx: Sender<Report>, frames: Newest, stop: 
                 - inference_before;
             let busy = captured.elapsed();
             let tracked = Tracked {
-                preview: Arc::new(Preview::of(&frame, face.as_ref(), hand.as_ref())),
+                preview: Arc::new(Preview::of(&frame, face.as_ref(), &found)),
                 face,
-                hand,
+                hands: found,
                 capture_ms: (captured - started).as_secs_f32() * 1000.0,
                 inference_ms: inference.as_secs_f32() * 1000.0,
                 solve_ms: busy.saturating_sub(inference).as_secs_f32() * 1000.0,
@@ -515,9 +518,9 @@ fn start_tracking(
         thread: Some(thread),
         filters,
         neutral: None,
-        hand_rest: None,
+        hand_rest: [None; 2],
         last_face: None,
-        last_hand: None,
+        last_hand: [None; 2],
         window: None,
     });
 }
@@ -548,22 +551,25 @@ fn tracking_commands(
                         }
                         None => "no face in view to calibrate",
                     },
-                    Calibrate::HandRest => match source.last_hand {
-                        Some(hand) => {
-                            source.hand_rest = Some(hand);
-                            c.label()
+                    Calibrate::HandRest if source.last_hand.iter().any(Option::is_some) => {
+                        // Each hand in view now is at rest; one out of view keeps its rest.
+                        for i in 0..2 {
+                            if let Some(hand) = source.last_hand[i] {
+                                source.hand_rest[i] = Some(hand);
+                            }
                         }
-                        None => "no hand in view to calibrate",
-                    },
+                        c.label()
+                    }
+                    Calibrate::HandRest => "no hand in view to calibrate",
                     Calibrate::Clear => {
                         source.neutral = None;
-                        source.hand_rest = None;
+                        source.hand_rest = [None; 2];
                         c.label()
                     }
                 };
                 status.calibration = note.to_string();
                 status.face_calibrated = source.neutral.is_some();
-                status.hand_calibrated = source.hand_rest.is_some();
+                status.hand_calibrated = source.hand_rest.iter().any(Option::is_some);
             }
             _ => {}
         }
@@ -642,23 +648,27 @@ fn apply_tracking(
     let dt = time.delta_secs().max(1.0 / 120.0);
     let source = &mut *source;
 
-    if let Some(hand) = tracked
-        .hand
-        .as_ref()
+    // A hand out of view this frame is not captured by a calibration made now.
+    source.last_hand = [None; 2];
+    for hand in tracked
+        .hands
+        .iter()
         .filter(|h| h.presence >= tuning.min_presence)
     {
+        let model_right = hand.right > 0.5;
+        let k = side(model_right);
         let mut raw = HandRest::default();
         for (f, row) in hand.curls.iter().enumerate() {
             for (j, angle) in row.iter().enumerate() {
-                raw.bends[f][j] = source.filters.fingers[f][j].filter(*angle, dt);
+                raw.bends[f][j] = source.filters.fingers[k][f][j].filter(*angle, dt);
             }
         }
         let w = [hand.wrist.yaw, hand.wrist.pitch, hand.wrist.roll];
         for (i, a) in w.iter().enumerate() {
-            raw.wrist[i] = source.filters.wrist[i].filter(*a, dt);
+            raw.wrist[i] = source.filters.wrist[k][i].filter(*a, dt);
         }
-        source.last_hand = Some(raw);
-        let rest = source.hand_rest.unwrap_or_default();
+        source.last_hand[k] = Some(raw);
+        let rest = source.hand_rest[k].unwrap_or_default();
         let mut bends = raw.bends;
         for (f, row) in bends.iter_mut().enumerate() {
             for (j, b) in row.iter_mut().enumerate() {
@@ -667,13 +677,11 @@ fn apply_tracking(
         }
         // The wrist only turns from a captured rest: without one, the camera's view of the
         // palm says nothing about how it sits on the forearm.
-        let wrist = source
-            .hand_rest
-            .map(|rest| [0, 1, 2].map(|i| raw.wrist[i] - rest.wrist[i]));
+        let wrist = source.hand_rest[k].map(|rest| [0, 1, 2].map(|i| raw.wrist[i] - rest.wrist[i]));
         for (_, mut pose) in &mut performers {
-            pose_fingers(&mut pose, hand.right > 0.5, &bends);
+            pose_fingers(&mut pose, model_right, &bends);
             if let Some(w) = wrist {
-                pose_wrist(&mut pose, hand.right > 0.5, w);
+                pose_wrist(&mut pose, model_right, w);
             }
         }
     }
@@ -684,10 +692,10 @@ fn apply_tracking(
     status.summary = format!(
         "{label}: {:.0} fps, face{} (presence {:.2}, {})",
         status.fps,
-        if tracked.hand.is_some() {
-            " and hand"
-        } else {
-            ""
+        match tracked.hands.len() {
+            0 => "",
+            1 => " and a hand",
+            _ => " and both hands",
         },
         face.presence,
         face.solver
@@ -748,6 +756,11 @@ fn apply_tracking(
         let i = HumanBone::Head.index();
         pose.rotations[i] = pose.rotations[i] * turn;
     }
+}
+
+/// Which of a hand's filters and rest poses: the hand the model calls left (0) or right (1).
+fn side(model_right: bool) -> usize {
+    model_right as usize
 }
 
 /// Turns the performer's hand from its rest by the tracked wrist angles (degrees: yaw, pitch,

@@ -264,6 +264,68 @@ mod reference_tests {
         );
     }
 
+    /// Two hands in one picture: the hand photo beside its mirror image. Both are found,
+    /// one after the other as a video would show them, with opposite handedness.
+    #[test]
+    fn both_hands_are_found_and_told_apart() {
+        let Some(one) = shared("images/hand.png").and_then(|p| image::open(p).ok()) else {
+            println!("SKIPPED two-hand test: ../shared/data not found");
+            return;
+        };
+        let mut tracker = match HandTracker::new() {
+            Ok(t) => t,
+            Err(e) => {
+                println!("SKIPPED two-hand test: {e}");
+                return;
+            }
+        };
+        let one = one.to_rgb8();
+        let (w, h) = one.dimensions();
+        let mut both = image::RgbImage::new(2 * w, h);
+        image::imageops::replace(&mut both, &one, 0, 0);
+        image::imageops::replace(
+            &mut both,
+            &image::imageops::flip_horizontal(&one),
+            w as i64,
+            0,
+        );
+        let frame = Frame::from_image(&both);
+        let mut found = tracker.track_all(&frame).unwrap();
+        // The first frame finds what palm detection finds; later frames look for the other.
+        for _ in 0..8 {
+            if found.len() == 2 {
+                break;
+            }
+            found = tracker.track_all(&frame).unwrap();
+        }
+        assert_eq!(
+            found.len(),
+            2,
+            "both hands: {:?}",
+            found.iter().map(|h| h.landmarks[0]).collect::<Vec<_>>()
+        );
+        found.sort_by(|a, b| a.landmarks[0][0].total_cmp(&b.landmarks[0][0]));
+        let (left, right) = (&found[0], &found[1]);
+        println!(
+            "two hands: wrists at {:?} / {:?}, right-hand probability {:.2} / {:.2}",
+            left.landmarks[0], right.landmarks[0], left.right, right.right
+        );
+        assert!(left.landmarks[0][0] < w as f32 && right.landmarks[0][0] > w as f32);
+        assert!(
+            (left.right > 0.5) != (right.right > 0.5),
+            "a mirrored hand is the other hand"
+        );
+        // Mirror images: the wrists sit symmetrically about the middle.
+        let mirrored = 2.0 * w as f32 - right.landmarks[0][0];
+        assert!(
+            (mirrored - left.landmarks[0][0]).abs() < 10.0,
+            "{mirrored} vs {}",
+            left.landmarks[0][0]
+        );
+        // Tracking keeps both.
+        assert_eq!(tracker.track_all(&frame).unwrap().len(), 2);
+    }
+
     /// The v2 mesh (478 points, irises) with MediaPipe's blendshape model: the same face, the
     /// model's own ARKit weights, and gaze from the irises.
     #[test]
