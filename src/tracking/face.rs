@@ -458,6 +458,115 @@ pub fn head_pose(p: &[Vec3]) -> HeadPose {
     }
 }
 
+/// A rigid fit of one point set onto another: `current ≈ scale · rotation · (reference −
+/// its centroid) + centroid of current`, in the frame [`head_pose`] uses (x right, y up, z to
+/// the camera).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RigidFit {
+    pub rotation: Quat,
+    /// Movement of the centroid, in the points' units (pixels for landmarks).
+    pub translation: Vec3,
+    pub scale: f32,
+}
+
+impl RigidFit {
+    /// The rotation as head angles, degrees, as [`HeadPose`] reports them.
+    pub fn angles(&self) -> [f32; 3] {
+        let (yaw, pitch, roll) = self.rotation.to_euler(bevy::math::EulerRot::YXZ);
+        [yaw.to_degrees(), pitch.to_degrees(), -roll.to_degrees()]
+    }
+}
+
+/// Least-squares rotation, translation and scale taking `reference` onto `current` (image
+/// points, matched by index), by Horn's closed form: the rotation is the quaternion with the
+/// largest eigenvalue of the 4 × 4 matrix built from the points' cross-covariance. Every
+/// landmark votes, so the pose is steadier than from a few points.
+pub fn fit_pose(reference: &[Vec3], current: &[Vec3]) -> RigidFit {
+    let n = reference.len().min(current.len()).max(1) as f32;
+    let flip = |v: &Vec3| Vec3::new(v.x, -v.y, -v.z);
+    let ca = reference.iter().map(flip).sum::<Vec3>() / n;
+    let cb = current.iter().map(flip).sum::<Vec3>() / n;
+    let mut m = [[0.0f64; 3]; 3];
+    let (mut sa, mut sb) = (0.0f64, 0.0f64);
+    for (a, b) in reference.iter().zip(current) {
+        let a = (flip(a) - ca).to_array();
+        let b = (flip(b) - cb).to_array();
+        for i in 0..3 {
+            sa += (a[i] * a[i]) as f64;
+            sb += (b[i] * b[i]) as f64;
+            for j in 0..3 {
+                m[i][j] += (a[i] * b[j]) as f64;
+            }
+        }
+    }
+    let [[sxx, sxy, sxz], [syx, syy, syz], [szx, szy, szz]] = m;
+    let k = [
+        [sxx + syy + szz, syz - szy, szx - sxz, sxy - syx],
+        [syz - szy, sxx - syy - szz, sxy + syx, szx + sxz],
+        [szx - sxz, sxy + syx, -sxx + syy - szz, syz + szy],
+        [sxy - syx, szx + sxz, syz + szy, -sxx - syy + szz],
+    ];
+    let q = largest_eigenvector(k);
+    let rotation = Quat::from_xyzw(q[1] as f32, q[2] as f32, q[3] as f32, q[0] as f32).normalize();
+    RigidFit {
+        rotation,
+        translation: cb - ca,
+        scale: if sa > 0.0 {
+            (sb / sa).sqrt() as f32
+        } else {
+            1.0
+        },
+    }
+}
+
+/// The eigenvector of a symmetric 4 × 4 matrix with the largest eigenvalue (cyclic Jacobi).
+fn largest_eigenvector(mut a: [[f64; 4]; 4]) -> [f64; 4] {
+    let mut v = [[0.0f64; 4]; 4];
+    for (i, row) in v.iter_mut().enumerate() {
+        row[i] = 1.0;
+    }
+    for _ in 0..50 {
+        let off: f64 = (0..4)
+            .flat_map(|i| (0..4).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i][j] * a[i][j])
+            .sum();
+        if off < 1e-18 {
+            break;
+        }
+        for p in 0..3 {
+            for q in p + 1..4 {
+                if a[p][q].abs() < 1e-300 {
+                    continue;
+                }
+                let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..4 {
+                    let (akp, akq) = (a[k][p], a[k][q]);
+                    a[k][p] = c * akp - s * akq;
+                    a[k][q] = s * akp + c * akq;
+                }
+                for k in 0..4 {
+                    let (apk, aqk) = (a[p][k], a[q][k]);
+                    a[p][k] = c * apk - s * aqk;
+                    a[q][k] = s * apk + c * aqk;
+                }
+                for row in v.iter_mut() {
+                    let (vp, vq) = (row[p], row[q]);
+                    row[p] = c * vp - s * vq;
+                    row[q] = s * vp + c * vq;
+                }
+            }
+        }
+    }
+    let best = (0..4)
+        .max_by(|&i, &j| a[i][i].total_cmp(&a[j][j]))
+        .unwrap_or(0);
+    [v[0][best], v[1][best], v[2][best], v[3][best]]
+}
+
 /// ARKit weights from the mesh geometry: eye openness, brows, jaw, smile and mouth shape,
 /// each normalised by the distance between the outer eye corners so the face's size and
 /// distance from the camera do not matter.
@@ -626,6 +735,50 @@ mod tests {
         let mut p = face_points(Vec2::new(6.0, 0.0));
         p.swap(468, 473);
         assert!(gaze(&p).unwrap().yaw > 15.0);
+    }
+
+    #[test]
+    fn a_rigid_fit_recovers_a_known_turn_move_and_scale() {
+        // A lumpy cloud of points in image space, then turned, scaled and moved.
+        let reference: Vec<Vec3> = (0..60)
+            .map(|i| {
+                let t = i as f32;
+                Vec3::new(
+                    200.0 + 40.0 * (t * 0.7).sin(),
+                    150.0 + 55.0 * (t * 1.3).cos(),
+                    20.0 * (t * 0.4).sin(),
+                )
+            })
+            .collect();
+        let turn = Quat::from_euler(
+            bevy::math::EulerRot::YXZ,
+            25f32.to_radians(),
+            -10f32.to_radians(),
+            5f32.to_radians(),
+        );
+        let flip = |v: Vec3| Vec3::new(v.x, -v.y, -v.z);
+        let centre = reference.iter().map(|p| flip(*p)).sum::<Vec3>() / 60.0;
+        let current: Vec<Vec3> = reference
+            .iter()
+            .map(|p| flip(turn * (flip(*p) - centre) * 1.2 + centre + Vec3::new(30.0, -8.0, 0.0)))
+            .collect();
+        let fit = fit_pose(&reference, &current);
+        assert!(
+            fit.rotation.angle_between(turn) < 1e-3,
+            "{:?}",
+            fit.rotation
+        );
+        assert!((fit.scale - 1.2).abs() < 1e-4);
+        assert!((fit.translation - Vec3::new(30.0, -8.0, 0.0)).length() < 1e-3);
+        let [yaw, pitch, roll] = fit.angles();
+        assert!(
+            (yaw - 25.0).abs() < 0.05 && (pitch + 10.0).abs() < 0.05,
+            "{yaw} {pitch}"
+        );
+        assert!((roll + 5.0).abs() < 0.05, "{roll}");
+        // A face fitted to itself has not turned.
+        let same = fit_pose(&reference, &reference);
+        assert!(same.rotation.angle_between(Quat::IDENTITY) < 1e-4);
     }
 
     #[test]

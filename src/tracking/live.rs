@@ -218,6 +218,8 @@ pub struct TrackingSource {
 struct Neutral {
     weights: Vec<(&'static str, f32)>,
     head: [f32; 3],
+    /// The face mesh (pixels): head turns are fitted against it once it is the neutral face.
+    landmarks: Vec<Vec3>,
 }
 
 /// A hand at rest: finger bends and wrist angles.
@@ -232,6 +234,8 @@ struct HandRest {
 struct Filters {
     weights: Vec<(&'static str, OneEuro)>,
     head: [OneEuro; 3],
+    /// The head angles fitted against the neutral face.
+    fitted_head: [OneEuro; 3],
     /// Per hand (indexed by [`side`]): 5 fingers × 3 joints, and the wrist's 3 angles.
     fingers: [[[OneEuro; 3]; 5]; 2],
     wrist: [[OneEuro; 3]; 2],
@@ -244,6 +248,7 @@ impl Filters {
             .iter_mut()
             .map(|(_, f)| f)
             .chain(self.head.iter_mut())
+            .chain(self.fitted_head.iter_mut())
             .chain(self.fingers.iter_mut().flatten().flatten())
             .chain(self.wrist.iter_mut().flatten());
         for f in all {
@@ -703,6 +708,11 @@ fn apply_tracking(
     let mut raw = Neutral {
         weights: Vec::with_capacity(face.expressions.len()),
         head: [0.0; 3],
+        landmarks: face
+            .landmarks
+            .iter()
+            .map(|p| Vec3::from_array(*p))
+            .collect(),
     };
     for (name, weight) in &face.expressions {
         raw.weights
@@ -727,8 +737,18 @@ fn apply_tracking(
             (*name, from_neutral(*w, n))
         })
         .collect();
-    let rest = neutral.as_ref().map(|n| n.head).unwrap_or_default();
-    let head = [0, 1, 2].map(|i| raw.head[i] - rest[i]);
+    // Head turns: fitted with every landmark against the neutral face once there is one,
+    // else read off the mesh's own axes.
+    let head = match neutral
+        .as_ref()
+        .filter(|n| n.landmarks.len() == raw.landmarks.len())
+    {
+        Some(n) => {
+            let angles = super::face::fit_pose(&n.landmarks, &raw.landmarks).angles();
+            [0, 1, 2].map(|i| source.filters.fitted_head[i].filter(angles[i], dt))
+        }
+        None => raw.head,
+    };
     source.last_face = Some(raw);
     let mouth = tuning.mouth_from_camera.clamp(0.0, 1.0);
     for (mut expressions, mut pose) in &mut performers {
