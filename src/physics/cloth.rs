@@ -58,6 +58,8 @@ pub struct ClothSpec {
     pub points: Vec<Vec3>,
     /// How many rows from the top are pinned to the anchor.
     pub pinned_rows: usize,
+    /// Whether the first column is pinned too (a flag's top edge, stiffened by a stick).
+    pub pinned_first_col: bool,
     /// Radius of each particle's collision ball (the cloth's thickness for contacts).
     pub particle_radius: f32,
     /// Mass of the whole cloth, kilograms.
@@ -67,6 +69,11 @@ pub struct ClothSpec {
 impl ClothSpec {
     pub fn index(&self, row: usize, col: usize) -> usize {
         row * self.cols + col
+    }
+
+    /// Whether particle `i` (row-major) is pinned to the anchor.
+    pub fn is_pinned(&self, i: usize) -> bool {
+        i / self.cols < self.pinned_rows || (self.pinned_first_col && i % self.cols == 0)
     }
 
     /// Neighbour pairs at `step` rows or columns apart, with their rest lengths.
@@ -273,7 +280,7 @@ impl CostumeWorld {
         let mut particles = Vec::with_capacity(n);
         for (i, p) in spec.points.iter().enumerate() {
             let at = anchor.transform_point(*p);
-            let handle = if i / spec.cols < spec.pinned_rows {
+            let handle = if spec.is_pinned(i) {
                 self.world.insert_body(
                     rp::RigidBodyBuilder::kinematic_position_based()
                         .translation(at)
@@ -357,7 +364,7 @@ impl CostumeWorld {
         let damping = -(1.0 - settings.drag.clamp(0.0, 0.99)).ln();
         for cloth in self.cloths.iter().flatten().filter(|c| c.group == group) {
             for (i, &handle) in cloth.particles.iter().enumerate() {
-                if i / cloth.spec.cols < cloth.spec.pinned_rows {
+                if cloth.spec.is_pinned(i) {
                     continue;
                 }
                 if let Some(body) = self.world.bodies.get_mut(handle) {
@@ -441,7 +448,7 @@ impl CostumeWorld {
         for cloth in self.cloths.iter().flatten() {
             let anchor = anchor_transform(cloth, bones);
             for (i, &handle) in cloth.particles.iter().enumerate() {
-                if i / cloth.spec.cols >= cloth.spec.pinned_rows {
+                if !cloth.spec.is_pinned(i) {
                     continue;
                 }
                 if let Some(body) = self.world.bodies.get(handle) {
@@ -548,7 +555,7 @@ impl CostumeWorld {
             for (i, p) in self.positions_iter(cloth).enumerate() {
                 // The pinned edge and the row sewn to it go where the bone takes them (a
                 // cuff on a wrist that rests against the hip is pressed into it).
-                if i / cloth.spec.cols <= cloth.spec.pinned_rows {
+                if i / cloth.spec.cols <= cloth.spec.pinned_rows || cloth.spec.is_pinned(i) {
                     continue;
                 }
                 for (c, (capsule, _)) in self.capsules.iter().enumerate() {
@@ -628,6 +635,7 @@ pub fn ling_sleeve(side: f32) -> ClothSpec {
         wrap: true,
         points,
         pinned_rows: 1,
+        pinned_first_col: false,
         particle_radius: 0.015,
         mass: 0.15,
     }
@@ -635,7 +643,8 @@ pub fn ling_sleeve(side: f32) -> ClothSpec {
 
 /// The four back flags (靠旗) of a general's armour: silk pennants on poles rising from the
 /// upper back in a fan, two a side, in the upper chest's rest frame. Each flag is sewn to its
-/// pole along one edge (row 0, pinned) and tapers from the top of the pole down.
+/// pole along one edge (row 0, pinned), held out along its top edge by a stick (column 0,
+/// pinned), and tapers from the top of the pole down; its lower edge flies free.
 pub fn ling_back_flags() -> Vec<ClothSpec> {
     let (rows, cols) = (5, 7);
     let chest = HumanBone::UpperChest.rest_position();
@@ -665,6 +674,7 @@ pub fn ling_back_flags() -> Vec<ClothSpec> {
             wrap: false,
             points,
             pinned_rows: 1,
+            pinned_first_col: true,
             particle_radius: 0.012,
             mass: 0.05,
         });
@@ -706,6 +716,7 @@ pub fn door_curtain(width: f32, height: f32, folds: f32, depth: f32) -> ClothSpe
         wrap: false,
         points,
         pinned_rows: 1,
+        pinned_first_col: false,
         particle_radius: 0.03,
         mass: 1.5,
     }
@@ -1092,6 +1103,7 @@ mod tests {
             wrap: false,
             points,
             pinned_rows: 1,
+            pinned_first_col: false,
             particle_radius: 0.01,
             mass: 0.2,
         }
@@ -1154,6 +1166,53 @@ mod tests {
         let mesh = cloth_mesh(&spec, &p, &Transform::IDENTITY);
         let normals = mesh.attribute(Mesh::ATTRIBUTE_NORMAL).unwrap();
         assert_eq!(normals.len(), spec.rows * (spec.cols + 1));
+    }
+
+    #[test]
+    fn back_flags_settle_on_their_poles_clear_of_the_body() {
+        let bones = rest_bones();
+        let mut world = CostumeWorld::default();
+        world.set_body(&ling_body(), &bones);
+        let flags: Vec<usize> = ling_back_flags()
+            .into_iter()
+            .map(|spec| world.add_cloth(spec, bones[HumanBone::UpperChest.index()]))
+            .collect();
+        world.configure(ClothGroup::Flags, PhysicsSettings::default().flags);
+        for _ in 0..600 {
+            world.step(&bones, Vec3::ZERO);
+        }
+        println!(
+            "back flags at rest: energy {:.2e} J, deepest into the body {:.1} mm",
+            world.energy(),
+            world.deepest_penetration(&bones) * 1000.0
+        );
+        assert!(world.energy() < 1e-3, "at rest: {} J", world.energy());
+        assert!(world.deepest_penetration(&bones) < 0.01);
+        for &flag in &flags {
+            let spec = world.spec(flag).clone();
+            let p = world.positions(flag);
+            // The lower outer corner flies free but the flag stays spread: it does not
+            // collapse onto its pole.
+            let corner = p[spec.rows * spec.cols - 1];
+            let rest = bones[HumanBone::UpperChest.index()]
+                .transform_point(spec.points[spec.rows * spec.cols - 1]);
+            let from_pole = (0..spec.cols)
+                .map(|c| corner.distance(p[c]))
+                .fold(f32::MAX, f32::min);
+            println!(
+                "{}: lower outer corner {:.2} m from the pole, {:.2} m from where it was sewn",
+                spec.name,
+                from_pole,
+                corner.distance(rest)
+            );
+            assert!(from_pole > 0.05, "{} collapses onto its pole", spec.name);
+            // Flags stand above the shoulders, behind the head.
+            assert!(
+                p.iter().all(|q| q.y > 1.3),
+                "{} falls below the shoulders",
+                spec.name
+            );
+        }
     }
 
     /// Runs both sleeves on the built-in body through `clip` at 60 Hz; returns the deepest
