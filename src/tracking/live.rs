@@ -50,8 +50,10 @@ impl TrackingInput {
     }
 }
 
-/// How tracked signals are filtered and shared, set from the panel or a show's cues.
+/// How tracked signals are filtered and shared, set from the panel or a show's cues
+/// (`TuneTracking((beta: 0.8))`; fields left out take their defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrackingTuning {
     /// How much of the mouth the camera drives when lip sync also does (0 = voice only,
     /// 1 = camera only).
@@ -273,9 +275,18 @@ impl Filters {
 impl Drop for TrackingSource {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        // Let it finish its frame, so ONNX Runtime is not torn down under it at exit.
+        // Let it finish its frame, so ONNX Runtime is not torn down under it at exit; a
+        // camera that stopped delivering frames would hold it forever, so give up after 2 s.
         if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+            let until = Instant::now() + Duration::from_secs(2);
+            while !thread.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            } else {
+                warn!("the tracking source did not stop within 2 s; leaving it behind");
+            }
         }
     }
 }
