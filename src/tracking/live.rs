@@ -213,6 +213,7 @@ pub struct TrackingSource {
     last_hand: [Option<HandRest>; 2],
     /// The first frame number and time of the current fps window.
     window: Option<(u64, Instant)>,
+    held: Held,
 }
 
 /// A neutral face: expression weights by name and head angles.
@@ -538,6 +539,7 @@ fn start_tracking(
         last_face: None,
         last_hand: [None; 2],
         window: None,
+        held: Held::default(),
     });
 }
 
@@ -600,12 +602,38 @@ fn from_neutral(weight: f32, neutral: f32) -> f32 {
     ((weight - neutral) / (1.0 - neutral)).clamp(0.0, 1.0)
 }
 
-/// Drains the tracking thread's reports and drives the performer with the newest result,
-/// filtered and calibrated.
+/// The tracked signals the performer wears, held between results (the stage usually runs
+/// faster than the camera) and eased out when results stop coming.
+#[derive(Debug, Clone, Default)]
+struct Held {
+    /// Calibrated expression weights and head turn (degrees), and when they were tracked.
+    face: Option<(Vec<(&'static str, f32)>, [f32; 3], Instant)>,
+    /// Per hand ([`side`]): finger bends, the wrist turn (once a rest is captured), when.
+    hands: [Option<([[f32; 3]; 5], Option<[f32; 3]>, Instant)>; 2],
+    /// When the last result was tracked, for the One Euro filters' time step.
+    last: Option<Instant>,
+}
+
+/// Tracked signals hold fully this long after their frame, then ease out to the motion's own
+/// pose over [`EASE_OUT`].
+const HOLD: Duration = Duration::from_millis(500);
+const EASE_OUT: Duration = Duration::from_secs(1);
+
+/// How much a signal tracked at `at` still drives the performer.
+fn hold_weight(at: Instant, now: Instant) -> f32 {
+    let age = now.saturating_duration_since(at);
+    if age <= HOLD {
+        1.0
+    } else {
+        1.0 - ((age - HOLD).as_secs_f32() / EASE_OUT.as_secs_f32()).min(1.0)
+    }
+}
+
+/// Drains the tracking thread's reports; a new result updates the held signals (filtered and
+/// calibrated); every frame the held signals drive the performer over the motion's pose.
 fn apply_tracking(
     source: Option<ResMut<TrackingSource>>,
     settings: Option<Res<TrackingSettings>>,
-    time: Res<Time>,
     mut status: ResMut<TrackingStatus>,
     mut performers: Query<(&mut ExpressionWeights, &mut HumanoidPose), With<Performer>>,
 ) {
@@ -635,9 +663,25 @@ fn apply_tracking(
             }
         }
     }
-    let Some(tracked) = source.frames.try_recv().ok() else {
-        return;
-    };
+    if let Ok(tracked) = source.frames.try_recv() {
+        update_held(&mut source, &tracked, &settings.tuning, &mut status, &label);
+    }
+    wear_held(
+        &source.held,
+        &settings.tuning,
+        Instant::now(),
+        &mut performers,
+    );
+}
+
+/// Takes a new result into the held signals.
+fn update_held(
+    source: &mut TrackingSource,
+    tracked: &Tracked,
+    tuning: &TrackingTuning,
+    status: &mut TrackingStatus,
+    label: &str,
+) {
     // Frames the thread tracked a second (the stage may apply fewer when it runs slower),
     // over the last couple of seconds.
     match source.window {
@@ -660,9 +704,19 @@ fn apply_tracking(
     status.age_ms = tracked.captured.elapsed().as_secs_f32() * 1000.0;
     status.preview = Some(tracked.preview.clone());
     status.preview_serial += 1;
-    let tuning = settings.tuning;
-    let dt = time.delta_secs().max(1.0 / 120.0);
-    let source = &mut *source;
+    // The filters step by the time between tracked frames, not between stage frames.
+    let dt = source
+        .held
+        .last
+        .map(|last| {
+            tracked
+                .captured
+                .saturating_duration_since(last)
+                .as_secs_f32()
+        })
+        .unwrap_or(1.0 / 30.0)
+        .clamp(1.0 / 240.0, 0.5);
+    source.held.last = Some(tracked.captured);
 
     // A hand out of view this frame is not captured by a calibration made now.
     source.last_hand = [None; 2];
@@ -671,8 +725,7 @@ fn apply_tracking(
         .iter()
         .filter(|h| h.presence >= tuning.min_presence)
     {
-        let model_right = hand.right > 0.5;
-        let k = side(model_right);
+        let k = side(hand.right > 0.5);
         let mut raw = HandRest::default();
         for (f, row) in hand.curls.iter().enumerate() {
             for (j, angle) in row.iter().enumerate() {
@@ -694,14 +747,13 @@ fn apply_tracking(
         // The wrist only turns from a captured rest: without one, the camera's view of the
         // palm says nothing about how it sits on the forearm.
         let wrist = source.hand_rest[k].map(|rest| [0, 1, 2].map(|i| raw.wrist[i] - rest.wrist[i]));
-        for (_, mut pose) in &mut performers {
-            pose_fingers(&mut pose, model_right, &bends);
-            if let Some(w) = wrist {
-                pose_wrist(&mut pose, model_right, w);
-            }
-        }
+        source.held.hands[k] = Some((bends, wrist, tracked.captured));
     }
-    let Some(face) = tracked.face.filter(|f| f.presence >= tuning.min_presence) else {
+    let Some(face) = tracked
+        .face
+        .as_ref()
+        .filter(|f| f.presence >= tuning.min_presence)
+    else {
         status.summary = format!("{label}: {:.0} fps, no face in view", status.fps);
         return;
     };
@@ -727,7 +779,7 @@ fn apply_tracking(
     };
     for (name, weight) in &face.expressions {
         raw.weights
-            .push((*name, source.filters.weight(name, *weight, dt, &tuning)));
+            .push((*name, source.filters.weight(name, *weight, dt, tuning)));
     }
     for (i, angle) in [face.head.yaw, face.head.pitch, face.head.roll]
         .iter()
@@ -735,13 +787,12 @@ fn apply_tracking(
     {
         raw.head[i] = source.filters.head[i].filter(*angle, dt);
     }
-    let neutral = source.neutral.clone();
-    let weights: Vec<(&str, f32)> = raw
+    let neutral = source.neutral.as_ref();
+    let weights: Vec<(&'static str, f32)> = raw
         .weights
         .iter()
         .map(|(name, w)| {
             let n = neutral
-                .as_ref()
                 .and_then(|n| n.weights.iter().find(|(m, _)| m == name))
                 .map(|(_, v)| *v)
                 .unwrap_or(0.0);
@@ -750,10 +801,7 @@ fn apply_tracking(
         .collect();
     // Head turns: fitted with every landmark against the neutral face once there is one,
     // else read off the mesh's own axes.
-    let head = match neutral
-        .as_ref()
-        .filter(|n| n.landmarks.len() == raw.landmarks.len())
-    {
+    let head = match neutral.filter(|n| n.landmarks.len() == raw.landmarks.len()) {
         Some(n) => {
             let angles = super::face::fit_pose(&n.landmarks, &raw.landmarks).angles();
             [0, 1, 2].map(|i| source.filters.fitted_head[i].filter(angles[i], dt))
@@ -761,21 +809,57 @@ fn apply_tracking(
         None => raw.head,
     };
     source.last_face = Some(raw);
-    let mouth = tuning.mouth_from_camera.clamp(0.0, 1.0);
-    for (mut expressions, mut pose) in &mut performers {
-        for (name, weight) in &weights {
-            let is_mouth = name.starts_with("mouth") || name.starts_with("jaw");
-            if is_mouth {
-                // Share the mouth with lip sync: the camera takes `mouth` of it.
-                let voice = expressions.get(name).unwrap_or(0.0);
-                expressions.set(name, voice * (1.0 - mouth) + weight * mouth);
-                if *name == "jawOpen" {
-                    for v in expressions.visemes.iter_mut() {
-                        *v *= 1.0 - mouth;
-                    }
+    source.held.face = Some((weights, head, tracked.captured));
+}
+
+/// Puts the held signals on the performers, each as strong as its age allows.
+fn wear_held(
+    held: &Held,
+    tuning: &TrackingTuning,
+    now: Instant,
+    performers: &mut Query<(&mut ExpressionWeights, &mut HumanoidPose), With<Performer>>,
+) {
+    for (k, hand) in held.hands.iter().enumerate() {
+        let Some((bends, wrist, at)) = hand else {
+            continue;
+        };
+        let w = hold_weight(*at, now);
+        if w <= 0.0 {
+            continue;
+        }
+        let model_right = k == 1;
+        for (_, mut pose) in performers.iter_mut() {
+            let motion = pose.clone();
+            pose_fingers(&mut pose, model_right, bends);
+            if let Some(turn) = wrist {
+                pose_wrist(&mut pose, model_right, *turn);
+            }
+            if w < 1.0 {
+                for (now, before) in pose.rotations.iter_mut().zip(&motion.rotations) {
+                    *now = before.slerp(*now, w);
                 }
-            } else {
-                expressions.set(name, *weight);
+            }
+        }
+    }
+    let Some((weights, head, at)) = &held.face else {
+        return;
+    };
+    let w = hold_weight(*at, now);
+    if w <= 0.0 {
+        return;
+    }
+    let mouth = tuning.mouth_from_camera.clamp(0.0, 1.0) * w;
+    for (mut expressions, mut pose) in performers.iter_mut() {
+        for (name, weight) in weights {
+            let is_mouth = name.starts_with("mouth") || name.starts_with("jaw");
+            let share = if is_mouth { mouth } else { w };
+            // The motion's (or the voice's) own value gives way to the camera's by `share`.
+            let own = expressions.get(name).unwrap_or(0.0);
+            expressions.set(name, own * (1.0 - share) + weight * share);
+            if is_mouth && *name == "jawOpen" {
+                for v in expressions.visemes.iter_mut() {
+                    *v *= 1.0 - mouth;
+                }
             }
         }
         let turn = Quat::from_euler(
@@ -785,7 +869,7 @@ fn apply_tracking(
             -head[2].to_radians(),
         );
         let i = HumanBone::Head.index();
-        pose.rotations[i] = pose.rotations[i] * turn;
+        pose.rotations[i] = pose.rotations[i] * Quat::IDENTITY.slerp(turn, w);
     }
 }
 
@@ -1000,6 +1084,82 @@ mod tests {
             }),
             "back: {}",
             app.world().resource::<TrackingStatus>().summary
+        );
+    }
+
+    /// Between results the performer keeps the tracked face; when results stop it eases back
+    /// to the motion's own over a second.
+    #[test]
+    fn held_signals_hold_then_ease_out() {
+        use bevy::ecs::system::RunSystemOnce;
+        let now = Instant::now();
+        assert_eq!(hold_weight(now, now + Duration::from_millis(400)), 1.0);
+        assert!((hold_weight(now, now + Duration::from_millis(1000)) - 0.5).abs() < 1e-3);
+        assert_eq!(hold_weight(now, now + Duration::from_secs(3)), 0.0);
+        let wear = |age: Duration| {
+            let mut world = World::new();
+            let performer = world
+                .spawn((
+                    Performer {
+                        name: "test".into(),
+                        bones: Vec::new(),
+                    },
+                    ExpressionWeights::default(),
+                    HumanoidPose::default(),
+                ))
+                .id();
+            let mut bends = [[0.0; 3]; 5];
+            bends[1] = [60.0, 0.0, 0.0];
+            let held = Held {
+                face: Some((vec![("eyeBlinkLeft", 1.0)], [30.0, 0.0, 0.0], now)),
+                hands: [None, Some((bends, None, now))],
+                last: Some(now),
+            };
+            world
+                .run_system_once(
+                    move |mut performers: Query<
+                        (&mut ExpressionWeights, &mut HumanoidPose),
+                        With<Performer>,
+                    >| {
+                        wear_held(
+                            &held,
+                            &TrackingTuning::default(),
+                            now + age,
+                            &mut performers,
+                        );
+                    },
+                )
+                .unwrap();
+            let blink = world
+                .get::<ExpressionWeights>(performer)
+                .unwrap()
+                .get("eyeBlinkLeft")
+                .unwrap_or(0.0);
+            let pose = world.get::<HumanoidPose>(performer).unwrap();
+            let head = pose.rotations[HumanBone::Head.index()]
+                .to_axis_angle()
+                .1
+                .to_degrees();
+            let index = pose.rotations[HumanBone::from_name("leftIndexProximal").unwrap().index()]
+                .to_axis_angle()
+                .1
+                .to_degrees();
+            (blink, head, index)
+        };
+        let (blink, head, index) = wear(Duration::from_millis(100));
+        assert!(
+            (blink - 1.0).abs() < 1e-4 && (head - 30.0).abs() < 0.01 && (index - 60.0).abs() < 0.01
+        );
+        let (blink, head, index) = wear(Duration::from_millis(1000));
+        assert!((blink - 0.5).abs() < 1e-3, "half way out: {blink}");
+        assert!(
+            (head - 15.0).abs() < 0.1 && (index - 30.0).abs() < 0.1,
+            "{head} {index}"
+        );
+        let (blink, head, index) = wear(Duration::from_secs(5));
+        assert!(
+            blink == 0.0 && head.abs() < 1e-3 && index.abs() < 1e-3,
+            "gone back to the motion"
         );
     }
 
