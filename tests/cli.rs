@@ -407,15 +407,30 @@ fn killed_recording_keeps_the_take_up_to_the_last_second() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(3300));
+    // Wait for two seconds' checkpoints (on a loaded machine the headless show may run slower
+    // than real time), then kill it.
+    let first_take = || {
+        std::fs::read_dir(&takes)
+            .ok()?
+            .next()?
+            .ok()
+            .map(|e| e.path())
+    };
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let kept = first_take()
+            .and_then(|dir| ling_stage::show::take::Take::load(&dir).ok())
+            .map(|t| t.poses.len())
+            .unwrap_or(0);
+        if kept >= 120 {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
     child.kill().unwrap(); // SIGKILL: no chance to close anything
     child.wait().unwrap();
-    let take_dir = std::fs::read_dir(&takes)
-        .unwrap()
-        .next()
-        .expect("a take folder")
-        .unwrap()
-        .path();
+    let take_dir = first_take().expect("a take folder");
     let take = ling_stage::show::take::Take::load(&take_dir).unwrap();
     assert!(
         !take.info.complete,

@@ -118,55 +118,86 @@ pub fn crop_tensor(
     let origin = roi.to_image(Vec2::splat(0.5), nf) - Vec2::splat(0.5);
     let du = roi.to_image(Vec2::new(1.5, 0.5), nf) - Vec2::splat(0.5) - origin;
     let dv = roi.to_image(Vec2::new(0.5, 1.5), nf) - Vec2::splat(0.5) - origin;
-    let (w, h) = (frame.width as i32, frame.height as i32);
-    let stride = frame.width as usize * 3;
-    let rgb = &frame.rgb;
+    // Pixel values scaled to the tensor's range, looked up instead of converted.
+    let lut: [f32; 256] = std::array::from_fn(|i| i as f32 * scale);
     let plane = n * n;
-    let offset = range.0;
+    let mut row_px = vec![0.0f32; 3 * n];
     for v in 0..n {
-        let row = origin + dv * v as f32;
-        let (mut x, mut y) = (row.x, row.y);
-        for u in 0..n {
-            // Truncation is the floor for points right of and below the origin; the others
-            // take the border path. (`f32::floor` is a call, not an instruction, on baseline
-            // x86_64: twice per pixel it was most of the crop's time.)
-            let (x0, y0) = (x as i32, y as i32);
-            let mut px = [0.0f32; 3];
-            if x >= 0.0 && y >= 0.0 && x0 + 1 < w && y0 + 1 < h {
-                let (ax, ay) = (x - x0 as f32, y - y0 as f32);
-                let i = y0 as usize * stride + x0 as usize * 3;
-                let (w00, w10) = ((1.0 - ax) * (1.0 - ay), ax * (1.0 - ay));
-                let (w01, w11) = ((1.0 - ax) * ay, ax * ay);
-                let (top, bottom) = (&rgb[i..i + 6], &rgb[i + stride..i + stride + 6]);
-                for (c, value) in px.iter_mut().enumerate() {
-                    *value = w00 * top[c] as f32
-                        + w10 * top[3 + c] as f32
-                        + w01 * bottom[c] as f32
-                        + w11 * bottom[3 + c] as f32;
-                }
-            } else {
-                // At the border: the slow path, black outside.
-                frame.sample(x + 0.5, y + 0.5, &mut px);
-            }
-            let k = v * n + u;
-            match layout {
-                Layout::Nhwc => {
-                    let o = &mut out[k * 3..k * 3 + 3];
-                    for c in 0..3 {
-                        o[c] = offset + px[c] * scale;
-                    }
-                }
-                Layout::Nchw => {
+        sample_row(frame, origin + dv * v as f32, du, &lut, &mut row_px);
+        match layout {
+            Layout::Nhwc => out[v * 3 * n..(v + 1) * 3 * n].copy_from_slice(&row_px),
+            Layout::Nchw => {
+                for (u, px) in row_px.chunks_exact(3).enumerate() {
                     for (c, value) in px.iter().enumerate() {
-                        out[c * plane + k] = offset + value * scale;
+                        out[c * plane + v * n + u] = *value;
                     }
                 }
             }
-            x += du.x;
-            y += du.y;
+        }
+    }
+    if range.0 != 0.0 {
+        for value in &mut out {
+            *value += range.0;
         }
     }
     out
+}
+
+/// One crop row: pixel centres `start + u·step` (in sampling-grid coordinates), bilinear,
+/// as RGB triples scaled by `lut`. A row wholly inside the frame (both its ends are: the frame
+/// is convex) takes the fast path; a row that crosses the border checks each pixel, and
+/// outside is black.
+fn sample_row(frame: &Frame, start: Vec2, step: Vec2, lut: &[f32; 256], out: &mut [f32]) {
+    let (w, h) = (frame.width as f32, frame.height as f32);
+    let stride = frame.width as usize * 3;
+    let rgb = frame.rgb.as_slice();
+    let n = out.len() / 3;
+    let inside = |x: f32, y: f32| x >= 0.0 && y >= 0.0 && x < w - 1.0 && y < h - 1.0;
+    let end = start + step * (n.max(1) - 1) as f32;
+    let (mut x, mut y) = (start.x, start.y);
+    if inside(start.x, start.y) && inside(end.x, end.y) {
+        for o in out.chunks_exact_mut(3) {
+            bilinear(rgb, stride, lut, x, y, o);
+            x += step.x;
+            y += step.y;
+        }
+    } else {
+        let scale = lut[1];
+        for o in out.chunks_exact_mut(3) {
+            if inside(x, y) {
+                bilinear(rgb, stride, lut, x, y, o);
+            } else {
+                // At the border: the slow path, black outside.
+                let mut px = [0.0f32; 3];
+                frame.sample(x + 0.5, y + 0.5, &mut px);
+                for c in 0..3 {
+                    o[c] = px[c] * scale;
+                }
+            }
+            x += step.x;
+            y += step.y;
+        }
+    }
+}
+
+/// The bilinear sample at `(x, y)`, inside the frame and less than a pixel from its right
+/// and bottom edges (clamped there, against rounding). Truncation is the floor for these
+/// points: `f32::floor` is a call on baseline x86_64, and twice a pixel it was half the crop.
+#[inline(always)]
+fn bilinear(rgb: &[u8], stride: usize, lut: &[f32; 256], x: f32, y: f32, o: &mut [f32]) {
+    let rows = rgb.len() / stride.max(1);
+    let x0 = (x as usize).min((stride / 3).saturating_sub(2));
+    let y0 = (y as usize).min(rows.saturating_sub(2));
+    let (ax, ay) = (x - x0 as f32, y - y0 as f32);
+    let i = y0 * stride + x0 * 3;
+    let (top, bottom) = (&rgb[i..i + 6], &rgb[i + stride..i + stride + 6]);
+    for c in 0..3 {
+        let t = lut[top[c] as usize];
+        let t = t + ax * (lut[top[3 + c] as usize] - t);
+        let b = lut[bottom[c] as usize];
+        let b = b + ax * (lut[bottom[3 + c] as usize] - b);
+        o[c] = t + ay * (b - t);
+    }
 }
 
 /// SSD anchor centres (normalised 0..1) for a square input: for each `(stride, per_cell)`, a
@@ -336,6 +367,31 @@ mod tests {
         };
         let p = turned.to_image(Vec2::new(16.0, 8.0), 16.0);
         assert!(p.distance(Vec2::new(32.0, 24.0)) < 1e-4, "{p}");
+        // A crop hanging over the right edge: black beyond it, the gradient inside, and the
+        // same values as the slow per-pixel sampler gives.
+        let over = Roi {
+            center: Vec2::new(64.0, 16.0),
+            size: 16.0,
+            rotation: 0.3,
+        };
+        let t = crop_tensor(&frame, &over, 16, Layout::Nhwc, (0.0, 255.0));
+        for v in 0..16 {
+            for u in 0..16 {
+                let at = over.to_image(Vec2::new(u as f32 + 0.5, v as f32 + 0.5), 16.0);
+                let mut px = [0.0; 3];
+                frame.sample(at.x, at.y, &mut px);
+                let k = (v * 16 + u) * 3;
+                for c in 0..3 {
+                    assert!(
+                        (t[k + c] - px[c]).abs() < 0.05,
+                        "({u}, {v}): {} vs {}",
+                        t[k + c],
+                        px[c]
+                    );
+                }
+            }
+        }
+        assert_eq!(&t[15 * 3..15 * 3 + 3], &[0.0, 0.0, 0.0], "black outside");
     }
 
     #[test]
