@@ -168,7 +168,14 @@ fn check_audio() -> Vec<Check> {
 
 fn check_cameras() -> Check {
     match tracking::list_cameras() {
-        Ok(cams) if !cams.is_empty() => Check::new("cameras", Status::Ok, cams.join(", ")),
+        Ok(cams) if !cams.is_empty() => Check::new(
+            "cameras",
+            Status::Ok,
+            format!(
+                "{}; `live --camera [INDEX|NAME]` tracks face and hands from one",
+                cams.join(", ")
+            ),
+        ),
         Ok(_) => Check::new(
             "cameras",
             Status::Missing,
