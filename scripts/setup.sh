@@ -61,8 +61,10 @@ for model in face_detection_short_range face_landmark palm_detection_full hand_l
     done
     [ "$found" -eq 1 ] || models_missing=1
 done
-if [ "$models_missing" -eq 1 ]; then
-    echo "setup: making the tracking models (scripts/models.sh, about 2 minutes once)"
+if [ "$models_missing" -eq 1 ] && [ -n "${LING_SKIP_MODELS:-}" ]; then
+    echo "setup: LING_SKIP_MODELS is set: no tracking models made (run scripts/models.sh later); tracking is off"
+elif [ "$models_missing" -eq 1 ]; then
+    echo "setup: making the tracking models (scripts/models.sh, about 2 minutes once; LING_SKIP_MODELS=1 skips)"
     bash scripts/models.sh || echo "setup: WARNING: tracking models were not made; tracking will be off" >&2
 fi
 # numpy and Pillow: the Python peer of the tracking benchmark (scripts/bench_tracking.py).
