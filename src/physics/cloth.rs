@@ -206,6 +206,9 @@ const SOLVER_ITERATIONS: usize = 2;
 pub struct CostumeWorld {
     world: rp::PhysicsWorld,
     capsules: Vec<(BodyCapsule, rp::RigidBodyHandle)>,
+    /// An avatar's own collider spheres and capsules (its VRM collider groups): kinematic
+    /// bodies with their radius and half length, and where the next step takes them.
+    avatar_colliders: Vec<(rp::RigidBodyHandle, f32, f32, rp::Pose)>,
     cloths: Vec<Option<ClothBodies>>,
 }
 
@@ -236,6 +239,7 @@ impl CostumeWorld {
         Self {
             world,
             capsules: Vec::new(),
+            avatar_colliders: Vec::new(),
             cloths: Vec::new(),
         }
     }
@@ -263,6 +267,55 @@ impl CostumeWorld {
                 Some(handle),
             );
             self.capsules.push((*capsule, handle));
+        }
+    }
+
+    /// Where an avatar's own colliders are for the next step: world segments (a sphere's ends
+    /// coincide) with their radius. The first call, or one with other shapes, makes them.
+    pub fn set_avatar_colliders(&mut self, segments: &[(Vec3, Vec3, f32)]) {
+        let pose_of = |(a, b, _): &(Vec3, Vec3, f32)| {
+            let axis = *b - *a;
+            let rotation = Quat::from_rotation_arc(Vec3::Y, axis.normalize_or(Vec3::Y));
+            (
+                rp::Pose::from_parts((*a + *b) * 0.5, rotation),
+                axis.length() * 0.5,
+            )
+        };
+        let same_shapes = self.avatar_colliders.len() == segments.len()
+            && self
+                .avatar_colliders
+                .iter()
+                .zip(segments)
+                .all(|((_, r, h, _), s)| (r - s.2).abs() < 1e-4 && (h - pose_of(s).1).abs() < 1e-3);
+        if !same_shapes {
+            for (handle, ..) in self.avatar_colliders.drain(..) {
+                self.world.remove_body(handle);
+            }
+            for segment in segments {
+                let (pose, half) = pose_of(segment);
+                let handle = self.world.insert_body(
+                    rp::RigidBodyBuilder::kinematic_position_based()
+                        .pose(pose)
+                        .soft_ccd_prediction(0.1),
+                );
+                let shape = if half > 1e-4 {
+                    rp::ColliderBuilder::capsule_y(half, segment.2)
+                } else {
+                    rp::ColliderBuilder::ball(segment.2)
+                };
+                self.world.insert_collider(
+                    shape
+                        .collision_groups(groups(BODY, CLOTH))
+                        .friction(0.3)
+                        .build(),
+                    Some(handle),
+                );
+                self.avatar_colliders.push((handle, segment.2, half, pose));
+            }
+            return;
+        }
+        for (collider, segment) in self.avatar_colliders.iter_mut().zip(segments) {
+            collider.3 = pose_of(segment).0;
         }
     }
 
@@ -436,12 +489,14 @@ impl CostumeWorld {
     /// put them, `wind` (m/s, the air's velocity) pushes the silk, then rapier steps.
     pub fn step(&mut self, bones: &[Transform], wind: Vec3) {
         // Where the kinematic bodies are now and where the bones want them.
-        let capsule_moves: Vec<(rp::RigidBodyHandle, rp::Pose, rp::Pose)> = self
+        let targets = self
             .capsules
             .iter()
-            .filter_map(|(capsule, handle)| {
-                let from = *self.world.bodies.get(*handle)?.position();
-                Some((*handle, from, capsule_pose(capsule, bones).0))
+            .map(|(capsule, handle)| (*handle, capsule_pose(capsule, bones).0))
+            .chain(self.avatar_colliders.iter().map(|(h, _, _, to)| (*h, *to)));
+        let capsule_moves: Vec<(rp::RigidBodyHandle, rp::Pose, rp::Pose)> = targets
+            .filter_map(|(handle, to)| {
+                Some((handle, *self.world.bodies.get(handle)?.position(), to))
             })
             .collect();
         let mut pin_moves = Vec::new();
@@ -1038,11 +1093,23 @@ fn step_cloth(
     clock: Option<Res<ShowClock>>,
     mut cloth: ResMut<CostumeCloth>,
     performers: Query<(&Transform, &HumanoidPose)>,
+    (springs, transforms, parents): (
+        Query<&super::springs::SpringBones>,
+        Query<&Transform>,
+        Query<&ChildOf>,
+    ),
 ) {
     if cloth.world.cloth_count() == 0 {
         return;
     }
     let bones = current_bones(&cloth, &performers);
+    // An avatar's own colliders (VRM collider groups) join the body the cloth meets.
+    let own = cloth
+        .performer
+        .and_then(|p| springs.get(p).ok())
+        .map(|s| s.collider_segments(&super::springs::hierarchy!(transforms, parents)))
+        .unwrap_or_default();
+    cloth.world.set_avatar_colliders(&own);
     let teleported = (0..cloth.world.cloths.len())
         .filter(|&i| cloth.world.cloths[i].is_some())
         .any(|i| cloth.world.anchor_jump(i, &bones) > TELEPORT_DISTANCE);
@@ -1166,6 +1233,51 @@ mod tests {
         let mesh = cloth_mesh(&spec, &p, &Transform::IDENTITY);
         let normals = mesh.attribute(Mesh::ATTRIBUTE_NORMAL).unwrap();
         assert_eq!(normals.len(), spec.rows * (spec.cols + 1));
+    }
+
+    /// An avatar's own collider (a VRM collider sphere) holds the cloth up like the body's
+    /// capsules do.
+    #[test]
+    fn cloth_drapes_over_an_avatars_own_collider() {
+        let drop_sheet = |collider: bool| {
+            let mut world = CostumeWorld::default();
+            let cloth = world.add_cloth(sheet(8, 6), Transform::IDENTITY);
+            world.configure(
+                ClothGroup::Curtains,
+                GroupSettings {
+                    stiffness: 0.5,
+                    drag: 0.3,
+                    gravity: 1.0,
+                },
+            );
+            // A ball just behind where the sheet would hang: it is pushed out of the way.
+            let ball = (Vec3::new(0.125, 1.8, 0.05), 0.08);
+            for _ in 0..600 {
+                if collider {
+                    world.set_avatar_colliders(&[(ball.0, ball.0, ball.1)]);
+                }
+                world.step(&[], Vec3::ZERO);
+            }
+            let p = world.positions(cloth);
+            let inside = p
+                .iter()
+                .map(|q| (ball.1 + 0.01) - q.distance(ball.0))
+                .fold(f32::MIN, f32::max);
+            (p, inside)
+        };
+        let (free, _) = drop_sheet(false);
+        let (draped, deepest) = drop_sheet(true);
+        println!("deepest into the ball {:.1} mm", deepest * 1000.0);
+        assert!(deepest < 0.01, "no particle inside the ball: {deepest}");
+        // Without the ball the sheet hangs straight down; with it, it drapes over the ball
+        // (it falls from the ball's side) and its hem hangs out beyond it.
+        let corner = 7 * 6 + 2;
+        assert!(
+            draped[corner].z > free[corner].z + 0.1,
+            "{} vs {}",
+            draped[corner],
+            free[corner]
+        );
     }
 
     #[test]

@@ -59,26 +59,43 @@ pub struct SpringBones {
     reset: bool,
 }
 
-/// Reads world transforms by walking up the node's parents.
-fn world_of(
-    entity: Entity,
-    transforms: &Query<&mut Transform>,
-    parents: &Query<&ChildOf>,
-) -> GlobalTransform {
-    let mut chain = vec![entity];
-    let mut at = entity;
-    while let Ok(p) = parents.get(at) {
-        at = p.parent();
-        chain.push(at);
-    }
-    let mut world = GlobalTransform::IDENTITY;
-    for e in chain.iter().rev() {
-        if let Ok(t) = transforms.get(*e) {
-            world = world.mul_transform(*t);
-        }
-    }
-    world
+/// How to read an entity's local transform and its parent (from whatever queries a system
+/// has).
+pub struct Hierarchy<'a> {
+    pub transform: &'a dyn Fn(Entity) -> Option<Transform>,
+    pub parent: &'a dyn Fn(Entity) -> Option<Entity>,
 }
+
+impl Hierarchy<'_> {
+    /// An entity's world transform, by walking up its parents (the one propagated last frame
+    /// would be a step behind the pose just solved).
+    pub fn world_of(&self, entity: Entity) -> GlobalTransform {
+        let mut chain = vec![entity];
+        let mut at = entity;
+        while let Some(p) = (self.parent)(at) {
+            at = p;
+            chain.push(at);
+        }
+        let mut world = GlobalTransform::IDENTITY;
+        for e in chain.iter().rev() {
+            if let Some(t) = (self.transform)(*e) {
+                world = world.mul_transform(t);
+            }
+        }
+        world
+    }
+}
+
+/// [`Hierarchy`] over a system's transform and parent queries.
+macro_rules! hierarchy {
+    ($transforms:expr, $parents:expr) => {
+        $crate::physics::springs::Hierarchy {
+            transform: &|e| $transforms.get(e).ok().map(|t| *t),
+            parent: &|e| $parents.get(e).ok().map(|p| p.parent()),
+        }
+    };
+}
+pub(crate) use hierarchy;
 
 impl SpringBones {
     /// Builds the avatar's chains from its file, finding nodes by name under `root`.
@@ -139,7 +156,9 @@ impl SpringBones {
                 if local_tail.length_squared() < 1e-10 {
                     break;
                 }
-                let tail = world_of(node, transforms, parents).transform_point(local_tail);
+                let tail = hierarchy!(transforms, parents)
+                    .world_of(node)
+                    .transform_point(local_tail);
                 joints.push(SpringJointState {
                     node,
                     rest_rotation: rest.rotation,
@@ -185,36 +204,14 @@ impl SpringBones {
     ) {
         // Colliders in the world, from the pose before this step's spring rotations (the
         // body they sit on is not part of any chain).
-        let colliders: Vec<(Vec3, Vec3, f32)> = self
-            .colliders
-            .iter()
-            .map(|c| {
-                let world = world_of(c.node, transforms, parents);
-                let scale = world.to_scale_rotation_translation().0.x.abs();
-                match c.shape {
-                    ColliderShape::Sphere { offset, radius } => {
-                        let p = world.transform_point(offset);
-                        (p, p, radius * scale)
-                    }
-                    ColliderShape::Capsule {
-                        offset,
-                        tail,
-                        radius,
-                    } => (
-                        world.transform_point(offset),
-                        world.transform_point(tail),
-                        radius * scale,
-                    ),
-                }
-            })
-            .collect();
+        let colliders = self.collider_segments(&hierarchy!(transforms, parents));
         let reset = std::mem::take(&mut self.reset);
         for chain in &mut self.chains {
             for joint in &mut chain.joints {
                 let Some(parent) = parents.get(joint.node).ok().map(|p| p.parent()) else {
                     continue;
                 };
-                let parent_world = world_of(parent, transforms, parents);
+                let parent_world = hierarchy!(transforms, parents).world_of(parent);
                 let Ok(local) = transforms.get(joint.node).map(|t| *t) else {
                     continue;
                 };
@@ -260,6 +257,33 @@ impl SpringBones {
                 }
             }
         }
+    }
+
+    /// The avatar's colliders in the world as segments (a sphere's ends coincide) with their
+    /// radius.
+    pub fn collider_segments(&self, nodes: &Hierarchy) -> Vec<(Vec3, Vec3, f32)> {
+        self.colliders
+            .iter()
+            .map(|c| {
+                let world = nodes.world_of(c.node);
+                let scale = world.to_scale_rotation_translation().0.x.abs();
+                match c.shape {
+                    ColliderShape::Sphere { offset, radius } => {
+                        let p = world.transform_point(offset);
+                        (p, p, radius * scale)
+                    }
+                    ColliderShape::Capsule {
+                        offset,
+                        tail,
+                        radius,
+                    } => (
+                        world.transform_point(offset),
+                        world.transform_point(tail),
+                        radius * scale,
+                    ),
+                }
+            })
+            .collect()
     }
 
     /// The chains go back to rest on the next step.
@@ -450,7 +474,7 @@ mod tests {
         world
             .run_system_once(
                 move |transforms: Query<&mut Transform>, parents: Query<&ChildOf>| {
-                    world_of(last, &transforms, &parents).translation()
+                    hierarchy!(transforms, parents).world_of(last).translation()
                 },
             )
             .unwrap()
