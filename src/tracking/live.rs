@@ -949,6 +949,20 @@ mod tests {
         Some(still)
     }
 
+    /// A performer with no skeleton of her own, for the tracked signals to land on.
+    fn spawn_performer(world: &mut World) -> Entity {
+        world
+            .spawn((
+                Performer {
+                    name: "test".into(),
+                    bones: Vec::new(),
+                },
+                ExpressionWeights::default(),
+                HumanoidPose::default(),
+            ))
+            .id()
+    }
+
     /// A headless app tracking `input`, with one performer; returns it and the performer.
     fn tracking_app(input: TrackingInput) -> (App, Entity) {
         let mut app = App::new();
@@ -958,17 +972,7 @@ mod tests {
             super::super::plugin,
         ))
         .insert_resource(TrackingSettings::with_input(input));
-        let performer = app
-            .world_mut()
-            .spawn((
-                Performer {
-                    name: "test".into(),
-                    bones: Vec::new(),
-                },
-                ExpressionWeights::default(),
-                HumanoidPose::default(),
-            ))
-            .id();
+        let performer = spawn_performer(app.world_mut());
         (app, performer)
     }
 
@@ -1098,16 +1102,7 @@ mod tests {
         assert_eq!(hold_weight(now, now + Duration::from_secs(3)), 0.0);
         let wear = |age: Duration| {
             let mut world = World::new();
-            let performer = world
-                .spawn((
-                    Performer {
-                        name: "test".into(),
-                        bones: Vec::new(),
-                    },
-                    ExpressionWeights::default(),
-                    HumanoidPose::default(),
-                ))
-                .id();
+            let performer = spawn_performer(&mut world);
             let mut bends = [[0.0; 3]; 5];
             bends[1] = [60.0, 0.0, 0.0];
             let held = Held {

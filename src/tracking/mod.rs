@@ -189,6 +189,17 @@ mod reference_tests {
             .collect()
     }
 
+    /// A face tracker with the given mesh, or why the test is skipped.
+    fn face_tracker(mesh: MeshModel, test: &str) -> Option<FaceTracker> {
+        match FaceTracker::with_mesh(mesh) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                println!("SKIPPED {test}: {e}");
+                None
+            }
+        }
+    }
+
     fn pair(v: &serde_json::Value) -> Vec2 {
         Vec2::new(v[0].as_f64().unwrap() as f32, v[1].as_f64().unwrap() as f32)
     }
@@ -201,12 +212,8 @@ mod reference_tests {
             println!("SKIPPED face reference test: ../shared/data not found");
             return;
         };
-        let mut tracker = match FaceTracker::with_mesh(MeshModel::V1) {
-            Ok(t) => t,
-            Err(e) => {
-                println!("SKIPPED face reference test: {e}");
-                return;
-            }
+        let Some(mut tracker) = face_tracker(MeshModel::V1, "face reference test") else {
+            return;
         };
         let (center, size, score) = tracker.detect(&frame).unwrap().expect("a face");
         let ref_center = pair(&reference["detection"]["center"]);
@@ -336,12 +343,8 @@ mod reference_tests {
             println!("SKIPPED face v2 test: ../shared/data not found");
             return;
         };
-        let mut tracker = match FaceTracker::with_mesh(MeshModel::V2) {
-            Ok(t) => t,
-            Err(e) => {
-                println!("SKIPPED face v2 test: {e}");
-                return;
-            }
+        let Some(mut tracker) = face_tracker(MeshModel::V2, "face v2 test") else {
+            return;
         };
         let face = tracker.track(&frame).unwrap().expect("tracked");
         let got: Vec<Vec3> = face
