@@ -120,17 +120,24 @@ pub fn crop_tensor(
     let dv = roi.to_image(Vec2::new(0.5, 1.5), nf) - Vec2::splat(0.5) - origin;
     // Pixel values scaled to the tensor's range, looked up instead of converted.
     let lut: [f32; 256] = std::array::from_fn(|i| i as f32 * scale);
-    let plane = n * n;
     let mut row_px = vec![0.0f32; 3 * n];
-    for v in 0..n {
-        sample_row(frame, origin + dv * v as f32, du, &lut, &mut row_px);
-        match layout {
-            Layout::Nhwc => out[v * 3 * n..(v + 1) * 3 * n].copy_from_slice(&row_px),
-            Layout::Nchw => {
-                for (u, px) in row_px.chunks_exact(3).enumerate() {
-                    for (c, value) in px.iter().enumerate() {
-                        out[c * plane + v * n + u] = *value;
-                    }
+    match layout {
+        Layout::Nhwc => {
+            for (v, row) in out.chunks_exact_mut(3 * n).enumerate() {
+                sample_row(frame, origin + dv * v as f32, du, &lut, row);
+            }
+        }
+        Layout::Nchw => {
+            let (red, rest) = out.split_at_mut(n * n);
+            let (green, blue) = rest.split_at_mut(n * n);
+            let rows = red
+                .chunks_exact_mut(n)
+                .zip(green.chunks_exact_mut(n))
+                .zip(blue.chunks_exact_mut(n));
+            for (v, ((r, g), b)) in rows.enumerate() {
+                sample_row(frame, origin + dv * v as f32, du, &lut, &mut row_px);
+                for (((px, r), g), b) in row_px.chunks_exact(3).zip(r).zip(g).zip(b) {
+                    (*r, *g, *b) = (px[0], px[1], px[2]);
                 }
             }
         }
