@@ -52,7 +52,8 @@ if [ ! -d "$PY_DIR/pythonosc" ]; then
         || echo "setup: WARNING: could not fetch python-osc; the VMC interop tests will be skipped" >&2
 fi
 # Tracking models: made from PyPI's mediapipe wheel (scripts/models.sh) unless every one is
-# found already in $LING_MODELS, assets/models/ or ../shared/data/models/.
+# found already in $LING_MODELS, assets/models/ or ../shared/data/models/ (the names are
+# tracking::MODEL_FILES in src/tracking/mod.rs).
 models_missing=0
 for model in face_detection_short_range face_landmark palm_detection_full hand_landmark_full; do
     found=0

@@ -454,19 +454,10 @@ fn tracking_costs() {
     // The Python peer (scripts/bench_tracking.py): the same pipelines in Python with ONNX
     // Runtime and numpy, on the same images and models, one intra-op thread, timed the same
     // way. It runs the face mesh this tracker runs (the 478-point one gives irises).
-    let face_mesh = faces
-        .track(&astronaut)
-        .ok()
-        .flatten()
-        .and_then(|f| serde_json::to_value(&f).ok())
-        .map(|v| {
-            if v["iris"].as_array().is_some_and(|a| !a.is_empty()) {
-                "v2"
-            } else {
-                "v1"
-            }
-        })
-        .unwrap_or("auto");
+    let face_mesh = match faces.mesh_model() {
+        face::MeshModel::V1 => "v1",
+        face::MeshModel::V2 => "v2",
+    };
     let peer = || -> Result<serde_json::Value, String> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let cache = ling_stage::tracking::cache_dir();

@@ -557,9 +557,18 @@ fn tracking_section(
                     out.write(DirectorCommand::CalibrateTracking(Calibrate::Clear));
                 }
             });
-            if !status.calibration.is_empty() {
-                ui.label(egui::RichText::new(&status.calibration).small());
-            }
+            let calibrated = match (status.face_calibrated, status.hand_calibrated) {
+                (true, true) => "calibrated: face and hands",
+                (true, false) => "calibrated: face",
+                (false, true) => "calibrated: hands",
+                (false, false) => "not calibrated",
+            };
+            let note = if status.calibration.is_empty() {
+                calibrated.to_string()
+            } else {
+                format!("{}; {calibrated}", status.calibration)
+            };
+            ui.label(egui::RichText::new(note).small());
             let mut tuning = settings.tuning;
             ui.add(
                 egui::Slider::new(&mut tuning.min_cutoff, 0.05..=5.0)

@@ -1176,8 +1176,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_sheet_pinned_by_one_edge_falls_and_hangs_straight_down() {
+    /// An 8 × 6 sheet (see [`sheet`]) of light curtain silk in a world of its own.
+    fn hanging_sheet() -> (CostumeWorld, usize) {
         let mut world = CostumeWorld::default();
         let cloth = world.add_cloth(sheet(8, 6), Transform::IDENTITY);
         world.configure(
@@ -1188,6 +1188,12 @@ mod tests {
                 gravity: 1.0,
             },
         );
+        (world, cloth)
+    }
+
+    #[test]
+    fn a_sheet_pinned_by_one_edge_falls_and_hangs_straight_down() {
+        let (mut world, cloth) = hanging_sheet();
         for _ in 0..900 {
             world.step(&[], Vec3::ZERO);
         }
@@ -1240,16 +1246,7 @@ mod tests {
     #[test]
     fn cloth_drapes_over_an_avatars_own_collider() {
         let drop_sheet = |collider: bool| {
-            let mut world = CostumeWorld::default();
-            let cloth = world.add_cloth(sheet(8, 6), Transform::IDENTITY);
-            world.configure(
-                ClothGroup::Curtains,
-                GroupSettings {
-                    stiffness: 0.5,
-                    drag: 0.3,
-                    gravity: 1.0,
-                },
-            );
+            let (mut world, cloth) = hanging_sheet();
             // A ball just behind where the sheet would hang: it is pushed out of the way.
             let ball = (Vec3::new(0.125, 1.8, 0.05), 0.08);
             for _ in 0..600 {

@@ -207,6 +207,11 @@ impl FaceTracker {
         })
     }
 
+    /// The mesh model this tracker runs.
+    pub fn mesh_model(&self) -> MeshModel {
+        self.mesh_model
+    }
+
     /// The models this tracker runs, for status lines.
     pub fn describe(&self) -> String {
         format!(

@@ -216,11 +216,10 @@ pub struct TrackingSource {
     held: Held,
 }
 
-/// A neutral face: expression weights by name and head angles.
+/// A face as a calibration captures it: expression weights by name and the mesh.
 #[derive(Debug, Clone, Default)]
 struct Neutral {
     weights: Vec<(&'static str, f32)>,
-    head: [f32; 3],
     /// The face mesh (pixels): head turns are fitted against it once it is the neutral face.
     landmarks: Vec<Vec3>,
 }
@@ -770,7 +769,6 @@ fn update_held(
     );
     let mut raw = Neutral {
         weights: Vec::with_capacity(face.expressions.len()),
-        head: [0.0; 3],
         landmarks: face
             .landmarks
             .iter()
@@ -780,12 +778,6 @@ fn update_held(
     for (name, weight) in &face.expressions {
         raw.weights
             .push((*name, source.filters.weight(name, *weight, dt, tuning)));
-    }
-    for (i, angle) in [face.head.yaw, face.head.pitch, face.head.roll]
-        .iter()
-        .enumerate()
-    {
-        raw.head[i] = source.filters.head[i].filter(*angle, dt);
     }
     let neutral = source.neutral.as_ref();
     let weights: Vec<(&'static str, f32)> = raw
@@ -806,7 +798,10 @@ fn update_held(
             let angles = super::face::fit_pose(&n.landmarks, &raw.landmarks).angles();
             [0, 1, 2].map(|i| source.filters.fitted_head[i].filter(angles[i], dt))
         }
-        None => raw.head,
+        None => {
+            let angles = [face.head.yaw, face.head.pitch, face.head.roll];
+            [0, 1, 2].map(|i| source.filters.head[i].filter(angles[i], dt))
+        }
     };
     source.last_face = Some(raw);
     source.held.face = Some((weights, head, tracked.captured));

@@ -189,6 +189,18 @@ mod reference_tests {
             .collect()
     }
 
+    /// The astronaut photo and what the reference pipeline found on it, or why `test` is
+    /// skipped.
+    fn astronaut(test: &str) -> Option<(Frame, serde_json::Value)> {
+        match (frame("astronaut.png"), reference("astronaut.face.json")) {
+            (Some(f), Some(r)) => Some((f, r)),
+            _ => {
+                println!("SKIPPED {test}: ../shared/data not found");
+                None
+            }
+        }
+    }
+
     /// A face tracker with the given mesh, or why the test is skipped.
     fn face_tracker(mesh: MeshModel, test: &str) -> Option<FaceTracker> {
         match FaceTracker::with_mesh(mesh) {
@@ -206,10 +218,7 @@ mod reference_tests {
 
     #[test]
     fn face_detection_landmarks_and_smile_match_the_reference() {
-        let (Some(frame), Some(reference)) =
-            (frame("astronaut.png"), reference("astronaut.face.json"))
-        else {
-            println!("SKIPPED face reference test: ../shared/data not found");
+        let Some((frame, reference)) = astronaut("face reference test") else {
             return;
         };
         let Some(mut tracker) = face_tracker(MeshModel::V1, "face reference test") else {
@@ -337,10 +346,7 @@ mod reference_tests {
     /// model's own ARKit weights, and gaze from the irises.
     #[test]
     fn face_v2_mesh_blendshapes_and_gaze_on_the_reference() {
-        let (Some(frame), Some(reference)) =
-            (frame("astronaut.png"), reference("astronaut.face.json"))
-        else {
-            println!("SKIPPED face v2 test: ../shared/data not found");
+        let Some((frame, reference)) = astronaut("face v2 test") else {
             return;
         };
         let Some(mut tracker) = face_tracker(MeshModel::V2, "face v2 test") else {
