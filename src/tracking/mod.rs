@@ -212,6 +212,13 @@ mod reference_tests {
         }
     }
 
+    /// A hand tracker, or why `test` is skipped.
+    fn hand_tracker(test: &str) -> Option<HandTracker> {
+        HandTracker::new()
+            .map_err(|e| println!("SKIPPED {test}: {e}"))
+            .ok()
+    }
+
     fn pair(v: &serde_json::Value) -> Vec2 {
         Vec2::new(v[0].as_f64().unwrap() as f32, v[1].as_f64().unwrap() as f32)
     }
@@ -288,12 +295,8 @@ mod reference_tests {
             println!("SKIPPED two-hand test: ../shared/data not found");
             return;
         };
-        let mut tracker = match HandTracker::new() {
-            Ok(t) => t,
-            Err(e) => {
-                println!("SKIPPED two-hand test: {e}");
-                return;
-            }
+        let Some(mut tracker) = hand_tracker("two-hand test") else {
+            return;
         };
         let one = one.to_rgb8();
         let (w, h) = one.dimensions();
@@ -409,12 +412,8 @@ mod reference_tests {
             println!("SKIPPED hand reference test: ../shared/data not found");
             return;
         };
-        let mut tracker = match HandTracker::new() {
-            Ok(t) => t,
-            Err(e) => {
-                println!("SKIPPED hand reference test: {e}");
-                return;
-            }
+        let Some(mut tracker) = hand_tracker("hand reference test") else {
+            return;
         };
         let palm = tracker.detect(&frame).unwrap().expect("a palm");
         let ref_center = pair(&reference["palm"]["center"]);
