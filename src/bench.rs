@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy::render::renderer::RenderAdapterInfo;
 use ling_stage::LingStagePlugins;
-use ling_stage::show::render::{self, RenderOptions};
+use ling_stage::render::{self, RenderOptions};
 use ling_stage::show::{ClockMode, ShowClock, ShowFile, insert_show};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -197,9 +197,9 @@ fn chain_steps() {
 /// water sleeves (160 particles) turning on the spot, plus door curtains (168 particles each)
 /// hung 1.5 m apart across the stage, one core.
 fn cloth_steps() {
-    use ling_stage::physics::PhysicsSettings;
     use ling_stage::physics::cloth::{self, ClothAnchor, ClothGroup, CostumeWorld};
-    let pose = ling_stage::performer::HumanoidPose::default();
+    use ling_stage::settings::PhysicsSettings;
+    let pose = ling_stage::signals::HumanoidPose::default();
     let bones_at = |turn: f32| {
         cloth::world_bones(
             &Transform::from_rotation(Quat::from_rotation_y(turn)),
@@ -460,7 +460,7 @@ fn tracking_costs() {
     };
     let peer = || -> Result<serde_json::Value, String> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let cache = ling_stage::tracking::cache_dir();
+        let cache = ling_core::cache_dir();
         let mut paths = vec![cache.join("onnxruntime"), cache.join("python-bench")];
         if let Some(old) = std::env::var_os("PYTHONPATH") {
             paths.extend(std::env::split_paths(&old));
@@ -602,7 +602,7 @@ fn bvh_parsing() {
 /// VMC frames (one bundle: 55 bones, ~60 blend shapes) received per second on loopback.
 fn vmc_throughput() {
     use ling_stage::mocap::vmc::{VmcReceiver, VmcSender};
-    use ling_stage::performer::{ExpressionWeights, HumanoidPose};
+    use ling_stage::signals::{ExpressionWeights, HumanoidPose};
     use std::sync::atomic::Ordering;
     let Ok(rx) = VmcReceiver::start("127.0.0.1:0".parse().expect("valid")) else {
         println!("| VMC receive | SKIPPED: cannot bind loopback |");
@@ -656,7 +656,7 @@ fn vmc_latency() {
     use bevy::app::ScheduleRunnerPlugin;
     use ling_stage::mocap::vmc::VmcSender;
     use ling_stage::mocap::vmc_source::{VmcHealth, VmcSettings};
-    use ling_stage::performer::{ExpressionWeights, HumanoidPose};
+    use ling_stage::signals::{ExpressionWeights, HumanoidPose};
     let mut app = App::new();
     app.add_plugins((
         MinimalPlugins.set(ScheduleRunnerPlugin::run_once()),

@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-use crate::{audio, tracking};
+use ling_audio as audio;
+use ling_tracking as tracking;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

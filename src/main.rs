@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ling_stage::doctor::{self, Status};
+use ling_stage::live::{self, LiveOptions};
+use ling_stage::load_show;
 use ling_stage::mocap::MotionPlayer;
 use ling_stage::mocap::vmc_source::VmcSettings;
-use ling_stage::show::live::{self, LiveOptions};
-use ling_stage::show::render::{self, RenderOptions};
-use ling_stage::show::take::Take;
-use ling_stage::show::{MotionSpec, ShowFile};
+use ling_stage::render::{self, RenderOptions};
+use ling_stage::show::ShowFile;
 
 mod bench;
 
@@ -398,7 +398,7 @@ fn inspect_avatar(file: &Path) -> anyhow::Result<()> {
     println!(
         "humanoid: {} of {} bones ({} nodes, {} skinned meshes)",
         a.humanoid.len(),
-        ling_stage::performer::HumanBone::COUNT,
+        ling_stage::signals::HumanBone::COUNT,
         a.node_count,
         a.skinned_meshes
     );
@@ -503,26 +503,6 @@ fn demo_show_path() -> PathBuf {
     }
 }
 
-/// Loads a show, or a take folder as the show that replays it; `motion` replaces its motion
-/// with a BVH file (looping, at normal speed).
-fn load_show(path: &Path, motion: Option<PathBuf>) -> anyhow::Result<ShowFile> {
-    let mut show = if Take::is_take(path) {
-        Take::load(path)?.as_show()?
-    } else {
-        ShowFile::load(path)?
-    };
-    if let Some(bvh) = motion {
-        let absolute = std::env::current_dir().map(|d| d.join(&bvh)).unwrap_or(bvh);
-        show.motion = MotionSpec::Bvh {
-            path: absolute,
-            speed: 1.0,
-            looping: true,
-            bone_map: None,
-        };
-    }
-    Ok(show)
-}
-
 /// Replaces the show's performer with an avatar file.
 fn with_avatar(mut show: ShowFile, avatar: Option<PathBuf>) -> ShowFile {
     if let Some(path) = avatar {
@@ -566,7 +546,7 @@ fn inspect_bvh(file: &Path) -> anyhow::Result<()> {
             "humanoid: {:?} naming, {} of {} humanoid bones mapped",
             map.convention,
             map.bones.len(),
-            ling_stage::performer::HumanBone::COUNT
+            ling_stage::signals::HumanBone::COUNT
         ),
         Err(e) => println!("humanoid: {e}"),
     }
@@ -583,12 +563,8 @@ fn export_bvh(
     anyhow::ensure!(fps > 0, "--fps must be positive");
     let show = load_show(show, motion)?;
     let player = MotionPlayer::for_show(&show)?;
-    let seconds = seconds.unwrap_or(show.duration);
-    let frames = (seconds * fps as f64).round().max(1.0) as usize;
-    let samples: Vec<_> = (0..frames)
-        .map(|i| player.sample(i as f64 / fps as f64))
-        .collect();
-    let bvh = ling_stage::mocap::export::to_bvh(&samples, 1.0 / fps as f64);
+    let bvh = player.export_bvh(fps, seconds.unwrap_or(show.duration));
+    let frames = bvh.frame_count;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -701,7 +677,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Takes hold canonical signals; headless, the built-in skeleton carries them.
             file.performer = ling_stage::show::PerformerSpec::BuiltIn;
             let player = MotionPlayer::for_show(&file)?;
-            ling_stage::show::take::record_headless(
+            ling_stage::record::record_headless(
                 file,
                 &show,
                 &takes,

@@ -1,0 +1,342 @@
+//! Audio inputs and outputs (cpal) and analysis (level, onsets, tempo, visemes; [`analysis`]).
+//! Device discovery and file analysis now; capture, playback and lip sync build on them.
+
+use bevy::prelude::*;
+use cpal::traits::{DeviceTrait, HostTrait};
+
+pub mod analysis;
+pub mod devices;
+
+/// The audio devices the default host offers.
+#[derive(Debug, Clone, Default)]
+pub struct AudioDevices {
+    pub host: String,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    pub default_input: Option<String>,
+    pub default_output: Option<String>,
+    /// Why the default input cannot be used, if it cannot (listed but unusable).
+    pub input_error: Option<String>,
+    /// Why the default output cannot be used, if it cannot.
+    pub output_error: Option<String>,
+}
+
+/// Lists audio devices. Never panics: a machine without sound hardware gets empty lists.
+pub fn list_devices() -> AudioDevices {
+    let host = cpal::default_host();
+    let name = |d: &cpal::Device| {
+        d.description()
+            .map(|desc| desc.name().to_string())
+            .unwrap_or_else(|_| "(unnamed device)".to_string())
+    };
+    AudioDevices {
+        host: format!("{:?}", host.id()),
+        inputs: host
+            .input_devices()
+            .map(|ds| ds.map(|d| name(&d)).collect())
+            .unwrap_or_default(),
+        outputs: host
+            .output_devices()
+            .map(|ds| ds.map(|d| name(&d)).collect())
+            .unwrap_or_default(),
+        default_input: host.default_input_device().map(|d| name(&d)),
+        default_output: host.default_output_device().map(|d| name(&d)),
+        // ALSA lists a "default" device even on machines without sound hardware: asking for
+        // its configuration is what tells whether it can really be opened.
+        input_error: host
+            .default_input_device()
+            .and_then(|d| d.default_input_config().err())
+            .map(|e| e.to_string()),
+        output_error: host
+            .default_output_device()
+            .and_then(|d| d.default_output_config().err())
+            .map(|e| e.to_string()),
+    }
+}
+
+/// The show's audio track, analysed once when the show loads (so offline renders are
+/// deterministic).
+#[derive(Resource, Debug, Clone)]
+pub struct AudioTrack {
+    pub path: std::path::PathBuf,
+    pub analysis: analysis::Analysis,
+    pub duration: f64,
+}
+
+impl AudioTrack {
+    /// Loads and analyses the show's audio, if it has any.
+    pub fn for_show(
+        show: &ling_core::show::ShowFile,
+    ) -> Result<Option<Self>, analysis::AudioError> {
+        let Some(path) = &show.audio else {
+            return Ok(None);
+        };
+        let path = show.resolve(path);
+        let clip = analysis::AudioClip::load(&path)?;
+        Ok(Some(Self {
+            analysis: analysis::analyze(&clip),
+            duration: clip.duration(),
+            path,
+        }))
+    }
+
+    /// Seconds since the last onset at show time `t`, if any.
+    pub fn since_onset(&self, t: f64) -> Option<f64> {
+        let i = self.analysis.onsets.partition_point(|o| *o <= t);
+        (i > 0).then(|| t - self.analysis.onsets[i - 1])
+    }
+}
+
+/// The level of what the show hears now (track or microphone), for the panel's meter.
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct AudioLevel {
+    pub dbfs: Option<f32>,
+}
+
+/// Writes the audio's visemes into each performer's mouth, blended by the show's `lip_sync`.
+fn drive_lip_sync(
+    track: Option<Res<AudioTrack>>,
+    show: Option<Res<ling_core::show::ActiveShow>>,
+    clock: Res<ling_core::show::ShowClock>,
+    mut level: ResMut<AudioLevel>,
+    mut performers: Query<
+        &mut ling_core::signals::ExpressionWeights,
+        With<ling_core::signals::Performer>,
+    >,
+) {
+    level.dbfs = track
+        .as_ref()
+        .filter(|t| clock.time <= t.duration)
+        .and_then(|t| t.analysis.at(clock.time))
+        .map(|f| f.rms_dbfs);
+    let (Some(track), Some(show)) = (track, show) else {
+        return;
+    };
+    let blend = show.0.lip_sync.clamp(0.0, 1.0);
+    if blend <= 0.0 {
+        return;
+    }
+    let Some(frame) = track
+        .analysis
+        .at(clock.time)
+        .filter(|_| clock.time <= track.duration)
+    else {
+        return;
+    };
+    for mut e in &mut performers {
+        for (slot, w) in e.visemes.iter_mut().zip(frame.visemes) {
+            *slot += (w - *slot) * blend;
+        }
+    }
+}
+
+/// What the audio side is doing, for the panel.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct AudioStatus {
+    pub summary: String,
+}
+
+pub fn plugin(app: &mut App) {
+    app.insert_resource(AudioStatus {
+        summary: "no audio source in this show".into(),
+    })
+    .init_resource::<AudioLevel>()
+    .add_systems(Startup, (describe_track, start_audio_io).chain())
+    .add_systems(
+        Update,
+        (drive_lip_sync, sync_audio_io)
+            .chain()
+            .in_set(ling_core::AppSystems::Blend)
+            .in_set(ling_core::LipSync),
+    );
+}
+
+/// Live sound: the show's track played on the output device, and a microphone for lip sync.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct AudioSettings {
+    /// Play the show's track (live).
+    pub playback: bool,
+    /// Listen to a microphone: `Some(None)` is the default one.
+    pub microphone: Option<Option<String>>,
+}
+
+/// Streams that are running, kept alive by this non-send resource.
+struct AudioIo {
+    playhead: std::sync::Arc<devices::Playhead>,
+    _playback: Option<devices::StreamHandle>,
+    _microphone: Option<devices::StreamHandle>,
+    heard: Option<std::sync::Arc<std::sync::Mutex<devices::Heard>>>,
+}
+
+fn start_audio_io(world: &mut World) {
+    let Some(settings) = world.get_resource::<AudioSettings>().cloned() else {
+        return;
+    };
+    let mut notes = Vec::new();
+    let playhead = std::sync::Arc::new(devices::Playhead::default());
+    let mut playback = None;
+    if settings.playback {
+        if let Some(track) = world.get_resource::<AudioTrack>() {
+            match analysis::AudioClip::load(&track.path)
+                .map_err(|e| e.to_string())
+                .and_then(|clip| {
+                    devices::start_playback(std::sync::Arc::new(clip), playhead.clone())
+                }) {
+                Ok(h) => {
+                    notes.push(format!("playing on {}", h.description));
+                    playback = Some(h);
+                }
+                Err(e) => {
+                    warn!("audio playback: {e}; the show goes on silently");
+                    notes.push(format!("silent ({e})"));
+                }
+            }
+        }
+    }
+    let mut microphone = None;
+    let mut heard = None;
+    if let Some(name) = settings.microphone {
+        let shared = std::sync::Arc::new(std::sync::Mutex::new(devices::Heard::default()));
+        match devices::start_microphone(name, shared.clone()) {
+            Ok(h) => {
+                notes.push(format!("microphone {}", h.description));
+                microphone = Some(h);
+                heard = Some(shared);
+            }
+            Err(e) => {
+                warn!("microphone: {e}; the show goes on without live lip sync");
+                notes.push(format!("no microphone ({e})"));
+            }
+        }
+    }
+    if !notes.is_empty() {
+        if let Some(mut status) = world.get_resource_mut::<AudioStatus>() {
+            status.summary = format!("{}; {}", status.summary, notes.join("; "));
+        }
+    }
+    world.insert_non_send(AudioIo {
+        playhead,
+        _playback: playback,
+        _microphone: microphone,
+        heard,
+    });
+}
+
+/// Keeps playback on the show clock and feeds what the microphone hears to the mouth.
+fn sync_audio_io(
+    io: Option<NonSend<AudioIo>>,
+    clock: Res<ling_core::show::ShowClock>,
+    mut level: ResMut<AudioLevel>,
+    mut performers: Query<
+        &mut ling_core::signals::ExpressionWeights,
+        With<ling_core::signals::Performer>,
+    >,
+) {
+    let Some(io) = io else { return };
+    io.playhead.set(clock.time, clock.playing);
+    let Some(heard) = io.heard.as_ref().and_then(|h| h.lock().ok().map(|h| *h)) else {
+        return;
+    };
+    level.dbfs = Some(heard.level_dbfs);
+    for mut e in &mut performers {
+        e.visemes = heard.visemes;
+    }
+}
+
+fn describe_track(track: Option<Res<AudioTrack>>, mut status: ResMut<AudioStatus>) {
+    if let Some(t) = track {
+        status.summary = format!(
+            "{} ({:.1} s, {} onsets{})",
+            t.path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            t.duration,
+            t.analysis.onsets.len(),
+            t.analysis
+                .tempo_bpm
+                .map(|b| format!(", {b:.0} BPM"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ling_core::signals::{ExpressionWeights, Performer, Viseme};
+
+    #[test]
+    fn lip_sync_drives_the_mouth_from_the_track_at_the_show_time() {
+        let mut frames = Vec::new();
+        for i in 0..200 {
+            let mut visemes = [0.0; 5];
+            if i >= 100 {
+                visemes[Viseme::Oh as usize] = 0.8; // "oh" from 1 s on
+            }
+            frames.push(analysis::Frame {
+                time: i as f64 * 0.01,
+                rms_dbfs: -20.0,
+                peak_dbfs: -10.0,
+                viseme: (i >= 100).then_some("oh"),
+                weight: if i >= 100 { 0.8 } else { 0.0 },
+                visemes,
+                formants: None,
+            });
+        }
+        let track = AudioTrack {
+            path: "voice.wav".into(),
+            analysis: analysis::Analysis {
+                hop_seconds: 0.01,
+                frames,
+                onsets: vec![1.0],
+                tempo_bpm: None,
+            },
+            duration: 2.0,
+        };
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            ling_core::configure_phases,
+            ling_core::show::plugin,
+            plugin,
+        ));
+        ling_core::show::insert_show(
+            &mut app,
+            ling_core::show::ShowFile::default(),
+            ling_core::show::ClockMode::External,
+            false,
+        );
+        app.insert_resource(track);
+        let performer = app
+            .world_mut()
+            .spawn((
+                Performer {
+                    name: "test".into(),
+                    bones: Vec::new(),
+                },
+                ExpressionWeights::default(),
+            ))
+            .id();
+        let oh = |app: &mut App, t: f64| {
+            app.world_mut()
+                .resource_mut::<ling_core::show::ShowClock>()
+                .time = t;
+            app.update();
+            app.world()
+                .get::<ExpressionWeights>(performer)
+                .unwrap()
+                .viseme(Viseme::Oh)
+        };
+        assert_eq!(oh(&mut app, 0.5), 0.0, "silent before the vowel");
+        assert!((oh(&mut app, 1.5) - 0.8).abs() < 1e-6, "the mouth says oh");
+        assert_eq!(track_since(&app, 1.25), Some(0.25));
+    }
+
+    fn track_since(app: &App, t: f64) -> Option<f64> {
+        app.world()
+            .resource::<AudioTrack>()
+            .since_onset(t)
+            .map(|d| (d * 1000.0).round() / 1000.0)
+    }
+}

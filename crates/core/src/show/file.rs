@@ -1,0 +1,483 @@
+//! Show files: a human-readable RON description of one show (`scenes/*.ron`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::DirectorCommand;
+use ling_stage_fx::{EffectParams, EffectRegistry};
+
+use crate::looks::LightLook;
+use crate::settings::PhysicsSettings;
+
+/// One show: what is on stage, who performs, how she moves, and the cue list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowFile {
+    /// Shown in the panel and the render's progress line.
+    pub name: String,
+    /// Length of the show in seconds.
+    pub duration: f64,
+    #[serde(default)]
+    pub stage: StageSpec,
+    #[serde(default)]
+    pub performer: PerformerSpec,
+    #[serde(default)]
+    pub motion: MotionSpec,
+    /// Named light looks that `LightCue` commands fade to.
+    #[serde(default)]
+    pub lights: BTreeMap<String, LightLook>,
+    /// Costume physics settings (stiffness, drag, gravity per group; wind).
+    #[serde(default)]
+    pub physics: PhysicsSettings,
+    /// The show's voice or music track (WAV, FLAC, Ogg Vorbis or MP3), relative to the show
+    /// file: drives lip sync and the audio-reactive stage, and is muxed into offline renders.
+    #[serde(default)]
+    pub audio: Option<PathBuf>,
+    /// How much the audio's visemes drive the mouth (0 = not at all, 1 = fully).
+    #[serde(default = "one_f32")]
+    pub lip_sync: f32,
+    /// How strongly the lanterns pulse on the audio's onsets (0 = not at all).
+    #[serde(default)]
+    pub lantern_pulse: f32,
+    /// How hard the rim lights and curtain wash hit on the audio's onsets (0 = not at all).
+    #[serde(default)]
+    pub beat_lights: f32,
+    /// Stage effects fired on the audio's onsets.
+    #[serde(default)]
+    pub onset_effects: Vec<OnsetEffect>,
+    /// How much of the mouth camera tracking drives when lip sync also does (0 = the voice
+    /// only, 1 = the camera only).
+    #[serde(default = "camera_mouth")]
+    pub camera_mouth: f32,
+    /// Commands fired when the clock reaches `at` (seconds).
+    #[serde(default)]
+    pub cues: Vec<Cue>,
+    /// Folder relative paths in the show resolve against (the show file's folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The file this show was read from, kept to name lines in later checks.
+    #[serde(skip)]
+    pub source: ShowSource,
+}
+
+/// Where a show was read from: its path and text, so checks made after loading (such as
+/// [`ShowFile::check_effects`], which needs the app's effect registry) can name the line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShowSource {
+    path: PathBuf,
+    text: String,
+}
+
+impl Default for ShowFile {
+    /// An empty minute on the opera stage: the built-in performer standing idle, no cues.
+    fn default() -> Self {
+        Self {
+            name: "untitled".into(),
+            duration: 60.0,
+            stage: StageSpec::default(),
+            performer: PerformerSpec::default(),
+            motion: MotionSpec::Idle,
+            lights: BTreeMap::new(),
+            physics: PhysicsSettings::default(),
+            audio: None,
+            lip_sync: 1.0,
+            lantern_pulse: 0.0,
+            beat_lights: 0.0,
+            onset_effects: Vec::new(),
+            camera_mouth: camera_mouth(),
+            cues: Vec::new(),
+            base_dir: PathBuf::new(),
+            source: ShowSource::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum StageSpec {
+    /// The traditional Peking-opera stage built by the `stage` module.
+    #[default]
+    Opera,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PerformerSpec {
+    /// Ling, the performer built by the project's own code.
+    #[default]
+    BuiltIn,
+    /// An empty stage (set and lights only).
+    None,
+    /// A VRM (0.x or 1.0) or glTF humanoid avatar, relative to the show file.
+    Avatar { path: PathBuf },
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub enum MotionSpec {
+    /// The keyframed demo performance (entrance, gesture, turn, bow).
+    #[default]
+    BuiltInDemo,
+    /// Stand in place, breathing and blinking.
+    Idle,
+    /// A motion-capture clip, retargeted onto the performer.
+    Bvh {
+        /// BVH file, relative to the show file.
+        path: PathBuf,
+        /// Playback speed (1.0 = as recorded).
+        #[serde(default = "one")]
+        speed: f64,
+        /// Start again when the clip ends (otherwise hold the last frame).
+        #[serde(default = "yes")]
+        looping: bool,
+        /// A custom bone map (RON, VRM bone names to joint names), relative to the show file.
+        #[serde(default)]
+        bone_map: Option<PathBuf>,
+    },
+    /// A recorded take folder (body and face), relative to the show file.
+    Take { path: PathBuf },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn one_f32() -> f32 {
+    1.0
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn camera_mouth() -> f32 {
+    0.7
+}
+
+fn forever() -> f64 {
+    f64::INFINITY
+}
+
+/// A stage effect the music fires: on each onset between `from` and `until` (show seconds),
+/// at most once every `min_gap` seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnsetEffect {
+    pub effect: String,
+    #[serde(default)]
+    pub params: EffectParams,
+    #[serde(default)]
+    pub min_gap: f64,
+    #[serde(default)]
+    pub from: f64,
+    #[serde(default = "forever")]
+    pub until: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cue {
+    pub at: f64,
+    pub command: DirectorCommand,
+}
+
+/// What went wrong loading a show file; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error("cannot read show file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+impl ShowFile {
+    /// Reads and checks a show file.
+    pub fn load(path: &Path) -> Result<Self, ShowError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ShowError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// A path named in the show, resolved against the show file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// Parses show text; `path` is only used to name the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ShowError> {
+        let mut show: ShowFile =
+            ron::Options::default()
+                .from_str(text)
+                .map_err(|e| ShowError::Syntax {
+                    path: path.to_owned(),
+                    line: e.span.start.line,
+                    column: e.span.start.col,
+                    message: e.code.to_string(),
+                })?;
+        show.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        show.source = ShowSource {
+            path: path.to_owned(),
+            text: text.to_owned(),
+        };
+        show.validate(text, path)?;
+        Ok(show)
+    }
+
+    /// Checks the effects the show fires (its `TriggerEffect` cues and `onset_effects`) against
+    /// the effects an app has registered: the stock ones and any third-party plugin. The error
+    /// names the file and the line.
+    pub fn check_effects(&self, registry: &EffectRegistry) -> Result<(), ShowError> {
+        let ShowSource { path, text } = &self.source;
+        for (i, onset) in self.onset_effects.iter().enumerate() {
+            if let Err(message) = registry.check(&onset.effect, &onset.params) {
+                return Err(ShowError::Invalid {
+                    path: path.clone(),
+                    line: line_of_nth(text, "effect:", i),
+                    message: format!("onset_effects: {message}"),
+                });
+            }
+        }
+        let triggers = self.cues.iter().filter_map(|cue| match &cue.command {
+            DirectorCommand::TriggerEffect { name, params } => Some((name, params)),
+            _ => None,
+        });
+        for (i, (name, params)) in triggers.enumerate() {
+            if let Err(message) = registry.check(name, params) {
+                return Err(ShowError::Invalid {
+                    path: path.clone(),
+                    line: line_of_nth(text, "TriggerEffect", i),
+                    message,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what the grammar cannot: times inside the show, light cues that exist.
+    fn validate(&self, text: &str, path: &Path) -> Result<(), ShowError> {
+        let invalid = |needle: &str, message: String| ShowError::Invalid {
+            path: path.to_owned(),
+            line: line_of(text, needle),
+            message,
+        };
+        if let MotionSpec::Bvh { speed, .. } = &self.motion {
+            if !(speed.is_finite() && *speed > 0.0) {
+                return Err(invalid(
+                    "speed",
+                    format!("motion speed must be a positive number, found {speed}"),
+                ));
+            }
+        }
+        if let Some(audio) = &self.audio {
+            let resolved = self.resolve(audio);
+            if !resolved.is_file() {
+                return Err(invalid(
+                    "audio",
+                    format!("audio file {} does not exist", resolved.display()),
+                ));
+            }
+        }
+        for (name, v) in [
+            ("lip_sync", self.lip_sync),
+            ("lantern_pulse", self.lantern_pulse),
+            ("beat_lights", self.beat_lights),
+        ] {
+            if !(v.is_finite() && (0.0..=4.0).contains(&v)) {
+                return Err(invalid(
+                    name,
+                    format!("{name} = {v} must be between 0 and 4"),
+                ));
+            }
+        }
+        if !(self.camera_mouth.is_finite() && (0.0..=1.0).contains(&self.camera_mouth)) {
+            return Err(invalid(
+                "camera_mouth",
+                format!(
+                    "camera_mouth = {} must be between 0 and 1",
+                    self.camera_mouth
+                ),
+            ));
+        }
+        if let Err(message) = self.physics.check() {
+            return Err(invalid("physics", format!("physics: {message}")));
+        }
+        if !(self.duration.is_finite() && self.duration > 0.0) {
+            return Err(invalid(
+                "duration",
+                format!(
+                    "duration must be a positive number of seconds, found {}",
+                    self.duration
+                ),
+            ));
+        }
+        for (name, look) in &self.lights {
+            if let Err(message) = look.check() {
+                return Err(invalid(
+                    &format!("\"{name}\""),
+                    format!("light look \"{name}\": {message}"),
+                ));
+            }
+        }
+        for cue in &self.cues {
+            if !(cue.at.is_finite() && cue.at >= 0.0 && cue.at <= self.duration) {
+                return Err(invalid(
+                    &format!("{}", cue.at),
+                    format!(
+                        "cue time {} is outside the show (0 to {} s)",
+                        cue.at, self.duration
+                    ),
+                ));
+            }
+            if let DirectorCommand::PlayMotion { motion, .. } = &cue.command {
+                if let MotionSpec::Bvh { path: p, .. } | MotionSpec::Take { path: p } = motion {
+                    let resolved = self.resolve(p);
+                    let shown = p.display().to_string();
+                    if !resolved.exists() {
+                        return Err(invalid(
+                            &shown,
+                            format!("motion file {} does not exist", resolved.display()),
+                        ));
+                    }
+                }
+            }
+            if let DirectorCommand::LightCue { name, .. } = &cue.command {
+                if !self.lights.contains_key(name) {
+                    let known: Vec<&str> = self.lights.keys().map(String::as_str).collect();
+                    return Err(invalid(
+                        &format!("name: \"{name}\""),
+                        format!(
+                            "light cue \"{name}\" is not defined in `lights` (defined: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line of the `n`-th (0-based) occurrence of `needle`, or 1 if there is none.
+fn line_of_nth(text: &str, needle: &str, n: usize) -> usize {
+    text.match_indices(needle)
+        .nth(n)
+        .map(|(at, _)| text[..at].matches('\n').count() + 1)
+        .unwrap_or(1)
+}
+
+/// 1-based line of the first occurrence of `needle`, or 1 if it is not found verbatim.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .map(|at| text[..at].matches('\n').count() + 1)
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"(
+    name: "test",
+    duration: 4.0,
+    lights: {
+        "warm": (key: 1.0),
+    },
+    cues: [
+        (at: 0.0, command: CutTo(shot: Wide)),
+        (at: 1.0, command: LightCue(name: "warm", fade: 0.5)),
+    ],
+)"#;
+
+    #[test]
+    fn parses_a_minimal_show() {
+        let show = ShowFile::parse(MINIMAL, Path::new("t.ron")).unwrap();
+        assert_eq!(show.cues.len(), 2);
+        assert_eq!(show.performer, PerformerSpec::BuiltIn);
+        assert_eq!(show.lights["warm"].key, 1.0);
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let bad = MINIMAL.replace("CutTo(shot: Wide)", "CutTo(shot: Balcony)");
+        let err = ShowFile::parse(&bad, Path::new("scenes/bad.ron")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("scenes/bad.ron:8:"), "{text}");
+        assert!(text.contains("Balcony"), "{text}");
+    }
+
+    #[test]
+    fn unknown_light_cue_is_rejected_with_its_line() {
+        let bad = MINIMAL.replace("name: \"warm\", fade", "name: \"blue\", fade");
+        let err = ShowFile::parse(&bad, Path::new("s.ron")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("s.ron:9:"), "{text}");
+        assert!(text.contains("\"blue\" is not defined"), "{text}");
+    }
+
+    #[test]
+    fn physics_settings_are_checked_with_their_line() {
+        let bad = MINIMAL.replace(
+            "    lights: {",
+            "    physics: (sleeves: (stiffness: 1.0, drag: 3.0, gravity: 1.0)),\n    lights: {",
+        );
+        let err = ShowFile::parse(&bad, Path::new("s.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("s.ron:4:") && err.contains("sleeves.drag"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn cue_outside_the_show_is_rejected() {
+        let bad = MINIMAL.replace("at: 1.0", "at: 9.5");
+        let err = ShowFile::parse(&bad, Path::new("s.ron")).unwrap_err();
+        assert!(err.to_string().contains("outside the show"), "{err}");
+    }
+
+    #[test]
+    fn the_demo_show_loads() {
+        let path = ling_testkit::repo_root().join("scenes/demo.ron");
+        let show = ShowFile::load(&path).unwrap();
+        assert!(show.duration >= 10.0);
+        let cuts = show
+            .cues
+            .iter()
+            .filter(|c| matches!(c.command, DirectorCommand::CutTo { .. }))
+            .count();
+        let looks: std::collections::BTreeSet<_> = show
+            .cues
+            .iter()
+            .filter_map(|c| match &c.command {
+                DirectorCommand::LightCue { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        assert!(cuts >= 3, "the demo cuts between its three shots");
+        assert!(looks.len() >= 2, "the demo uses at least two light cues");
+    }
+}

@@ -1,0 +1,380 @@
+//! The show: its clock, its file, the director's commands and the cue list.
+//!
+//! A show runs on a [`ShowClock`]. Live, the clock follows wall time; offline, the renderer sets
+//! it frame by frame ([`ClockMode::External`]) so the same show always renders the same frames.
+//! Everything the operator can do is a [`DirectorCommand`] message: the panel, the show file's
+//! cue list and (later) hotkeys and remote control all send the same messages.
+//!
+//! Cues fire when the clock crosses their time. When the clock jumps backwards (seek, loop,
+//! restart) every cue up to the new time is replayed instantly, so the stage is always in the
+//! state the cue list describes for that moment.
+
+use bevy::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::AppSystems;
+use crate::background::LoadPolicy;
+use crate::looks::CameraShot;
+use crate::settings::{Calibrate, PhysicsSettings, TrackingTuning};
+
+mod file;
+
+pub use file::{Cue, MotionSpec, OnsetEffect, PerformerSpec, ShowError, ShowFile, StageSpec};
+
+/// Where the clock's time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMode {
+    /// Advances with the frame's time delta while playing (live show).
+    Realtime,
+    /// Set from outside, frame by frame (offline render, tests).
+    External,
+}
+
+/// The show clock, in seconds from the start of the show.
+#[derive(Resource, Debug, Clone)]
+pub struct ShowClock {
+    pub time: f64,
+    pub playing: bool,
+    pub duration: f64,
+    /// Start again at 0 when the end is reached (live); otherwise hold at the end.
+    pub looping: bool,
+    pub mode: ClockMode,
+}
+
+impl Default for ShowClock {
+    fn default() -> Self {
+        Self {
+            time: 0.0,
+            playing: true,
+            duration: 12.0,
+            looping: false,
+            mode: ClockMode::Realtime,
+        }
+    }
+}
+
+impl ShowClock {
+    /// Fraction of the show done, 0..=1.
+    pub fn progress(&self) -> f64 {
+        if self.duration > 0.0 {
+            (self.time / self.duration).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Advances by `dt` seconds if playing, looping or holding at the end.
+    pub fn advance(&mut self, dt: f64) {
+        if !self.playing {
+            return;
+        }
+        self.time += dt;
+        if self.time >= self.duration {
+            if self.looping && self.duration > 0.0 {
+                self.time %= self.duration;
+            } else {
+                self.time = self.duration;
+                self.playing = false;
+            }
+        }
+    }
+}
+
+/// Everything an operator (or a cue) can ask of the show.
+#[derive(Message, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DirectorCommand {
+    Play,
+    Pause,
+    TogglePlay,
+    /// Jump to a time in seconds.
+    Seek(f64),
+    /// Cut (or blend, if `blend` > 0 seconds) to a camera shot.
+    CutTo {
+        shot: CameraShot,
+        #[serde(default)]
+        blend: f32,
+    },
+    /// Fade the stage lights to a named look from the show file over `fade` seconds.
+    LightCue {
+        name: String,
+        #[serde(default)]
+        fade: f32,
+    },
+    /// Return cameras and lights to their state before any cue (the wide shot, preshow light).
+    ResetStage,
+    /// Switch the performer to another motion, crossfading over `crossfade` seconds. Paths
+    /// are relative to the show file.
+    PlayMotion {
+        motion: MotionSpec,
+        #[serde(default)]
+        crossfade: f32,
+    },
+    /// Replace the performer: the built-in Ling, an avatar file, or nobody. The motion goes on.
+    SwitchPerformer(PerformerSpec),
+    /// Playback speed of the current motion (1.0 = as recorded).
+    MotionSpeed(f64),
+    /// Whether the current motion loops.
+    MotionLoop(bool),
+    /// Costume physics settings (per group, and the wind).
+    SetPhysics(PhysicsSettings),
+    /// Put every costume chain back at rest.
+    ResetPhysics,
+    /// Start recording a take (body, face, commands) into the takes folder.
+    StartRecording,
+    /// Stop recording; the take is closed and kept.
+    StopRecording,
+    /// Fire a stage effect by name, with parameters (unset ones keep their defaults).
+    TriggerEffect {
+        name: String,
+        #[serde(default)]
+        params: ling_stage_fx::EffectParams,
+    },
+    /// Stop every running instance of a stage effect.
+    StopEffect {
+        name: String,
+    },
+    /// Take what the camera sees now as the performer's rest: her neutral face (expressions
+    /// and head are measured from it), her hand's rest pose, or clear both.
+    CalibrateTracking(Calibrate),
+    /// Tracking filters (One Euro), confidence gate and the camera's share of the mouth.
+    TuneTracking(TrackingTuning),
+}
+
+impl DirectorCommand {
+    /// The same command taking effect at once (used when cues are replayed after a seek).
+    pub fn instant(&self) -> Self {
+        match self {
+            DirectorCommand::CutTo { shot, .. } => DirectorCommand::CutTo {
+                shot: *shot,
+                blend: 0.0,
+            },
+            DirectorCommand::LightCue { name, .. } => DirectorCommand::LightCue {
+                name: name.clone(),
+                fade: 0.0,
+            },
+            other => other.clone(),
+        }
+    }
+
+    /// Commands that drive the clock itself are not replayed when cues are re-applied.
+    fn is_transport(&self) -> bool {
+        matches!(
+            self,
+            DirectorCommand::Play
+                | DirectorCommand::Pause
+                | DirectorCommand::TogglePlay
+                | DirectorCommand::Seek(_)
+                | DirectorCommand::StartRecording
+                | DirectorCommand::StopRecording
+                // Effects are moments: a seek does not fire them again.
+                | DirectorCommand::TriggerEffect { .. }
+                | DirectorCommand::StopEffect { .. }
+                // Loading an avatar is not repeated on every seek.
+                | DirectorCommand::SwitchPerformer(_)
+                // Calibration captures a moment of the live camera.
+                | DirectorCommand::CalibrateTracking(_)
+        )
+    }
+}
+
+/// The loaded show, shared by every module that reads its settings.
+#[derive(Resource, Debug, Clone)]
+pub struct ActiveShow(pub ShowFile);
+
+/// Where the cue list stands: the clock time it last saw.
+#[derive(Resource, Debug, Default)]
+pub struct CueCursor {
+    last_time: Option<f64>,
+}
+
+/// A log of the commands that took effect, newest last (shown in the panel, kept short).
+#[derive(Resource, Debug, Default)]
+pub struct CommandLog {
+    pub entries: Vec<(f64, DirectorCommand)>,
+}
+
+const COMMAND_LOG_LEN: usize = 64;
+
+/// A clock step longer than this (seconds) is a jump, not playback: cues are replayed instantly.
+const MAX_CUE_STEP: f64 = 0.5;
+
+/// The show clock, the cue list and the command log.
+pub fn plugin(app: &mut App) {
+    app.add_message::<DirectorCommand>()
+        .init_resource::<ShowClock>()
+        .init_resource::<CueCursor>()
+        .init_resource::<CommandLog>()
+        .add_systems(
+            Update,
+            (apply_transport_commands, tick_clock, fire_due_cues)
+                .chain()
+                .in_set(AppSystems::Clock),
+        )
+        .add_systems(Update, log_commands.in_set(AppSystems::Capture));
+}
+
+/// Loads a show into an app: the show resource and a clock sized to it. An external clock
+/// (offline render, tests) also makes loads block ([`LoadPolicy::Wait`]), so the frame that asks
+/// for an avatar or a clip gets it; a realtime clock loads in the background.
+pub fn insert_show(app: &mut App, show: ShowFile, mode: ClockMode, looping: bool) {
+    app.insert_resource(match mode {
+        ClockMode::Realtime => LoadPolicy::Background,
+        ClockMode::External => LoadPolicy::Wait,
+    });
+    app.insert_resource(ShowClock {
+        time: 0.0,
+        playing: true,
+        duration: show.duration,
+        looping,
+        mode,
+    });
+    app.insert_resource(ActiveShow(show));
+}
+
+fn apply_transport_commands(
+    mut commands: MessageReader<DirectorCommand>,
+    mut clock: ResMut<ShowClock>,
+) {
+    for command in commands.read() {
+        match command {
+            DirectorCommand::Play => {
+                if clock.time >= clock.duration {
+                    clock.time = 0.0;
+                }
+                clock.playing = true;
+            }
+            DirectorCommand::Pause => clock.playing = false,
+            DirectorCommand::TogglePlay => {
+                let playing = !clock.playing;
+                if playing && clock.time >= clock.duration {
+                    clock.time = 0.0;
+                }
+                clock.playing = playing;
+            }
+            DirectorCommand::Seek(t) => clock.time = t.clamp(0.0, clock.duration),
+            _ => {}
+        }
+    }
+}
+
+fn tick_clock(time: Res<Time>, mut clock: ResMut<ShowClock>) {
+    if clock.mode == ClockMode::Realtime {
+        clock.advance(time.delta_secs_f64());
+    }
+}
+
+fn fire_due_cues(
+    show: Option<Res<ActiveShow>>,
+    clock: Res<ShowClock>,
+    mut cursor: ResMut<CueCursor>,
+    mut out: MessageWriter<DirectorCommand>,
+) {
+    let Some(show) = show else { return };
+    let now = clock.time;
+    match cursor.last_time {
+        Some(last) if now >= last && now - last <= MAX_CUE_STEP => {
+            for cue in show.0.cues.iter().filter(|c| c.at > last && c.at <= now) {
+                out.write(cue.command.clone());
+            }
+        }
+        _ => {
+            // First frame, or the clock jumped (seek, loop, restart): reset the stage and replay
+            // the cue list up to now, instantly.
+            out.write(DirectorCommand::ResetStage);
+            for cue in show
+                .0
+                .cues
+                .iter()
+                .filter(|c| c.at <= now && !c.command.is_transport())
+            {
+                out.write(cue.command.instant());
+            }
+        }
+    }
+    cursor.last_time = Some(now);
+}
+
+fn log_commands(
+    mut commands: MessageReader<DirectorCommand>,
+    clock: Res<ShowClock>,
+    mut log: ResMut<CommandLog>,
+) {
+    for command in commands.read() {
+        log.entries.push((clock.time, command.clone()));
+    }
+    let excess = log.entries.len().saturating_sub(COMMAND_LOG_LEN);
+    log.entries.drain(..excess);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_holds_at_the_end_unless_looping() {
+        let mut clock = ShowClock {
+            duration: 2.0,
+            ..default()
+        };
+        clock.advance(1.5);
+        assert!((clock.time - 1.5).abs() < 1e-12);
+        clock.advance(1.0);
+        assert_eq!(clock.time, 2.0);
+        assert!(!clock.playing);
+
+        clock.looping = true;
+        clock.playing = true;
+        clock.time = 1.5;
+        clock.advance(1.0);
+        assert!((clock.time - 0.5).abs() < 1e-12);
+        assert!(clock.playing);
+    }
+
+    /// The show plugin in a bare app, on an externally driven clock.
+    fn transport_app() -> App {
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, crate::configure_phases, plugin));
+        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
+            std::time::Duration::from_millis(100),
+        ));
+        let show = ShowFile {
+            duration: 10.0,
+            ..default()
+        };
+        insert_show(&mut app, show, ClockMode::External, false);
+        app
+    }
+
+    #[test]
+    fn transport_commands_drive_a_realtime_clock() {
+        let mut app = transport_app();
+        app.world_mut().resource_mut::<ShowClock>().mode = ClockMode::Realtime;
+        app.update();
+        app.update();
+        let t = app.world().resource::<ShowClock>().time;
+        assert!(t > 0.05, "the clock runs: {t}");
+        app.world_mut().write_message(DirectorCommand::Pause);
+        app.update();
+        let paused = app.world().resource::<ShowClock>().time;
+        app.update();
+        app.update();
+        assert_eq!(app.world().resource::<ShowClock>().time, paused);
+        app.world_mut().write_message(DirectorCommand::Seek(7.5));
+        app.update();
+        assert_eq!(app.world().resource::<ShowClock>().time, 7.5);
+        app.world_mut().write_message(DirectorCommand::TogglePlay);
+        app.update();
+        app.update();
+        assert!(app.world().resource::<ShowClock>().time > 7.5);
+    }
+
+    #[test]
+    fn paused_clock_does_not_move() {
+        let mut clock = ShowClock {
+            playing: false,
+            ..default()
+        };
+        clock.advance(1.0);
+        assert_eq!(clock.time, 0.0);
+    }
+}

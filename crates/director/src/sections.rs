@@ -1,0 +1,603 @@
+//! The panel's sections, one function each: each reads what its view gives it and sends
+//! [`DirectorCommand`]s.
+
+use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
+use bevy::prelude::*;
+use bevy_egui::egui;
+
+use ling_core::looks::CameraShot;
+use ling_core::settings::{Calibrate, PhysicsSettings};
+use ling_core::show::{
+    ActiveShow, CommandLog, DirectorCommand, MotionSpec, PerformerSpec, ShowClock,
+};
+use ling_core::signals::stage_position;
+use ling_mocap::take::RecordingStatus;
+use ling_mocap::vmc_source::VmcHealth;
+use ling_performer::PerformerStatus;
+use ling_set::{CameraDirector, StageLighting};
+use ling_stage_fx::{EffectInstance, EffectParams, EffectRegistry, EffectStatus, ParamValue};
+use ling_tracking::TrackingStatus;
+use ling_tracking::live::TrackingSettings;
+
+use crate::{PanelState, SourcesView};
+
+/// Errors and warnings in the panel.
+const WARNING: egui::Color32 = egui::Color32::from_rgb(230, 120, 60);
+
+fn fmt_time(t: f64) -> String {
+    let m = (t / 60.0).floor();
+    format!("{:02}:{:05.2}", m as u32, t - m * 60.0)
+}
+
+/// A small warning line, when there is something to warn of.
+fn warning(ui: &mut egui::Ui, text: Option<&String>) {
+    if let Some(text) = text {
+        ui.label(egui::RichText::new(text).color(WARNING).small());
+    }
+}
+
+/// The show clock: time, progress, play/pause, restart and seek.
+pub(crate) fn clock(
+    ui: &mut egui::Ui,
+    clock: &ShowClock,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    ui.strong("Show clock");
+    ui.label(
+        egui::RichText::new(format!(
+            "{} / {}",
+            fmt_time(clock.time),
+            fmt_time(clock.duration)
+        ))
+        .monospace()
+        .size(20.0),
+    );
+    ui.add(egui::ProgressBar::new(clock.progress() as f32));
+    ui.horizontal(|ui| {
+        let label = if clock.playing { "Pause" } else { "Play" };
+        if ui.button(label).clicked() {
+            out.write(DirectorCommand::TogglePlay);
+        }
+        if ui.button("Restart").clicked() {
+            out.write(DirectorCommand::Seek(0.0));
+            out.write(DirectorCommand::Play);
+        }
+    });
+    let mut t = clock.time;
+    let seek = ui.add(
+        egui::Slider::new(&mut t, 0.0..=clock.duration)
+            .text("seek")
+            .show_value(false),
+    );
+    if seek.changed() {
+        out.write(DirectorCommand::Seek(t));
+    }
+}
+
+/// The camera shots, the current one selected, and the blend time for changes.
+pub(crate) fn camera(
+    ui: &mut egui::Ui,
+    cameras: &CameraDirector,
+    panel: &mut PanelState,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    ui.strong("Camera");
+    ui.horizontal(|ui| {
+        for shot in CameraShot::ALL {
+            let selected = cameras.shot == shot;
+            if ui.selectable_label(selected, shot.label()).clicked() {
+                out.write(DirectorCommand::CutTo {
+                    shot,
+                    blend: panel.camera_blend,
+                });
+            }
+        }
+    });
+    ui.add(egui::Slider::new(&mut panel.camera_blend, 0.0..=3.0).text("blend s"));
+}
+
+/// The show's light looks, the current cue selected, and the fade time for cues.
+pub(crate) fn lights(
+    ui: &mut egui::Ui,
+    lighting: &StageLighting,
+    show: Option<&ActiveShow>,
+    panel: &mut PanelState,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    ui.strong("Light cues");
+    ui.label(format!(
+        "Current: {}",
+        lighting.cue.as_deref().unwrap_or("preshow")
+    ));
+    if let Some(show) = show {
+        ui.horizontal_wrapped(|ui| {
+            for name in show.0.lights.keys() {
+                let selected = lighting.cue.as_deref() == Some(name.as_str());
+                if ui.selectable_label(selected, name).clicked() {
+                    out.write(DirectorCommand::LightCue {
+                        name: name.clone(),
+                        fade: panel.light_fade,
+                    });
+                }
+            }
+        });
+    }
+    ui.add(egui::Slider::new(&mut panel.light_fade, 0.0..=5.0).text("fade s"));
+}
+
+/// The take being recorded (or the button to start one) and the last take.
+pub(crate) fn recording(
+    ui: &mut egui::Ui,
+    status: &RecordingStatus,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    ui.strong("Recording");
+    match &status.recording {
+        Some(take) => {
+            ui.label(
+                egui::RichText::new(format!("REC {:.1} s, {} frames", take.seconds, take.frames))
+                    .color(egui::Color32::from_rgb(230, 60, 60))
+                    .strong(),
+            );
+            ui.label(egui::RichText::new(take.dir.display().to_string()).small());
+            if ui.button("Stop recording").clicked() {
+                out.write(DirectorCommand::StopRecording);
+            }
+        }
+        None => {
+            if ui.button("Record take").clicked() {
+                out.write(DirectorCommand::StartRecording);
+            }
+            if let Some(last) = &status.last_take {
+                ui.label(egui::RichText::new(format!("last: {}", last.display())).small());
+            }
+        }
+    }
+    warning(ui, status.last_error.as_ref());
+}
+
+/// Who performs: Ling or an avatar file, the avatars' credits, loading and errors.
+pub(crate) fn performer(
+    ui: &mut egui::Ui,
+    status: &PerformerStatus,
+    panel: &mut PanelState,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    ui.strong("Performer");
+    ui.horizontal(|ui| {
+        if ui
+            .button("Ling")
+            .on_hover_text("the built-in performer")
+            .clicked()
+        {
+            out.write(DirectorCommand::SwitchPerformer(PerformerSpec::BuiltIn));
+        }
+        ui.add(
+            egui::TextEdit::singleline(&mut panel.avatar_path)
+                .hint_text("avatar.vrm")
+                .desired_width(150.0),
+        );
+        if ui.button("Load").clicked() && !panel.avatar_path.trim().is_empty() {
+            out.write(DirectorCommand::SwitchPerformer(PerformerSpec::Avatar {
+                path: panel.avatar_path.trim().into(),
+            }));
+        }
+    });
+    for credit in &status.credits {
+        ui.label(egui::RichText::new(credit).small());
+    }
+    if let Some(path) = &status.loading {
+        ui.label(egui::RichText::new(format!("loading {path}...")).small());
+    }
+    warning(ui, status.error.as_ref());
+}
+
+/// Costume physics: stiffness, drag and gravity per group, the wind, and a reset.
+pub(crate) fn physics(
+    ui: &mut egui::Ui,
+    physics: &PhysicsSettings,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    egui::CollapsingHeader::new("Costume physics")
+        .default_open(false)
+        .show(ui, |ui| {
+            let mut edited = *physics;
+            for (label, group) in [
+                ("Plumes", &mut edited.plumes),
+                ("Water sleeves", &mut edited.sleeves),
+                ("Door curtains", &mut edited.curtains),
+                ("Back flags", &mut edited.flags),
+            ] {
+                ui.label(label);
+                ui.add(egui::Slider::new(&mut group.stiffness, 0.0..=20.0).text("stiffness"));
+                ui.add(egui::Slider::new(&mut group.drag, 0.0..=1.0).text("drag"));
+                ui.add(egui::Slider::new(&mut group.gravity, 0.0..=2.0).text("gravity"));
+            }
+            ui.add(egui::Slider::new(&mut edited.wind.strength, 0.0..=3.0).text("wind"));
+            ui.add(egui::Slider::new(&mut edited.wind.gusts, 0.0..=1.0).text("gusts"));
+            if edited != *physics {
+                out.write(DirectorCommand::SetPhysics(edited));
+            }
+            if ui.button("Reset costume").clicked() {
+                out.write(DirectorCommand::ResetPhysics);
+            }
+        });
+}
+
+/// The sources: where each performer stands, the motion (speed, loop, a clip to play), VMC,
+/// tracking when it has no section of its own, and the audio level.
+pub(crate) fn sources(
+    ui: &mut egui::Ui,
+    view: &SourcesView,
+    panel: &mut PanelState,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    ui.strong("Sources");
+    for (performer, root, pose) in &view.performers {
+        let p = stage_position(root, pose);
+        ui.label(format!("{} at ({:+.2}, {:+.2})", performer.name, p.x, p.z));
+    }
+    let motion = &view.motion;
+    let motion_text = match &motion.playing {
+        Some(m) => format!(
+            "Motion: {}, {:.1} s{}{}",
+            m.label,
+            m.duration,
+            if m.speed != 1.0 {
+                format!(", ×{:.2}", m.speed)
+            } else {
+                String::new()
+            },
+            if m.looping { ", looping" } else { "" }
+        ),
+        None => "Motion: none".to_string(),
+    };
+    ui.label(motion_text);
+    if let Some(m) = &motion.playing {
+        let mut speed = m.speed;
+        if ui
+            .add(egui::Slider::new(&mut speed, 0.25..=2.0).text("speed"))
+            .changed()
+        {
+            out.write(DirectorCommand::MotionSpeed(speed));
+        }
+        let mut looping = m.looping;
+        if ui.checkbox(&mut looping, "loop motion").changed() {
+            out.write(DirectorCommand::MotionLoop(looping));
+        }
+    }
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut panel.motion_path)
+                .hint_text("clip.bvh")
+                .desired_width(190.0),
+        );
+        if ui.button("Play").clicked() && !panel.motion_path.trim().is_empty() {
+            out.write(DirectorCommand::PlayMotion {
+                motion: MotionSpec::Bvh {
+                    path: panel.motion_path.trim().into(),
+                    speed: 1.0,
+                    looping: true,
+                    bone_map: None,
+                },
+                crossfade: 0.5,
+            });
+        }
+    });
+    if let Some(what) = &motion.loading {
+        ui.label(egui::RichText::new(format!("loading {what}...")).small());
+    }
+    warning(ui, motion.error.as_ref());
+    ui.label(vmc_status(&view.vmc));
+    if view.tracking.source.is_none() {
+        ui.label(format!("Tracking: {}", view.tracking.summary));
+    }
+    ui.label(format!("Audio: {}", view.audio.summary));
+    if let Some(db) = view.audio_level.dbfs {
+        // A meter from -60 to 0 dBFS.
+        ui.add(
+            egui::ProgressBar::new(((db + 60.0) / 60.0).clamp(0.0, 1.0))
+                .text(format!("{db:.0} dBFS")),
+        );
+    }
+}
+
+/// Frames per second and milliseconds per frame.
+pub(crate) fn performance(ui: &mut egui::Ui, diagnostics: &DiagnosticsStore) {
+    ui.strong("Performance");
+    let fps = diagnostics
+        .get(&FrameTimeDiagnosticsPlugin::FPS)
+        .and_then(|d| d.smoothed());
+    let frame = diagnostics
+        .get(&FrameTimeDiagnosticsPlugin::FRAME_TIME)
+        .and_then(|d| d.smoothed());
+    ui.label(
+        egui::RichText::new(format!(
+            "{:>5.1} fps   {:>6.1} ms/frame",
+            fps.unwrap_or(0.0),
+            frame.unwrap_or(0.0)
+        ))
+        .monospace(),
+    );
+}
+
+/// The last commands that took effect, newest first.
+pub(crate) fn recent_commands(ui: &mut egui::Ui, log: &CommandLog) {
+    egui::CollapsingHeader::new("Recent commands")
+        .default_open(false)
+        .show(ui, |ui| {
+            for (t, command) in log.entries.iter().rev().take(8) {
+                ui.label(
+                    egui::RichText::new(format!("{} {}", fmt_time(*t), describe(command))).small(),
+                );
+            }
+        });
+}
+
+/// The tracking source: health, a preview of the camera with the landmarks drawn over it,
+/// per-stage latency, calibration buttons and the filter settings.
+pub(crate) fn tracking(
+    ui: &mut egui::Ui,
+    status: &TrackingStatus,
+    settings: &TrackingSettings,
+    preview: &mut Option<(egui::TextureHandle, u64)>,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    egui::CollapsingHeader::new("Face & hand tracking")
+        .default_open(true)
+        .show(ui, |ui| {
+            let colour = if status.healthy {
+                egui::Color32::from_rgb(120, 200, 120)
+            } else {
+                egui::Color32::from_rgb(230, 120, 60)
+            };
+            ui.label(egui::RichText::new(&status.summary).color(colour).small());
+            if !status.models.is_empty() {
+                ui.label(egui::RichText::new(&status.models).small());
+            }
+            if let Some(frame) = &status.preview {
+                let image = egui::ColorImage::from_rgb(
+                    [frame.width as usize, frame.height as usize],
+                    &frame.rgb,
+                );
+                match preview {
+                    Some((texture, serial)) if *serial != status.preview_serial => {
+                        // Same size: update the pixels in place (a new texture every frame
+                        // would not be ready to draw in the frame it is made).
+                        if texture.size() == image.size {
+                            texture.set_partial([0, 0], image, egui::TextureOptions::LINEAR);
+                        } else {
+                            texture.set(image, egui::TextureOptions::LINEAR);
+                        }
+                        *serial = status.preview_serial;
+                    }
+                    Some(_) => {}
+                    None => {
+                        let texture = ui.ctx().load_texture(
+                            "tracking preview",
+                            image,
+                            egui::TextureOptions::LINEAR,
+                        );
+                        *preview = Some((texture, status.preview_serial));
+                    }
+                }
+                if let Some((texture, _)) = preview.as_ref() {
+                    // At most 150 px tall, so the controls below stay in view.
+                    let width = ui
+                        .available_width()
+                        .min(frame.width as f32)
+                        .min(150.0 * frame.width as f32 / frame.height.max(1) as f32);
+                    let scale = width / frame.width as f32;
+                    let size = egui::vec2(width, frame.height as f32 * scale);
+                    let response = ui.image((texture.id(), size));
+                    let origin = response.rect.min;
+                    let painter = ui.painter_at(response.rect);
+                    let at = |p: &[f32; 2]| origin + egui::vec2(p[0] * scale, p[1] * scale);
+                    for p in &frame.face {
+                        painter.circle_filled(at(p), 0.8, egui::Color32::from_rgb(80, 230, 255));
+                    }
+                    for p in &frame.hand {
+                        painter.circle_filled(at(p), 1.8, egui::Color32::from_rgb(255, 200, 60));
+                    }
+                }
+            }
+            if status.preview.is_some() {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "{:.0} fps  capture {:.1}  inference {:.1}  solve {:.1}  age {:.0} ms",
+                        status.fps,
+                        status.capture_ms,
+                        status.inference_ms,
+                        status.solve_ms,
+                        status.age_ms
+                    ))
+                    .small()
+                    .monospace(),
+                );
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Neutral face").clicked() {
+                    out.write(DirectorCommand::CalibrateTracking(Calibrate::NeutralFace));
+                }
+                if ui.button("Hand rest").clicked() {
+                    out.write(DirectorCommand::CalibrateTracking(Calibrate::HandRest));
+                }
+                if ui.button("Clear").clicked() {
+                    out.write(DirectorCommand::CalibrateTracking(Calibrate::Clear));
+                }
+            });
+            let calibrated = match (status.face_calibrated, status.hand_calibrated) {
+                (true, true) => "calibrated: face and hands",
+                (true, false) => "calibrated: face",
+                (false, true) => "calibrated: hands",
+                (false, false) => "not calibrated",
+            };
+            let note = if status.calibration.is_empty() {
+                calibrated.to_string()
+            } else {
+                format!("{}; {calibrated}", status.calibration)
+            };
+            ui.label(egui::RichText::new(note).small());
+            let mut tuning = settings.tuning;
+            ui.add(
+                egui::Slider::new(&mut tuning.min_cutoff, 0.05..=5.0)
+                    .logarithmic(true)
+                    .text("cutoff Hz"),
+            );
+            ui.add(egui::Slider::new(&mut tuning.beta, 0.0..=2.0).text("speed"))
+                .on_hover_text(
+                    "One Euro speed coefficient: higher follows fast moves more closely",
+                );
+            ui.add(egui::Slider::new(&mut tuning.min_presence, 0.0..=1.0).text("confidence"))
+                .on_hover_text("results below this presence are not applied");
+            ui.add(egui::Slider::new(&mut tuning.mouth_from_camera, 0.0..=1.0).text("mouth cam"));
+            if tuning != settings.tuning {
+                out.write(DirectorCommand::TuneTracking(tuning));
+            }
+        });
+}
+
+/// Lists the registered stage effects; each opens to its description, an editor for its
+/// parameters (read from the effect's `Reflect` fields) and Fire / Stop buttons.
+pub(crate) fn effects(
+    ui: &mut egui::Ui,
+    registry: &EffectRegistry,
+    status: &EffectStatus,
+    running: &Query<&EffectInstance>,
+    edits: &mut std::collections::BTreeMap<String, EffectParams>,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    egui::CollapsingHeader::new("Effects")
+        .default_open(true)
+        .show(ui, |ui| {
+            for entry in registry.iter() {
+                let live = running.iter().filter(|i| i.name == entry.name).count();
+                let title = if live > 0 {
+                    format!("{} ({live} running)", entry.name)
+                } else {
+                    entry.name.to_string()
+                };
+                egui::CollapsingHeader::new(title)
+                    .id_salt(entry.name)
+                    .show(ui, |ui| {
+                        ui.label(egui::RichText::new(entry.description).small());
+                        let params = edits
+                            .entry(entry.name.to_string())
+                            .or_insert_with(|| entry.defaults.clone());
+                        for (name, value) in params.iter_mut() {
+                            param_editor(ui, name, value);
+                        }
+                        ui.horizontal(|ui| {
+                            if ui.button("Fire").clicked() {
+                                out.write(DirectorCommand::TriggerEffect {
+                                    name: entry.name.to_string(),
+                                    params: params.clone(),
+                                });
+                            }
+                            if ui.button("Stop").clicked() {
+                                out.write(DirectorCommand::StopEffect {
+                                    name: entry.name.to_string(),
+                                });
+                            }
+                            if ui.button("Defaults").clicked() {
+                                *params = entry.defaults.clone();
+                            }
+                        });
+                    });
+            }
+            if let Some(e) = &status.last_error {
+                ui.label(
+                    egui::RichText::new(e)
+                        .color(egui::Color32::from_rgb(230, 120, 60))
+                        .small(),
+                );
+            }
+        });
+}
+
+/// One parameter: a number, a switch, a text, or three numbers (a colour picker when the name
+/// says colour).
+fn param_editor(ui: &mut egui::Ui, name: &str, value: &mut ParamValue) {
+    ui.horizontal(|ui| {
+        ui.label(name);
+        match value {
+            ParamValue::Number(n) => {
+                let speed = (n.abs() * 0.01).max(0.01);
+                ui.add(egui::DragValue::new(n).speed(speed));
+            }
+            ParamValue::Bool(b) => {
+                ui.checkbox(b, "");
+            }
+            ParamValue::Text(t) => {
+                ui.add(egui::TextEdit::singleline(t).desired_width(120.0));
+            }
+            ParamValue::Triple((a, b, c)) => {
+                if name.contains("color") || name.contains("colour") {
+                    let mut rgb = [*a, *b, *c];
+                    if ui.color_edit_button_rgb(&mut rgb).changed() {
+                        (*a, *b, *c) = (rgb[0], rgb[1], rgb[2]);
+                    }
+                } else {
+                    for v in [a, b, c] {
+                        ui.add(egui::DragValue::new(v).speed(0.01));
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// One line for the VMC receiver and sender.
+fn vmc_status(vmc: &VmcHealth) -> String {
+    let mut parts = Vec::new();
+    match (vmc.listening, &vmc.error) {
+        (Some(addr), _) => {
+            let age = vmc
+                .last_packet_age
+                .map(|a| format!("last {:.1} s ago", a.as_secs_f32()))
+                .unwrap_or_else(|| "nothing yet".into());
+            let from = vmc.sender.map(|s| format!(" from {s}")).unwrap_or_default();
+            parts.push(format!(
+                "VMC in {addr}: {:.0} pkt/s{from}, {age}, drives {:.0}%",
+                vmc.packets_per_second,
+                vmc.weight * 100.0
+            ));
+            if vmc.malformed > 0 {
+                parts.push(format!("{} malformed dropped", vmc.malformed));
+            }
+        }
+        (None, Some(e)) => parts.push(format!("VMC: {e}")),
+        (None, None) => parts.push("VMC in: off (--vmc)".into()),
+    }
+    if let Some(to) = vmc.sending {
+        parts.push(format!("VMC out to {to}"));
+    }
+    parts.join("; ")
+}
+
+/// One line for a command in the log.
+fn describe(command: &DirectorCommand) -> String {
+    match command {
+        DirectorCommand::CutTo { shot, blend } if *blend > 0.0 => {
+            format!("camera: {} ({blend:.1} s blend)", shot.label())
+        }
+        DirectorCommand::CutTo { shot, .. } => format!("camera: {}", shot.label()),
+        DirectorCommand::LightCue { name, fade } => format!("lights: {name} ({fade:.1} s fade)"),
+        DirectorCommand::ResetStage => "stage reset".to_string(),
+        DirectorCommand::StartRecording => "recording started".to_string(),
+        DirectorCommand::PlayMotion { crossfade, .. } => {
+            format!("motion changed ({crossfade:.1} s crossfade)")
+        }
+        DirectorCommand::MotionSpeed(s) => format!("motion speed x{s:.2}"),
+        DirectorCommand::SwitchPerformer(p) => format!("performer: {p:?}"),
+        DirectorCommand::SetPhysics(_) => "costume physics settings".to_string(),
+        DirectorCommand::ResetPhysics => "costume physics reset".to_string(),
+        DirectorCommand::MotionLoop(l) => format!("motion loop {}", if *l { "on" } else { "off" }),
+        DirectorCommand::StopRecording => "recording stopped".to_string(),
+        DirectorCommand::TriggerEffect { name, .. } => format!("effect: {name}"),
+        DirectorCommand::StopEffect { name } => format!("effect stopped: {name}"),
+        DirectorCommand::CalibrateTracking(c) => format!("tracking: {}", c.label()),
+        DirectorCommand::TuneTracking(_) => "tracking filters".to_string(),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,579 @@
+//! Retargeting: from a source skeleton (a BVH file's joints) onto the canonical humanoid.
+//!
+//! Joints are matched by name for the common conventions — CMU (both the `LeftHip/LeftKnee`
+//! and cgspeed's `LeftUpLeg/LeftLeg` namings), Mixamo (`mixamorig:` prefixes), Unity's
+//! HumanBodyBones and VRM's own names — or by a custom map in RON. Rest poses differ (T-pose
+//! against A-pose, legs splayed or straight): each bone carries the rotation that turns the
+//! humanoid's rest direction onto the source's rest direction, so a source pose is reproduced
+//! as bone directions, not as raw angles. Root motion is scaled by the ratio of leg lengths,
+//! and the clip is shifted so the feet meet the floor.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bevy::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::bvh::Bvh;
+use ling_core::signals::{HumanBone, HumanoidPose, leg_length, rest_alignment};
+
+/// The naming conventions recognised automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Convention {
+    /// CMU mocap as `LeftHip`, `LeftKnee`, `LeftCollar`, `LeftShoulder` (upper arm), `LeftElbow`.
+    CmuJoints,
+    /// cgspeed's CMU conversion and Mixamo: `LeftUpLeg`, `LeftLeg`, `LeftArm`, `LeftForeArm`.
+    Mixamo,
+    /// Unity HumanBodyBones names: `LeftUpperArm`, `LeftLowerLeg`, ...
+    Unity,
+    /// VRM humanoid names: `leftUpperArm`, ...
+    Vrm,
+    /// A map supplied by the user.
+    Custom,
+}
+
+type Table = &'static [(HumanBone, &'static [&'static str])];
+
+const CMU_JOINTS: Table = {
+    use HumanBone::*;
+    &[
+        (Hips, &["Hips"]),
+        (Spine, &["lowerback"]),
+        (Chest, &["Chest"]),
+        (UpperChest, &["Chest2"]),
+        (Neck, &["Neck", "lowerneck"]),
+        (Head, &["Head"]),
+        (LeftUpperLeg, &["LeftHip"]),
+        (LeftLowerLeg, &["LeftKnee"]),
+        (LeftFoot, &["LeftAnkle"]),
+        (LeftToes, &["LeftToe"]),
+        (RightUpperLeg, &["RightHip"]),
+        (RightLowerLeg, &["RightKnee"]),
+        (RightFoot, &["RightAnkle"]),
+        (RightToes, &["RightToe"]),
+        (LeftShoulder, &["LeftCollar"]),
+        (LeftUpperArm, &["LeftShoulder"]),
+        (LeftLowerArm, &["LeftElbow"]),
+        (LeftHand, &["LeftWrist"]),
+        (RightShoulder, &["RightCollar"]),
+        (RightUpperArm, &["RightShoulder"]),
+        (RightLowerArm, &["RightElbow"]),
+        (RightHand, &["RightWrist"]),
+    ]
+};
+
+const MIXAMO: Table = {
+    use HumanBone::*;
+    &[
+        (Hips, &["Hips"]),
+        (Spine, &["Spine", "LowerBack"]),
+        (Chest, &["Spine1"]),
+        (UpperChest, &["Spine2"]),
+        (Neck, &["Neck"]),
+        (Head, &["Head"]),
+        (LeftUpperLeg, &["LeftUpLeg"]),
+        (LeftLowerLeg, &["LeftLeg"]),
+        (LeftFoot, &["LeftFoot"]),
+        (LeftToes, &["LeftToeBase"]),
+        (RightUpperLeg, &["RightUpLeg"]),
+        (RightLowerLeg, &["RightLeg"]),
+        (RightFoot, &["RightFoot"]),
+        (RightToes, &["RightToeBase"]),
+        (LeftShoulder, &["LeftShoulder"]),
+        (LeftUpperArm, &["LeftArm"]),
+        (LeftLowerArm, &["LeftForeArm"]),
+        (LeftHand, &["LeftHand"]),
+        (RightShoulder, &["RightShoulder"]),
+        (RightUpperArm, &["RightArm"]),
+        (RightLowerArm, &["RightForeArm"]),
+        (RightHand, &["RightHand"]),
+        (LeftThumbMetacarpal, &["LeftHandThumb1"]),
+        (LeftThumbProximal, &["LeftHandThumb2"]),
+        (LeftThumbDistal, &["LeftHandThumb3"]),
+        (LeftIndexProximal, &["LeftHandIndex1"]),
+        (LeftIndexIntermediate, &["LeftHandIndex2"]),
+        (LeftIndexDistal, &["LeftHandIndex3"]),
+        (LeftMiddleProximal, &["LeftHandMiddle1"]),
+        (LeftMiddleIntermediate, &["LeftHandMiddle2"]),
+        (LeftMiddleDistal, &["LeftHandMiddle3"]),
+        (LeftRingProximal, &["LeftHandRing1"]),
+        (LeftRingIntermediate, &["LeftHandRing2"]),
+        (LeftRingDistal, &["LeftHandRing3"]),
+        (LeftLittleProximal, &["LeftHandPinky1"]),
+        (LeftLittleIntermediate, &["LeftHandPinky2"]),
+        (LeftLittleDistal, &["LeftHandPinky3"]),
+        (RightThumbMetacarpal, &["RightHandThumb1"]),
+        (RightThumbProximal, &["RightHandThumb2"]),
+        (RightThumbDistal, &["RightHandThumb3"]),
+        (RightIndexProximal, &["RightHandIndex1"]),
+        (RightIndexIntermediate, &["RightHandIndex2"]),
+        (RightIndexDistal, &["RightHandIndex3"]),
+        (RightMiddleProximal, &["RightHandMiddle1"]),
+        (RightMiddleIntermediate, &["RightHandMiddle2"]),
+        (RightMiddleDistal, &["RightHandMiddle3"]),
+        (RightRingProximal, &["RightHandRing1"]),
+        (RightRingIntermediate, &["RightHandRing2"]),
+        (RightRingDistal, &["RightHandRing3"]),
+        (RightLittleProximal, &["RightHandPinky1"]),
+        (RightLittleIntermediate, &["RightHandPinky2"]),
+        (RightLittleDistal, &["RightHandPinky3"]),
+    ]
+};
+
+/// Unity's HumanBodyBones name for a humanoid bone (also the VMC protocol's bone names).
+pub fn unity_name(bone: HumanBone) -> String {
+    let vrm = bone.name();
+    let name = vrm[..1].to_ascii_uppercase() + &vrm[1..];
+    // Unity calls the thumb's first bone Proximal and shifts the rest by one.
+    if name.contains("ThumbMetacarpal") {
+        name.replace("ThumbMetacarpal", "ThumbProximal")
+    } else if name.contains("ThumbProximal") {
+        name.replace("ThumbProximal", "ThumbIntermediate")
+    } else {
+        name
+    }
+}
+
+/// Strips namespace prefixes such as `mixamorig:` or `Armature|`.
+fn bare(name: &str) -> &str {
+    name.rsplit([':', '|']).next().unwrap_or(name)
+}
+
+/// Which source joint drives each humanoid bone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoneMap {
+    pub convention: Convention,
+    pub bones: BTreeMap<HumanBone, String>,
+}
+
+/// A custom bone map in RON: `{ "hips": "pelvis", "leftUpperLeg": "thigh_l", ... }` with VRM
+/// humanoid names as keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CustomMap(pub BTreeMap<String, String>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetargetError {
+    #[error("cannot match the skeleton to a humanoid: {0}")]
+    NoMatch(String),
+    #[error("cannot read bone map {path}: {message}")]
+    Map { path: String, message: String },
+}
+
+impl BoneMap {
+    /// Finds the convention that names the most of `joints`, requiring the humanoid's core
+    /// (hips, spine, head, both legs and arms).
+    pub fn detect(joints: &[&str]) -> Result<BoneMap, RetargetError> {
+        let find = |candidates: &[&str]| -> Option<String> {
+            joints
+                .iter()
+                .find(|j| candidates.contains(&bare(j)))
+                .map(|j| j.to_string())
+        };
+        let mut best: Option<BoneMap> = None;
+        let unity: Vec<(HumanBone, String)> = HumanBone::ALL
+            .iter()
+            .map(|b| (*b, unity_name(*b)))
+            .collect();
+        let vrm: Vec<(HumanBone, String)> = HumanBone::ALL
+            .iter()
+            .map(|b| (*b, b.name().to_string()))
+            .collect();
+        let mut tries: Vec<(Convention, BTreeMap<HumanBone, String>)> = Vec::new();
+        for (convention, table) in [
+            (Convention::CmuJoints, CMU_JOINTS),
+            (Convention::Mixamo, MIXAMO),
+        ] {
+            let bones = table
+                .iter()
+                .filter_map(|(b, names)| find(names).map(|j| (*b, j)))
+                .collect();
+            tries.push((convention, bones));
+        }
+        for (convention, table) in [(Convention::Unity, &unity), (Convention::Vrm, &vrm)] {
+            let bones = table
+                .iter()
+                .filter_map(|(b, name)| find(&[name.as_str()]).map(|j| (*b, j)))
+                .collect();
+            tries.push((convention, bones));
+        }
+        for (convention, bones) in tries {
+            let map = BoneMap { convention, bones };
+            if map.missing_core().is_empty()
+                && best
+                    .as_ref()
+                    .is_none_or(|b| map.bones.len() > b.bones.len())
+            {
+                best = Some(map);
+            }
+        }
+        best.ok_or_else(|| {
+            RetargetError::NoMatch(format!(
+                "no known naming (CMU, Mixamo, Unity, VRM) covers hips, spine, head, arms and legs; \
+                 joints are: {}; supply a bone map in RON",
+                joints.join(", ")
+            ))
+        })
+    }
+
+    /// Reads a custom map (VRM bone names → source joint names).
+    pub fn load_custom(path: &Path) -> Result<BoneMap, RetargetError> {
+        let err = |message: String| RetargetError::Map {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let map: BTreeMap<String, String> = ron::from_str(&text)
+            .map_err(|e| err(format!("line {}: {}", e.span.start.line, e.code)))?;
+        let mut bones = BTreeMap::new();
+        for (key, joint) in map {
+            let bone = HumanBone::from_name(&key)
+                .ok_or_else(|| err(format!("`{key}` is not a VRM humanoid bone name")))?;
+            bones.insert(bone, joint);
+        }
+        let out = BoneMap {
+            convention: Convention::Custom,
+            bones,
+        };
+        let missing = out.missing_core();
+        if !missing.is_empty() {
+            return Err(err(format!("the map lacks {}", missing.join(", "))));
+        }
+        Ok(out)
+    }
+
+    fn missing_core(&self) -> Vec<&'static str> {
+        use HumanBone::*;
+        [
+            Hips,
+            Spine,
+            Head,
+            LeftUpperLeg,
+            LeftLowerLeg,
+            RightUpperLeg,
+            RightLowerLeg,
+            LeftUpperArm,
+            LeftLowerArm,
+            RightUpperArm,
+            RightLowerArm,
+        ]
+        .iter()
+        .filter(|b| !self.bones.contains_key(b))
+        .map(|b| b.name())
+        .collect()
+    }
+}
+
+/// A captured clip retargeted onto the humanoid: one pose per source frame.
+#[derive(Debug, Clone)]
+pub struct HumanoidClip {
+    pub frame_time: f64,
+    pub poses: Vec<HumanoidPose>,
+    pub convention: Convention,
+}
+
+impl HumanoidClip {
+    pub fn duration(&self) -> f64 {
+        self.poses.len() as f64 * self.frame_time
+    }
+
+    /// The pose at `t` seconds, interpolated between frames (held at the ends).
+    pub fn sample(&self, t: f64) -> HumanoidPose {
+        let n = self.poses.len();
+        if n == 0 {
+            return HumanoidPose::default();
+        }
+        let f = (t / self.frame_time).clamp(0.0, (n - 1) as f64);
+        let i = f.floor() as usize;
+        let j = (i + 1).min(n - 1);
+        let s = (f - i as f64) as f32;
+        let (a, b) = (&self.poses[i], &self.poses[j]);
+        let mut out = a.clone();
+        for k in 0..HumanBone::COUNT {
+            out.rotations[k] = a.rotations[k].slerp(b.rotations[k], s);
+        }
+        out.hips = a.hips.lerp(b.hips, s);
+        out
+    }
+}
+
+/// Retargets every frame of `bvh` onto the humanoid with `map`.
+pub fn retarget(bvh: &Bvh, map: &BoneMap) -> Result<HumanoidClip, RetargetError> {
+    let joint_of = |b: HumanBone| map.bones.get(&b).and_then(|n| bvh.joint_index(n));
+    let src_rest = bvh.rest_positions();
+    let scale = match (
+        leg_length(|b| joint_of(b).map(|j| src_rest[j])),
+        leg_length(|b| Some(b.rest_position())),
+    ) {
+        (Some(s), Some(t)) if s > 1e-6 => t / s,
+        _ => {
+            return Err(RetargetError::NoMatch(
+                "cannot measure the source's leg length".into(),
+            ));
+        }
+    };
+
+    let align = rest_alignment(|b| joint_of(b).map(|j| src_rest[j]));
+
+    let hips = joint_of(HumanBone::Hips).expect("core bones are mapped");
+    let first = bvh.globals(0).get(hips).map(|g| g.0).unwrap_or(Vec3::ZERO);
+    let mut poses = Vec::with_capacity(bvh.frame_count);
+    for f in 0..bvh.frame_count {
+        let globals = bvh.globals(f);
+        let mut world = [Quat::IDENTITY; HumanBone::COUNT];
+        let mut pose = HumanoidPose::default();
+        for &bone in HumanBone::ALL {
+            let parent_world = bone
+                .parent()
+                .map(|p| world[p.index()])
+                .unwrap_or(Quat::IDENTITY);
+            world[bone.index()] = match joint_of(bone) {
+                Some(j) => (globals[j].1 * align[bone.index()]).normalize(),
+                None => parent_world,
+            };
+            pose.rotations[bone.index()] =
+                (parent_world.inverse() * world[bone.index()]).normalize();
+        }
+        let p = globals[hips].0;
+        pose.hips = Vec3::new(
+            (p.x - first.x) * scale,
+            p.y * scale,
+            (p.z - first.z) * scale,
+        );
+        poses.push(pose);
+    }
+    let mut clip = HumanoidClip {
+        frame_time: bvh.frame_time,
+        poses,
+        convention: map.convention,
+    };
+    ground(&mut clip);
+    Ok(clip)
+}
+
+/// Lowest foot-joint height of a pose (model space).
+pub fn lowest_foot(pose: &HumanoidPose) -> f32 {
+    let fk = pose.model_transforms();
+    [
+        HumanBone::LeftFoot,
+        HumanBone::RightFoot,
+        HumanBone::LeftToes,
+        HumanBone::RightToes,
+    ]
+    .iter()
+    .map(|b| fk[b.index()].translation.y - rest_height(*b))
+    .fold(f32::MAX, f32::min)
+}
+
+fn rest_height(bone: HumanBone) -> f32 {
+    bone.rest_position().y
+}
+
+/// Shifts the clip vertically so that, in the typical frame, the supporting foot is at its
+/// rest height: the median of per-frame lowest-foot offsets becomes zero.
+fn ground(clip: &mut HumanoidClip) {
+    let mut lows: Vec<f32> = clip.poses.iter().map(lowest_foot).collect();
+    if lows.is_empty() {
+        return;
+    }
+    lows.sort_by(f32::total_cmp);
+    let median = lows[lows.len() / 2];
+    for pose in &mut clip.poses {
+        pose.hips.y -= median;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unity_names_follow_humanbodybones() {
+        assert_eq!(unity_name(HumanBone::LeftUpperArm), "LeftUpperArm");
+        assert_eq!(unity_name(HumanBone::Hips), "Hips");
+        assert_eq!(
+            unity_name(HumanBone::LeftThumbMetacarpal),
+            "LeftThumbProximal"
+        );
+        assert_eq!(
+            unity_name(HumanBone::LeftThumbProximal),
+            "LeftThumbIntermediate"
+        );
+        assert_eq!(unity_name(HumanBone::LeftThumbDistal), "LeftThumbDistal");
+    }
+
+    #[test]
+    fn conventions_are_told_apart() {
+        let cmu = [
+            "Hips",
+            "lowerback",
+            "Chest",
+            "Head",
+            "LeftHip",
+            "LeftKnee",
+            "LeftAnkle",
+            "RightHip",
+            "RightKnee",
+            "RightAnkle",
+            "LeftCollar",
+            "LeftShoulder",
+            "LeftElbow",
+            "LeftWrist",
+            "RightCollar",
+            "RightShoulder",
+            "RightElbow",
+            "RightWrist",
+        ];
+        let map = BoneMap::detect(&cmu).unwrap();
+        assert_eq!(map.convention, Convention::CmuJoints);
+        assert_eq!(map.bones[&HumanBone::LeftUpperArm], "LeftShoulder");
+        assert_eq!(map.bones[&HumanBone::LeftShoulder], "LeftCollar");
+
+        let mixamo: Vec<String> = [
+            "Hips",
+            "Spine",
+            "Spine1",
+            "Neck",
+            "Head",
+            "LeftUpLeg",
+            "LeftLeg",
+            "LeftFoot",
+            "RightUpLeg",
+            "RightLeg",
+            "RightFoot",
+            "LeftShoulder",
+            "LeftArm",
+            "LeftForeArm",
+            "LeftHand",
+            "RightShoulder",
+            "RightArm",
+            "RightForeArm",
+            "RightHand",
+        ]
+        .iter()
+        .map(|n| format!("mixamorig:{n}"))
+        .collect();
+        let names: Vec<&str> = mixamo.iter().map(String::as_str).collect();
+        let map = BoneMap::detect(&names).unwrap();
+        assert_eq!(map.convention, Convention::Mixamo);
+        assert_eq!(
+            map.bones[&HumanBone::LeftShoulder],
+            "mixamorig:LeftShoulder"
+        );
+        assert_eq!(map.bones[&HumanBone::LeftUpperArm], "mixamorig:LeftArm");
+
+        let err = BoneMap::detect(&["root", "pelvis", "thigh_l"]).unwrap_err();
+        assert!(err.to_string().contains("supply a bone map"), "{err}");
+    }
+
+    #[test]
+    fn custom_maps_load_from_ron_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("map.ron");
+        let pairs = [
+            ("hips", "pelvis"),
+            ("spine", "spine_01"),
+            ("head", "head"),
+            ("leftUpperLeg", "thigh_l"),
+            ("leftLowerLeg", "calf_l"),
+            ("rightUpperLeg", "thigh_r"),
+            ("rightLowerLeg", "calf_r"),
+            ("leftUpperArm", "upperarm_l"),
+            ("leftLowerArm", "lowerarm_l"),
+            ("rightUpperArm", "upperarm_r"),
+            ("rightLowerArm", "lowerarm_r"),
+        ];
+        let body: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("    \"{k}\": \"{v}\","))
+            .collect();
+        std::fs::write(&good, format!("{{\n{}\n}}\n", body.join("\n"))).unwrap();
+        let map = BoneMap::load_custom(&good).unwrap();
+        assert_eq!(map.convention, Convention::Custom);
+        assert_eq!(map.bones[&HumanBone::LeftUpperLeg], "thigh_l");
+
+        let typo = dir.path().join("typo.ron");
+        std::fs::write(&typo, "{ \"hip\": \"pelvis\" }").unwrap();
+        let err = BoneMap::load_custom(&typo).unwrap_err().to_string();
+        assert!(
+            err.contains("typo.ron") && err.contains("`hip` is not a VRM humanoid bone name"),
+            "{err}"
+        );
+
+        let short = dir.path().join("short.ron");
+        std::fs::write(&short, "{ \"hips\": \"pelvis\" }").unwrap();
+        let err = BoneMap::load_custom(&short).unwrap_err().to_string();
+        assert!(
+            err.contains("lacks") && err.contains("leftUpperArm"),
+            "{err}"
+        );
+
+        let broken = dir.path().join("broken.ron");
+        std::fs::write(&broken, "{\n \"hips\": pelvis\n}").unwrap();
+        let err = BoneMap::load_custom(&broken).unwrap_err().to_string();
+        assert!(
+            err.contains("broken.ron") && err.contains("line 2"),
+            "{err}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod shared_data_tests {
+    use super::*;
+    use crate::bvh;
+
+    fn shared_clips() -> Option<Vec<std::path::PathBuf>> {
+        let dir = ling_testkit::repo_root().join("../shared/data/mocap");
+        let mut clips: Vec<_> = std::fs::read_dir(&dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "bvh"))
+            .collect();
+        clips.sort();
+        (!clips.is_empty()).then_some(clips)
+    }
+
+    #[test]
+    fn cmu_clips_retarget_with_feet_on_the_floor() {
+        let Some(clips) = shared_clips() else {
+            ling_testkit::skip(format!(
+                "cmu_clips_retarget_with_feet_on_the_floor: ../shared/data/mocap not found"
+            ));
+            return;
+        };
+        for path in clips {
+            let bvh = bvh::load(&path).unwrap();
+            assert_eq!(bvh.joints.len(), 31, "{}", path.display());
+            assert!((bvh.fps() - 120.0).abs() < 0.1);
+            let names: Vec<&str> = bvh.joints.iter().map(|j| j.name.as_str()).collect();
+            let map = BoneMap::detect(&names).unwrap();
+            assert_eq!(map.convention, Convention::CmuJoints);
+            let clip = retarget(&bvh, &map).unwrap();
+            let lows: Vec<f32> = clip.poses.iter().map(lowest_foot).collect();
+            let within = lows.iter().filter(|l| l.abs() < 0.04).count() as f32 / lows.len() as f32;
+            let sink = lows.iter().cloned().fold(f32::MAX, f32::min);
+            let hips: Vec<f32> = clip.poses.iter().map(|p| p.hips.y).collect();
+            println!(
+                "{}: {} frames, feet within 4 cm of the floor in {:.0}% of frames, deepest {:.3} m, hips {:.2}..{:.2}",
+                path.display(),
+                lows.len(),
+                within * 100.0,
+                sink,
+                hips.iter().cloned().fold(f32::MAX, f32::min),
+                hips.iter().cloned().fold(f32::MIN, f32::max)
+            );
+            assert!(
+                within > 0.8,
+                "{}: feet on the floor in {:.0}% of frames",
+                path.display(),
+                within * 100.0
+            );
+            assert!(
+                sink > -0.06,
+                "{}: a foot sinks {sink:.3} m into the floor",
+                path.display()
+            );
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! VMC in the show: the receiver as a motion source that overrides the clip while a sender is
+//! streaming, and the sender that streams the performer out.
+//!
+//! While frames arrive the performer follows them (blending in over [`BLEND_IN`]); when they
+//! stop she holds the last pose for [`HOLD`], then eases back to the show's own motion over
+//! [`EASE_OUT`]; when they return she blends back in.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+
+use super::clip::ClipSample;
+use super::vmc::{VmcFrame, VmcReceiver, VmcSender};
+use super::{CENTRE_STAGE, blend};
+use ling_core::AppSystems;
+use ling_core::signals::{ExpressionWeights, HumanoidPose, Performer};
+
+pub const BLEND_IN: f32 = 0.3;
+pub const HOLD: f32 = 0.5;
+pub const EASE_OUT: f32 = 1.0;
+
+/// Where to listen for and send VMC; set by the live runner from the command line.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct VmcSettings {
+    pub listen: Option<SocketAddr>,
+    pub send: Option<SocketAddr>,
+}
+
+/// The state of VMC input and output, for the panel and benchmarks.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct VmcHealth {
+    pub listening: Option<SocketAddr>,
+    pub sending: Option<SocketAddr>,
+    pub error: Option<String>,
+    pub packets_per_second: f32,
+    pub last_packet_age: Option<Duration>,
+    pub sender: Option<SocketAddr>,
+    pub malformed: u64,
+    pub frames: u64,
+    /// How much the VMC pose drives the performer now (0..=1).
+    pub weight: f32,
+    /// From the last frame's arrival on the socket to its pose being applied.
+    pub last_latency: Option<Duration>,
+}
+
+#[derive(Resource)]
+struct VmcInput {
+    receiver: VmcReceiver,
+    pose: HumanoidPose,
+    root: Transform,
+    expressions: ExpressionWeights,
+    last_frame: Option<Instant>,
+    weight: f32,
+    rate_window: (Instant, u64),
+}
+
+#[derive(Resource)]
+struct VmcOutput(VmcSender);
+
+pub fn plugin(app: &mut App) {
+    app.init_resource::<VmcHealth>()
+        .add_systems(Startup, start_vmc)
+        .add_systems(
+            Update,
+            apply_vmc
+                .in_set(AppSystems::Blend)
+                .run_if(resource_exists::<VmcInput>),
+        )
+        .add_systems(
+            Update,
+            send_vmc
+                .in_set(AppSystems::Capture)
+                .run_if(resource_exists::<VmcOutput>),
+        );
+}
+
+fn start_vmc(
+    mut commands: Commands,
+    settings: Option<Res<VmcSettings>>,
+    mut health: ResMut<VmcHealth>,
+) {
+    let Some(settings) = settings else { return };
+    if let Some(addr) = settings.listen {
+        match VmcReceiver::start(addr) {
+            Ok(receiver) => {
+                info!("VMC: listening on {}", receiver.addr);
+                health.listening = Some(receiver.addr);
+                commands.insert_resource(VmcInput {
+                    receiver,
+                    pose: HumanoidPose::default(),
+                    root: Transform::from_translation(CENTRE_STAGE),
+                    expressions: ExpressionWeights::default(),
+                    last_frame: None,
+                    weight: 0.0,
+                    rate_window: (Instant::now(), 0),
+                });
+            }
+            Err(e) => {
+                let message = format!(
+                    "cannot listen for VMC on {addr}: {e} (is another app using the port?)"
+                );
+                error!("{message}; the show goes on without VMC input");
+                health.error = Some(message);
+            }
+        }
+    }
+    if let Some(target) = settings.send {
+        match VmcSender::new(target) {
+            Ok(sender) => {
+                info!("VMC: sending to {target}");
+                health.sending = Some(target);
+                commands.insert_resource(VmcOutput(sender));
+            }
+            Err(e) => {
+                let message = format!("cannot send VMC to {target}: {e}");
+                error!("{message}");
+                health.error = Some(message);
+            }
+        }
+    }
+}
+
+fn take_frame(input: &mut VmcInput, frame: &VmcFrame) {
+    frame.apply_to(&mut input.pose);
+    if let Some((p, q)) = frame.root {
+        input.root = Transform::from_translation(CENTRE_STAGE + p).with_rotation(q);
+    }
+    if !frame.blends.is_empty() {
+        frame.apply_blends(&mut input.expressions);
+    }
+}
+
+/// Drains what arrived and blends the VMC pose over what the show's motion wrote.
+fn apply_vmc(
+    time: Res<Time<Real>>,
+    mut input: ResMut<VmcInput>,
+    mut health: ResMut<VmcHealth>,
+    mut performers: Query<
+        (&mut Transform, &mut HumanoidPose, &mut ExpressionWeights),
+        With<Performer>,
+    >,
+) {
+    let now = Instant::now();
+    let mut latest: Option<Instant> = None;
+    while let Ok(frame) = input.receiver.frames.try_recv() {
+        take_frame(&mut input, &frame);
+        latest = frame.received_at.or(latest);
+    }
+    if let Some(at) = latest {
+        input.last_frame = Some(at);
+        health.last_latency = Some(now.saturating_duration_since(at));
+    }
+    let dt = time.delta_secs();
+    let age = input
+        .last_frame
+        .map(|t| now.saturating_duration_since(t).as_secs_f32());
+    let target_weight = match age {
+        Some(a) if a <= HOLD => 1.0,
+        _ => 0.0,
+    };
+    let rate = if target_weight > input.weight {
+        1.0 / BLEND_IN
+    } else {
+        1.0 / EASE_OUT
+    };
+    input.weight = if target_weight > input.weight {
+        (input.weight + rate * dt).min(1.0)
+    } else {
+        (input.weight - rate * dt).max(0.0)
+    };
+    let w = input.weight * input.weight * (3.0 - 2.0 * input.weight);
+
+    let stats = input.receiver.stats.clone();
+    let packets = stats.packets.load(Ordering::Relaxed);
+    let (since, count) = input.rate_window;
+    let window = now.saturating_duration_since(since).as_secs_f32();
+    if window >= 1.0 {
+        health.packets_per_second = (packets - count) as f32 / window;
+        input.rate_window = (now, packets);
+    }
+    health.malformed = stats.malformed.load(Ordering::Relaxed);
+    health.frames = stats.frames.load(Ordering::Relaxed);
+    health.sender = stats.last_sender.lock().ok().and_then(|s| *s);
+    health.last_packet_age = stats
+        .last_packet
+        .lock()
+        .ok()
+        .and_then(|t| *t)
+        .map(|t| now.saturating_duration_since(t));
+    health.weight = w;
+
+    if w <= 0.0 {
+        return;
+    }
+    let vmc = ClipSample {
+        pose: input.pose.clone(),
+        root: input.root,
+        expressions: input.expressions.clone(),
+    };
+    for (mut root, mut pose, mut expressions) in &mut performers {
+        let show = ClipSample {
+            pose: pose.clone(),
+            root: *root,
+            expressions: expressions.clone(),
+        };
+        let mixed = blend(&show, &vmc, w);
+        *root = mixed.root;
+        *pose = mixed.pose;
+        *expressions = mixed.expressions;
+    }
+}
+
+fn send_vmc(
+    output: Res<VmcOutput>,
+    mut health: ResMut<VmcHealth>,
+    performers: Query<(&Transform, &HumanoidPose, &ExpressionWeights), With<Performer>>,
+) {
+    for (root, pose, expressions) in &performers {
+        if let Err(e) = output.0.send(
+            pose,
+            (root.translation - CENTRE_STAGE, root.rotation),
+            expressions,
+        ) {
+            let message = format!("VMC send to {} failed: {e}", output.0.target());
+            if health.error.as_deref() != Some(message.as_str()) {
+                warn!("{message}");
+                health.error = Some(message);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ling_core::signals::HumanBone;
+
+    #[test]
+    fn vmc_takes_over_holds_then_eases_back_to_the_show() {
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            TransformPlugin,
+            ling_core::configure_phases,
+            ling_core::show::plugin,
+            crate::plugin,
+        ));
+        crate::spawn_test_performer(&mut app);
+        app.insert_resource(VmcSettings {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            send: None,
+        });
+        app.update();
+        let addr = app
+            .world()
+            .resource::<VmcHealth>()
+            .listening
+            .expect("listening");
+        let sender = VmcSender::new(addr).unwrap();
+        let mut raised = HumanoidPose::default();
+        raised.set(HumanBone::RightUpperArm, Quat::from_rotation_z(-1.2));
+        let arm = |app: &mut App| {
+            let world = app.world_mut();
+            let pose = world
+                .query_filtered::<&HumanoidPose, With<Performer>>()
+                .single(world)
+                .unwrap();
+            pose.rotation(HumanBone::RightUpperArm)
+        };
+        // Stream for about half a second: the arm follows the sender.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(600) {
+            sender
+                .send(
+                    &raised,
+                    (Vec3::ZERO, Quat::IDENTITY),
+                    &ExpressionWeights::default(),
+                )
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(16));
+            app.update();
+        }
+        assert!(
+            arm(&mut app)
+                .dot(raised.rotation(HumanBone::RightUpperArm))
+                .abs()
+                > 0.999,
+            "VMC drives the arm"
+        );
+        let health = app.world().resource::<VmcHealth>().clone();
+        assert!(health.frames > 10 && health.weight > 0.99, "{health:?}");
+        assert!(
+            health.last_latency.unwrap() < Duration::from_millis(50),
+            "{health:?}"
+        );
+
+        // Sender stops: held for HOLD, then eased back to the idle clip.
+        let stop = Instant::now();
+        while stop.elapsed() < Duration::from_millis(300) {
+            std::thread::sleep(Duration::from_millis(16));
+            app.update();
+        }
+        assert!(
+            arm(&mut app)
+                .dot(raised.rotation(HumanBone::RightUpperArm))
+                .abs()
+                > 0.999,
+            "holds the last pose"
+        );
+        while stop.elapsed() < Duration::from_millis(2000) {
+            std::thread::sleep(Duration::from_millis(16));
+            app.update();
+        }
+        assert_eq!(app.world().resource::<VmcHealth>().weight, 0.0);
+        let idle = crate::MotionPlayer::new(
+            crate::MotionSource::Keyframes(crate::demo::idle_clip()),
+            true,
+            1.0,
+        );
+        let expected = idle.sample(0.0).pose.rotation(HumanBone::RightUpperArm);
+        assert!(
+            arm(&mut app).dot(expected).abs() > 0.999,
+            "back to the show's motion"
+        );
+    }
+}

@@ -1,0 +1,405 @@
+//! The performer: the avatar the canonical signals drive.
+//!
+//! Motion sources write a [`HumanoidPose`] and [`ExpressionWeights`] (`ling_core::signals`) on
+//! the performer entity;
+//! this module's solver (the only code that touches the avatar) turns them into bone transforms
+//! and morph weights. Every performer is solved the same way, through an
+//! [`avatar_scene::AvatarRig`]: VRM and glTF avatars loaded from files ([`avatar`],
+//! [`avatar_scene`]), and the built-in performer, Ling ([`builtin`]: a skinned, vertex-coloured
+//! mesh over the VRM humanoid skeleton with face morph targets), whose rig is her own skeleton.
+//!
+//! Entity layout: the performer root carries [`Performer`], the signals and her place on stage
+//! (`Transform`); the bone entities form the skeleton below it; the mesh entity is a child of
+//! the root and is skinned to the bones.
+
+use bevy::camera::visibility::NoFrustumCulling;
+use bevy::mesh::morph::{MeshMorphWeights, MorphWeights};
+use bevy::mesh::skinning::{SkinnedMesh, SkinnedMeshInverseBindposes};
+use bevy::prelude::*;
+
+use ling_core::AppSystems;
+use ling_core::background::{Background, LoadPolicy};
+use ling_core::show::{ActiveShow, DirectorCommand, PerformerSpec};
+use ling_core::signals::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
+
+pub mod avatar;
+pub mod avatar_scene;
+pub mod builtin;
+
+/// Present when another plugin simulates Ling's plumes and water sleeves (`ling-physics` inserts
+/// it): her rigid mesh then leaves them out, and the simulation attaches its own when she is
+/// spawned.
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct SimulatedCostume;
+
+/// Marks a skeleton joint with its humanoid bone.
+#[derive(Component, Debug, Clone, Copy)]
+pub struct Bone(pub HumanBone);
+
+/// What the performer switch last reported, for the panel.
+#[derive(Resource, Debug, Clone, Default, PartialEq)]
+pub struct PerformerStatus {
+    pub error: Option<String>,
+    /// The avatar file being read, while it loads.
+    pub loading: Option<String>,
+    /// One line per avatar on stage crediting it: title, version, authors and licence.
+    pub credits: Vec<String>,
+}
+
+/// One line crediting an avatar: "title version by authors — licence".
+pub fn credit_line(meta: &avatar::AvatarMeta) -> String {
+    let authors = if meta.authors.is_empty() {
+        "unknown".to_string()
+    } else {
+        meta.authors.join(", ")
+    };
+    let license = if meta.license.is_empty() {
+        "no licence stated"
+    } else {
+        &meta.license
+    };
+    format!("{} {} by {authors} — {license}", meta.title, meta.version)
+}
+
+/// Publishes the credits of the avatars on stage into [`PerformerStatus`].
+fn publish_credits(rigs: Query<&avatar_scene::AvatarRig>, mut status: ResMut<PerformerStatus>) {
+    let credits: Vec<String> = rigs.iter().map(|rig| credit_line(&rig.file.meta)).collect();
+    if status.credits != credits {
+        status.credits = credits;
+    }
+}
+
+/// An avatar file being read for a performer switch.
+type AvatarLoad = Background<Result<avatar::AvatarFile, avatar::AvatarError>>;
+
+/// Swaps the performer when asked. Avatar files are read off the frame thread (live); a file
+/// that cannot be read is reported and the current performer stays.
+#[allow(clippy::too_many_arguments)]
+fn switch_performer(
+    mut commands: Commands,
+    mut messages: MessageReader<DirectorCommand>,
+    show: Option<Res<ActiveShow>>,
+    policy: Option<Res<LoadPolicy>>,
+    performers: Query<Entity, With<Performer>>,
+    assets: Option<Res<AssetServer>>,
+    mut meshes: Option<ResMut<Assets<Mesh>>>,
+    mut materials: Option<ResMut<Assets<StandardMaterial>>>,
+    mut bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
+    mut status: ResMut<PerformerStatus>,
+    costume: Option<Res<SimulatedCostume>>,
+    mut pending: Local<Option<AvatarLoad>>,
+) {
+    let policy = policy.map(|p| *p).unwrap_or_default();
+    let mut ready: Option<PerformerSpec> = None;
+    for message in messages.read() {
+        let DirectorCommand::SwitchPerformer(spec) = message else {
+            continue;
+        };
+        match spec {
+            PerformerSpec::Avatar { path } => {
+                let path = show
+                    .as_ref()
+                    .map(|s| s.0.resolve(path))
+                    .unwrap_or_else(|| path.clone());
+                status.loading = Some(path.display().to_string());
+                *pending = Some(Background::start("avatar-load", policy, move || {
+                    avatar_scene::stage_avatar(&path)
+                }));
+            }
+            other => {
+                // A later switch replaces one still loading.
+                *pending = None;
+                status.loading = None;
+                ready = Some(other.clone());
+            }
+        }
+    }
+    let loaded = pending.as_ref().and_then(|p| p.poll());
+    if loaded.is_some() {
+        *pending = None;
+        status.loading = None;
+    }
+    let avatar = match loaded {
+        Some(Ok(file)) => Some(file),
+        Some(Err(e)) => {
+            error!("{e}; the current performer stays");
+            status.error = Some(e.to_string());
+            None
+        }
+        None => None,
+    };
+    if ready.is_none() && avatar.is_none() {
+        return;
+    }
+    for e in &performers {
+        commands.entity(e).despawn();
+    }
+    status.error = None;
+    match (ready, avatar) {
+        (_, Some(file)) => match &assets {
+            Some(assets) => {
+                avatar_scene::spawn_avatar(&mut commands, assets, file);
+            }
+            None => status.error = Some("avatars need the renderer (no asset server here)".into()),
+        },
+        (Some(PerformerSpec::BuiltIn), None) => {
+            spawn_ling(
+                &mut commands,
+                meshes.as_deref_mut(),
+                materials.as_deref_mut(),
+                bindposes.as_deref_mut(),
+                costume.is_none(),
+            );
+        }
+        _ => {}
+    }
+}
+
+pub fn plugin(app: &mut App) {
+    app.add_message::<DirectorCommand>()
+        .init_resource::<PerformerStatus>()
+        .add_systems(Update, switch_performer.in_set(AppSystems::Clock))
+        .add_systems(Update, publish_credits.in_set(AppSystems::Capture))
+        .add_plugins(avatar_scene::plugin)
+        .add_systems(Startup, spawn_builtin_performer);
+}
+
+/// Spawns Ling: the skeleton always, the skinned mesh when rendering is present.
+pub fn spawn_builtin_performer(
+    mut commands: Commands,
+    show: Option<Res<ActiveShow>>,
+    mut meshes: Option<ResMut<Assets<Mesh>>>,
+    mut materials: Option<ResMut<Assets<StandardMaterial>>>,
+    mut bindposes: Option<ResMut<Assets<SkinnedMeshInverseBindposes>>>,
+    costume: Option<Res<SimulatedCostume>>,
+) {
+    if show.is_some_and(|s| s.0.performer != PerformerSpec::BuiltIn) {
+        return;
+    }
+    spawn_ling(
+        &mut commands,
+        meshes.as_deref_mut(),
+        materials.as_deref_mut(),
+        bindposes.as_deref_mut(),
+        costume.is_none(),
+    );
+}
+
+/// Spawns Ling; the skinned mesh only when the render assets exist.
+pub fn spawn_ling(
+    commands: &mut Commands,
+    meshes: Option<&mut Assets<Mesh>>,
+    materials: Option<&mut Assets<StandardMaterial>>,
+    bindposes: Option<&mut Assets<SkinnedMeshInverseBindposes>>,
+    rigid_plumes: bool,
+) -> Entity {
+    let root = commands
+        .spawn((
+            Name::new("Ling"),
+            Transform::default(),
+            Visibility::default(),
+            HumanoidPose::default(),
+            ExpressionWeights::default(),
+        ))
+        .id();
+    let mut bones = Vec::with_capacity(HumanBone::COUNT);
+    for &bone in HumanBone::ALL {
+        let parent = bone.parent().map(|p| bones[p.index()]).unwrap_or(root);
+        let id = commands
+            .spawn((
+                Name::new(bone.name()),
+                Bone(bone),
+                Transform::from_translation(bone.rest_local_translation()),
+                Visibility::default(),
+                ChildOf(parent),
+            ))
+            .id();
+        bones.push(id);
+    }
+    commands.entity(root).insert((
+        Performer {
+            name: "Ling".into(),
+            bones: bones.clone(),
+        },
+        // Ling is solved like any avatar: her rig is her own skeleton, her expressions her
+        // morph targets (on the root entity, once the mesh exists).
+        avatar_scene::AvatarRig::builtin(&bones, root),
+    ));
+
+    let (Some(meshes), Some(materials), Some(bindposes)) = (meshes, materials, bindposes) else {
+        return root;
+    };
+    let mesh = meshes.add(builtin::build_mesh(rigid_plumes));
+    let weights = MorphWeights::new(vec![0.0; builtin::MORPH_TARGETS.len()], Some(mesh.clone()))
+        .expect("the built-in avatar has fewer morph targets than Bevy's limit");
+    commands.entity(root).insert(weights);
+    commands.spawn((
+        Name::new("Ling body"),
+        Mesh3d(mesh),
+        MeshMaterial3d(materials.add(StandardMaterial {
+            base_color: Color::WHITE,
+            perceptual_roughness: 0.55,
+            reflectance: 0.4,
+            double_sided: true,
+            cull_mode: None,
+            ..default()
+        })),
+        SkinnedMesh {
+            inverse_bindposes: bindposes.add(builtin::inverse_bindposes()),
+            joints: bones,
+        },
+        MeshMorphWeights::Reference(root),
+        NoFrustumCulling,
+        ChildOf(root),
+    ));
+    root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ling_core::signals::REQUIRED_BONES;
+
+    #[test]
+    fn builtin_mesh_is_skinned_to_the_skeleton_with_face_morphs() {
+        use bevy::mesh::VertexAttributeValues;
+        let mesh = builtin::build_mesh(true);
+        let n = mesh.count_vertices();
+        assert!(
+            n > 5_000,
+            "a detailed figure, not a placeholder: {n} vertices"
+        );
+        let Some(VertexAttributeValues::Uint16x4(joints)) =
+            mesh.attribute(Mesh::ATTRIBUTE_JOINT_INDEX)
+        else {
+            panic!("joint indices missing");
+        };
+        let Some(VertexAttributeValues::Float32x4(weights)) =
+            mesh.attribute(Mesh::ATTRIBUTE_JOINT_WEIGHT)
+        else {
+            panic!("joint weights missing");
+        };
+        let mut used = std::collections::BTreeSet::new();
+        for (j, w) in joints.iter().zip(weights) {
+            assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+            for k in 0..4 {
+                assert!((j[k] as usize) < HumanBone::COUNT);
+                if w[k] > 0.0 {
+                    used.insert(j[k]);
+                }
+            }
+        }
+        for bone in [
+            HumanBone::Head,
+            HumanBone::LeftHand,
+            HumanBone::RightFoot,
+            HumanBone::Hips,
+        ] {
+            assert!(
+                used.contains(&(bone as u16)),
+                "{} moves geometry",
+                bone.name()
+            );
+        }
+        let targets = mesh.morph_targets().expect("morph targets");
+        assert_eq!(targets.len(), n * builtin::MORPH_TARGETS.len());
+        for (i, name) in builtin::MORPH_TARGETS.iter().enumerate() {
+            let moved = targets[i * n..(i + 1) * n]
+                .iter()
+                .filter(|a| a.position.length() > 1e-4)
+                .count();
+            assert!(moved > 20, "morph {name} moves {moved} vertices");
+        }
+        assert_eq!(builtin::inverse_bindposes().len(), HumanBone::COUNT);
+    }
+
+    #[test]
+    fn switching_performers_keeps_the_stage_on_bad_files() {
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            TransformPlugin,
+            ling_core::configure_phases,
+            ling_core::show::plugin,
+            plugin,
+        ));
+        app.update();
+        let count = |app: &mut App| {
+            let world = app.world_mut();
+            world.query::<&Performer>().iter(world).count()
+        };
+        assert_eq!(count(&mut app), 1);
+        app.world_mut()
+            .write_message(DirectorCommand::SwitchPerformer(PerformerSpec::Avatar {
+                path: "missing/avatar.vrm".into(),
+            }));
+        app.update();
+        // Live, the file is read off the frame thread: wait for the verdict.
+        for _ in 0..500 {
+            if app.world().resource::<PerformerStatus>().error.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            app.update();
+        }
+        assert_eq!(count(&mut app), 1, "a bad file leaves Ling on stage");
+        let err = app
+            .world()
+            .resource::<PerformerStatus>()
+            .error
+            .clone()
+            .unwrap();
+        assert!(err.contains("missing/avatar.vrm"), "{err}");
+        app.world_mut()
+            .write_message(DirectorCommand::SwitchPerformer(PerformerSpec::None));
+        app.update();
+        assert_eq!(count(&mut app), 0, "an empty stage");
+        app.world_mut()
+            .write_message(DirectorCommand::SwitchPerformer(PerformerSpec::BuiltIn));
+        app.update();
+        assert_eq!(count(&mut app), 1, "Ling is back");
+        assert!(app.world().resource::<PerformerStatus>().error.is_none());
+    }
+
+    #[test]
+    fn headless_performer_has_a_complete_skeleton_that_follows_the_pose() {
+        let mut app = App::new();
+        app.add_plugins((
+            MinimalPlugins,
+            TransformPlugin,
+            ling_core::configure_phases,
+            plugin,
+        ));
+        app.update();
+        let world = app.world_mut();
+        let mut q = world.query::<(Entity, &Performer)>();
+        let (root, performer) = q.single(world).unwrap();
+        let bones = performer.bones.clone();
+        assert_eq!(bones.len(), HumanBone::COUNT);
+        for (&e, &bone) in bones.iter().zip(HumanBone::ALL) {
+            assert_eq!(world.get::<Bone>(e).unwrap().0, bone);
+            let parent = world.get::<ChildOf>(e).unwrap().parent();
+            let expected = bone.parent().map(|p| bones[p.index()]).unwrap_or(root);
+            assert_eq!(parent, expected, "{}", bone.name());
+        }
+        for bone in REQUIRED_BONES {
+            assert!(world.get::<Bone>(bones[bone.index()]).is_some());
+        }
+
+        let mut pose = HumanoidPose::default();
+        pose.set(HumanBone::LeftUpperArm, Quat::from_rotation_z(-1.2));
+        pose.hips += Vec3::new(0.0, -0.1, 0.0);
+        world.entity_mut(root).insert(pose.clone());
+        app.update();
+        let world = app.world();
+        let hand = world
+            .get::<GlobalTransform>(bones[HumanBone::LeftHand.index()])
+            .unwrap();
+        let expected = pose.model_transforms()[HumanBone::LeftHand.index()].translation;
+        assert!(
+            hand.translation().distance(expected) < 1e-4,
+            "{:?} vs {expected:?}",
+            hand.translation()
+        );
+    }
+}

@@ -1,0 +1,378 @@
+//! The opera stage: the set, its lights and its cameras.
+//!
+//! The set is a traditional Peking-opera stage built from code (no downloaded assets): a raised
+//! square stage with a red carpet, a gilded proscenium, the embroidered back curtain between the
+//! two doors, "one table, two chairs", and hanging palace lanterns. Lighting is a small rig (warm
+//! key, follow spot, rim lights, curtain wash, lantern glow) driven by named [`LightLook`]s that
+//! light cues fade between. One stage camera frames the performer in one of three
+//! [`CameraShot`]s and cuts or blends between them on `CutTo` commands.
+//!
+//! The logic (which look, which shot, fades, framing) runs in any app; the visible set, lights
+//! and camera are spawned only where rendering is present, so headless tests exercise the same
+//! state machine the renderer shows.
+
+use bevy::prelude::*;
+
+use ling_core::AppSystems;
+use ling_core::looks::{CameraShot, LightLook};
+use ling_core::show::{ActiveShow, DirectorCommand};
+use ling_core::signals::{HumanoidPose, Performer, stage_position};
+
+pub mod effects;
+mod set;
+mod textures;
+
+/// The lighting state: the current look and the fade in progress.
+#[derive(Resource, Debug, Clone)]
+pub struct StageLighting {
+    pub current: LightLook,
+    from: LightLook,
+    to: LightLook,
+    fade: f32,
+    elapsed: f32,
+    /// Name of the last cue taken.
+    pub cue: Option<String>,
+}
+
+impl Default for StageLighting {
+    fn default() -> Self {
+        let look = LightLook::preshow();
+        Self {
+            current: look,
+            from: look,
+            to: look,
+            fade: 0.0,
+            elapsed: 0.0,
+            cue: None,
+        }
+    }
+}
+
+impl StageLighting {
+    /// Starts a fade to `to` over `fade` seconds (0 = at once).
+    pub fn go(&mut self, name: &str, to: LightLook, fade: f32) {
+        self.from = self.current;
+        self.to = to;
+        self.fade = fade.max(0.0);
+        self.elapsed = 0.0;
+        self.cue = Some(name.to_string());
+        if self.fade == 0.0 {
+            self.current = to;
+        }
+    }
+
+    /// Advances the fade by `dt` seconds (smoothstep easing).
+    pub fn advance(&mut self, dt: f32) {
+        if self.fade <= 0.0 {
+            self.current = self.to;
+            return;
+        }
+        self.elapsed = (self.elapsed + dt).min(self.fade);
+        let t = self.elapsed / self.fade;
+        let eased = t * t * (3.0 - 2.0 * t);
+        self.current = self.from.lerp(&self.to, eased);
+    }
+}
+
+/// Which shot the stage camera shows, and the blend in progress.
+#[derive(Resource, Debug, Clone)]
+pub struct CameraDirector {
+    pub shot: CameraShot,
+    blend_from: Option<(Vec3, Vec3, f32)>,
+    blend: f32,
+    elapsed: f32,
+    /// Smoothed performer position the shots follow.
+    follow: Option<Vec3>,
+    /// The framing computed this frame: eye, look-at, fov.
+    pub framing: (Vec3, Vec3, f32),
+}
+
+impl Default for CameraDirector {
+    fn default() -> Self {
+        Self {
+            shot: CameraShot::Wide,
+            blend_from: None,
+            blend: 0.0,
+            elapsed: 0.0,
+            follow: None,
+            framing: CameraShot::Wide.framing(Vec3::ZERO),
+        }
+    }
+}
+
+impl CameraDirector {
+    pub fn cut(&mut self, shot: CameraShot, blend: f32) {
+        self.blend_from = (blend > 0.0).then_some(self.framing);
+        self.blend = blend;
+        self.elapsed = 0.0;
+        self.shot = shot;
+        if blend <= 0.0 {
+            // A cut re-frames at once on where the performer is now.
+            self.follow = None;
+        }
+    }
+
+    /// The smoothed performer position the shots follow.
+    pub fn followed(&self) -> Vec3 {
+        self.follow.unwrap_or(Vec3::ZERO)
+    }
+
+    /// Updates the framing for a performer at `performer` after `dt` seconds.
+    pub fn update(&mut self, performer: Vec3, dt: f32) {
+        let follow = match self.follow {
+            Some(prev) => prev.lerp(performer, 1.0 - (-dt * 3.0).exp()),
+            None => performer,
+        };
+        self.follow = Some(follow);
+        let target = self.shot.framing(follow);
+        self.framing = match self.blend_from {
+            Some(from) if self.blend > 0.0 => {
+                self.elapsed = (self.elapsed + dt).min(self.blend);
+                let t = self.elapsed / self.blend;
+                let t = t * t * (3.0 - 2.0 * t);
+                if t >= 1.0 {
+                    self.blend_from = None;
+                }
+                (
+                    from.0.lerp(target.0, t),
+                    from.1.lerp(target.1, t),
+                    from.2 + (target.2 - from.2) * t,
+                )
+            }
+            _ => target,
+        };
+    }
+}
+
+/// Where the stage camera renders: the primary window (live) or an image (offline render).
+#[derive(Resource, Debug, Clone, Default)]
+pub enum StageOutput {
+    #[default]
+    Window,
+    Image(Handle<Image>),
+}
+
+/// Render quality settings of the stage camera.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct StageQuality {
+    /// MSAA samples: 1 (off), 2, 4 or 8. Off renders about 30% faster on software renderers.
+    pub msaa_samples: u32,
+}
+
+impl Default for StageQuality {
+    fn default() -> Self {
+        Self { msaa_samples: 4 }
+    }
+}
+
+/// Marks the stage camera.
+#[derive(Component, Debug)]
+pub struct StageCamera;
+
+pub fn plugin(app: &mut App) {
+    app.init_resource::<StageLighting>()
+        .init_resource::<CameraDirector>()
+        .init_resource::<StageOutput>()
+        .init_resource::<StageQuality>()
+        .add_systems(Startup, set::spawn_opera_stage)
+        .add_systems(
+            Update,
+            (
+                apply_stage_commands,
+                advance_light_fades,
+                frame_performer,
+                set::apply_light_look.run_if(resource_changed::<StageLighting>),
+                set::react_to_audio,
+                set::aim_stage_camera,
+                set::aim_follow_lights,
+                set::publish_anchors,
+            )
+                .chain()
+                .in_set(AppSystems::Stage)
+                .before(ling_stage_fx::FxSystems::Control),
+        );
+}
+
+fn apply_stage_commands(
+    mut commands: MessageReader<DirectorCommand>,
+    show: Option<Res<ActiveShow>>,
+    mut lighting: ResMut<StageLighting>,
+    mut cameras: ResMut<CameraDirector>,
+) {
+    for command in commands.read() {
+        match command {
+            DirectorCommand::CutTo { shot, blend } => cameras.cut(*shot, *blend),
+            DirectorCommand::ResetStage => {
+                *lighting = StageLighting::default();
+                cameras.cut(CameraShot::Wide, 0.0);
+            }
+            DirectorCommand::LightCue { name, fade } => {
+                match show.as_ref().and_then(|s| s.0.lights.get(name)) {
+                    Some(look) => lighting.go(name, *look, *fade),
+                    None => warn!("light cue \"{name}\" is not defined by the show; ignored"),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn advance_light_fades(time: Res<Time>, mut lighting: ResMut<StageLighting>) {
+    lighting.advance(time.delta_secs());
+}
+
+fn frame_performer(
+    time: Res<Time>,
+    performers: Query<(&Transform, &HumanoidPose), With<Performer>>,
+    mut cameras: ResMut<CameraDirector>,
+) {
+    let at = performers
+        .iter()
+        .next()
+        .map(|(root, pose)| stage_position(root, pose))
+        .unwrap_or(Vec3::ZERO);
+    cameras.update(at, time.delta_secs());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn light_fade_reaches_its_target_smoothly() {
+        let mut lighting = StageLighting::default();
+        let to = LightLook {
+            key: 1.0,
+            spot: 2.0,
+            ..default()
+        };
+        lighting.go("full", to, 1.0);
+        lighting.advance(0.5);
+        let mid = lighting.current.key;
+        assert!(mid > 0.3 && mid < 0.9, "halfway through a fade: {mid}");
+        lighting.advance(0.6);
+        assert_eq!(lighting.current, to);
+        assert_eq!(lighting.cue.as_deref(), Some("full"));
+    }
+
+    #[test]
+    fn bad_levels_are_reported_by_name() {
+        let look = LightLook {
+            rim: -1.0,
+            ..default()
+        };
+        assert!(look.check().unwrap_err().contains("rim"));
+        let look = LightLook {
+            wash_color: (2.0, 0.0, 0.0),
+            ..default()
+        };
+        assert!(look.check().unwrap_err().contains("wash_color"));
+    }
+
+    #[test]
+    fn camera_cut_is_instant_and_blend_is_gradual() {
+        let mut cam = CameraDirector::default();
+        let performer = Vec3::new(1.0, 0.0, 0.5);
+        cam.update(performer, 1.0 / 30.0);
+        cam.cut(CameraShot::CloseUp, 0.0);
+        cam.update(performer, 1.0 / 30.0);
+        assert_eq!(cam.framing, CameraShot::CloseUp.framing(performer));
+
+        cam.cut(CameraShot::Wide, 1.0);
+        cam.update(performer, 0.5);
+        let wide = CameraShot::Wide.framing(performer);
+        let close = CameraShot::CloseUp.framing(performer);
+        let d = cam.framing.0.distance(wide.0);
+        assert!(d > 0.1 && d < close.0.distance(wide.0));
+        cam.update(performer, 0.6);
+        assert_eq!(cam.framing, wide);
+    }
+
+    /// The show and stage plugins in a bare app, on an externally driven clock.
+    fn cue_app() -> App {
+        let show = ling_core::show::ShowFile::parse(
+            r#"(
+                name: "cues",
+                duration: 10.0,
+                lights: { "dim": (key: 0.2), "bright": (key: 1.0, spot: 1.0) },
+                cues: [
+                    (at: 0.0, command: LightCue(name: "dim")),
+                    (at: 2.0, command: CutTo(shot: CloseUp)),
+                    (at: 4.0, command: LightCue(name: "bright", fade: 1.0)),
+                ],
+            )"#,
+            std::path::Path::new("cues.ron"),
+        )
+        .unwrap();
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, ling_core::plugin, plugin));
+        app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(
+            std::time::Duration::from_millis(100),
+        ));
+        ling_core::show::insert_show(&mut app, show, ling_core::show::ClockMode::External, false);
+        app
+    }
+
+    fn at(app: &mut App, t: f64) {
+        app.world_mut()
+            .resource_mut::<ling_core::show::ShowClock>()
+            .time = t;
+        app.update();
+    }
+
+    #[test]
+    fn cues_fire_when_the_clock_crosses_them_and_replay_after_a_seek() {
+        use ling_core::show::CommandLog;
+        let mut app = cue_app();
+        at(&mut app, 0.0);
+        at(&mut app, 0.1);
+        let lights = app.world().resource::<StageLighting>();
+        assert_eq!(lights.cue.as_deref(), Some("dim"));
+        assert_eq!(
+            app.world().resource::<CameraDirector>().shot,
+            CameraShot::Wide
+        );
+
+        for i in 2..=21 {
+            at(&mut app, i as f64 * 0.1);
+        }
+        assert_eq!(
+            app.world().resource::<CameraDirector>().shot,
+            CameraShot::CloseUp
+        );
+        assert_eq!(
+            app.world().resource::<StageLighting>().cue.as_deref(),
+            Some("dim")
+        );
+
+        for i in 22..=45 {
+            at(&mut app, i as f64 * 0.1);
+        }
+        let lights = app.world().resource::<StageLighting>();
+        assert_eq!(lights.cue.as_deref(), Some("bright"));
+        assert!(
+            lights.current.key > 0.2 && lights.current.key < 1.0,
+            "fading: {}",
+            lights.current.key
+        );
+
+        // Jump back to 1 s: the cue list is replayed up to there, instantly.
+        at(&mut app, 1.0);
+        at(&mut app, 1.1);
+        let lights = app.world().resource::<StageLighting>();
+        assert_eq!(lights.cue.as_deref(), Some("dim"));
+        assert_eq!(lights.current.key, 0.2);
+        // The cut at 2 s has not happened yet at 1 s: the stage is back in its opening shot.
+        assert_eq!(
+            app.world().resource::<CameraDirector>().shot,
+            CameraShot::Wide
+        );
+        let log = &app.world().resource::<CommandLog>().entries;
+        assert!(
+            log.iter()
+                .filter(|(_, c)| matches!(c, DirectorCommand::LightCue { .. }))
+                .count()
+                >= 3
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! The app's integration tests, in one test binary so Bevy and the app link once: the
+//! `ling-stage` binary as a user runs it (`cli`), audio in and out (`audio`), and VMC against
+//! an independent peer (`vmc`).
+
+mod audio;
+mod cli;
+mod vmc;
