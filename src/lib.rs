@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Ling Stage: a virtual idol on an opera stage — the app at the top of the crate graph.
 //!
 //! Everything is a signal on a clock. Sources (mocap clips, VMC, cameras, microphones) write

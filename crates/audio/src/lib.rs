@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Audio inputs and outputs (cpal) and analysis (level, onsets, tempo, visemes; [`analysis`]).
 //! Device discovery and file analysis now; capture, playback and lip sync build on them.
 

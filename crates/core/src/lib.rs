@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The bottom of Ling Stage: the vocabulary every other crate speaks.
 //!
 //! Everything is a signal on a clock. This crate holds the clock ([`show::ShowClock`]) and the

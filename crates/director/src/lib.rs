@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The director panel: the live operator's console (egui).
 //!
 //! The panel reads state (clock, stage lighting, camera, the sources' `*Status` resources,

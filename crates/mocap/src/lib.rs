@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Motion sources that drive the performer's body.
 //!
 //! A [`MotionPlayer`] plays one source on the show clock — a keyframed clip authored in code

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The performer: the avatar the canonical signals drive.
 //!
 //! Motion sources write a [`HumanoidPose`] and [`ExpressionWeights`] (`ling_core::signals`) on

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Costume and hair physics with rapier.
 //!
 //! Rapier steps in the fixed schedule at 60 Hz with a fixed time step, so a take simulates the

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The opera stage: the set, its lights and its cameras.
 //!
 //! The set is a traditional Peking-opera stage built from code (no downloaded assets): a raised

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Test helpers shared by every Ling Stage crate (a dev-dependency only).
 //!
 //! Some tests need a tool (ffmpeg, espeak-ng, Xvfb, python-osc, ONNX Runtime) or the shared

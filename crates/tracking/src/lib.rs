@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Face and hand tracking inputs: cameras (nokhwa), ONNX Runtime and its models.
 //!
 //! This module finds what tracking needs and reports it clearly when something is missing:

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! 变脸 (bian lian, face-changing): a silk sleeve sweeps across the performer's face and, as it
 //! covers her face, a new painted mask is on it.
 //!

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The stage-effect API of Ling Stage.
 //!
 //! A stage effect is a Bevy plugin that registers itself with one call,

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Lantern fireworks: every palace lantern bursts into a shower of golden sparks that fly out,
 //! arc down under gravity and fade.
 //!

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Petal rain: petals drift down through the follow spot's beam onto the performer.
 //!
 //! Petal `k` is released `k / density` seconds after the effect fires, at a place scattered

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The template for a new Ling Stage effect: copy this folder, rename the crate and the type,
 //! and change what `show` spawns and `animate` moves. See `plugins/README.md`.
 //!
