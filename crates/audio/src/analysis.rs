@@ -18,14 +18,23 @@ use ling_core::signals::Viseme;
 /// Mono samples in -1..1 at `rate` Hz.
 #[derive(Debug, Clone)]
 pub struct AudioClip {
+    /// Sample rate in Hz.
     pub rate: u32,
+    /// The samples, mono, in -1..1.
     pub samples: Vec<f32>,
 }
 
+/// Why an audio file could not be read; names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
+    /// The file could not be opened or decoded.
     #[error("cannot read audio file {path}: {message}")]
-    Read { path: PathBuf, message: String },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl AudioClip {
@@ -153,6 +162,7 @@ impl AudioClip {
         })
     }
 
+    /// Length in seconds.
     pub fn duration(&self) -> f64 {
         self.samples.len() as f64 / self.rate.max(1) as f64
     }
@@ -161,29 +171,38 @@ impl AudioClip {
 /// What one 10 ms frame sounds like.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Frame {
+    /// Start of the frame, in seconds from the start of the clip.
     pub time: f64,
+    /// RMS level over the 30 ms window, in dBFS.
     pub rms_dbfs: f32,
+    /// Peak level over the window, in dBFS.
     pub peak_dbfs: f32,
-    /// The strongest viseme and its weight (0 when silent or unvoiced).
+    /// The strongest viseme's name, if any (`None` when silent or unvoiced).
     pub viseme: Option<&'static str>,
+    /// The strongest viseme's weight (0 when silent or unvoiced).
     pub weight: f32,
     /// Weights of aa, ih, ou, ee, oh.
     pub visemes: [f32; 5],
+    /// The first two formants (F1, F2) in Hz, on voiced frames.
     pub formants: Option<(f32, f32)>,
 }
 
+/// A whole clip analysed: one [`Frame`] per hop, the onsets and the tempo.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
+    /// Seconds between frames (0.01).
     pub hop_seconds: f64,
+    /// One frame per hop, from the start of the clip.
     pub frames: Vec<Frame>,
     /// Onset times in seconds.
     pub onsets: Vec<f64>,
+    /// Tempo in beats per minute (60–200), when there are at least four onsets.
     pub tempo_bpm: Option<f32>,
 }
 
 impl Analysis {
     /// The frame at time `t` (held at the ends).
-    pub fn at(&self, t: f64) -> Option<&Frame> {
+    pub(crate) fn at(&self, t: f64) -> Option<&Frame> {
         if self.frames.is_empty() {
             return None;
         }
@@ -208,7 +227,7 @@ const TEMPLATES: [(Viseme, f32, f32); 5] = [
     (Viseme::Oh, 570.0, 840.0),
 ];
 
-/// Analyses a whole clip.
+/// Analyses a whole clip: levels and visemes every 10 ms, onsets and tempo.
 pub fn analyze(clip: &AudioClip) -> Analysis {
     let rate = clip.rate.max(1) as f64;
     let hop = (rate * HOP).round() as usize;

@@ -2,6 +2,9 @@
 //! listening to a microphone for live lip sync. Each stream lives on its own thread (cpal
 //! streams are not `Send` everywhere); the ECS only exchanges atomics and channels with it. A
 //! machine without devices gets a clear message and the show goes on.
+//!
+//! The streams are started by the crate's plugin; what is public is [`MicAnalyzer`], the live
+//! mouth from a stream of samples, which `ling-stage bench` feeds directly to time it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,13 +15,14 @@ use super::analysis::{AudioClip, analyze};
 
 /// Where the show clock is, for the playback thread.
 #[derive(Debug, Default)]
-pub struct Playhead {
+pub(crate) struct Playhead {
     seconds: AtomicU64,
     playing: AtomicBool,
 }
 
 impl Playhead {
-    pub fn set(&self, seconds: f64, playing: bool) {
+    /// Moves the playhead to `seconds` of show time, playing or paused.
+    pub(crate) fn set(&self, seconds: f64, playing: bool) {
         self.seconds.store(seconds.to_bits(), Ordering::Relaxed);
         self.playing.store(playing, Ordering::Relaxed);
     }
@@ -32,9 +36,10 @@ impl Playhead {
 }
 
 /// A running stream; dropping it stops the stream's thread.
-pub struct StreamHandle {
+pub(crate) struct StreamHandle {
     stop: crossbeam_channel::Sender<()>,
-    pub description: String,
+    /// The device and its sample rate, for the status line.
+    pub(crate) description: String,
 }
 
 impl Drop for StreamHandle {
@@ -79,7 +84,7 @@ fn stream_thread(
 
 /// Plays `clip` on the default output device, following `playhead` (resyncing when they drift
 /// more than 50 ms apart, silent while paused).
-pub fn start_playback(
+pub(crate) fn start_playback(
     clip: Arc<AudioClip>,
     playhead: Arc<Playhead>,
 ) -> Result<StreamHandle, String> {
@@ -131,7 +136,9 @@ pub fn start_playback(
 /// The latest mouth shape heard on the microphone: viseme weights and level (dBFS).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Heard {
+    /// Weights of aa, ih, ou, ee, oh.
     pub visemes: [f32; 5],
+    /// RMS level in dBFS.
     pub level_dbfs: f32,
 }
 
@@ -145,6 +152,7 @@ pub struct MicAnalyzer {
 }
 
 impl MicAnalyzer {
+    /// An analyser for mono samples at `rate` Hz.
     pub fn new(rate: u32) -> Self {
         let window = (rate as usize * 60) / 1000;
         Self {
@@ -178,7 +186,7 @@ impl MicAnalyzer {
 
 /// Listens to a microphone (by name, or the default) and keeps `heard` up to date with the
 /// visemes of the last 60 ms, analysed on the capture thread.
-pub fn start_microphone(
+pub(crate) fn start_microphone(
     name: Option<String>,
     heard: Arc<Mutex<Heard>>,
 ) -> Result<StreamHandle, String> {

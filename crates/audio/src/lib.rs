@@ -1,6 +1,17 @@
 #![warn(missing_docs)]
-//! Audio inputs and outputs (cpal) and analysis (level, onsets, tempo, visemes; [`analysis`]).
-//! Device discovery and file analysis now; capture, playback and lip sync build on them.
+//! What the show hears: its audio track and a microphone, analysed for lip sync and for a stage
+//! that reacts to the music.
+//!
+//! - [`analysis`] reads audio files (WAV, FLAC, Ogg Vorbis, MP3) and analyses samples every
+//!   10 ms: level, onsets, tempo and vowel visemes. Plain functions, so a file analysed offline
+//!   gives the same result every time.
+//! - [`devices`] runs sound devices through cpal: the track played in step with the show clock,
+//!   and a microphone analysed live by a [`devices::MicAnalyzer`].
+//!
+//! The crate root holds the ECS side: the show's [`AudioTrack`], analysed once when the show
+//! loads; the [`plugin`] that drives the performer's mouth from it (or from the microphone, as
+//! [`AudioSettings`] asks) and publishes [`AudioLevel`] and [`AudioStatus`] for the panel; and
+//! [`list_devices`] for `ling-stage doctor`.
 
 use bevy::prelude::*;
 use cpal::traits::{DeviceTrait, HostTrait};
@@ -8,13 +19,25 @@ use cpal::traits::{DeviceTrait, HostTrait};
 pub mod analysis;
 pub mod devices;
 
+/// The types most users of the crate need: the show's analysed track, the live sound settings,
+/// and what the panel shows.
+pub mod prelude {
+    pub use crate::analysis::{Analysis, AudioClip, AudioError, analyze};
+    pub use crate::{AudioLevel, AudioSettings, AudioStatus, AudioTrack};
+}
+
 /// The audio devices the default host offers.
 #[derive(Debug, Clone, Default)]
 pub struct AudioDevices {
+    /// The cpal host (ALSA, CoreAudio, WASAPI, ...).
     pub host: String,
+    /// Names of the input devices (microphones, line ins).
     pub inputs: Vec<String>,
+    /// Names of the output devices.
     pub outputs: Vec<String>,
+    /// Name of the default input device, if there is one.
     pub default_input: Option<String>,
+    /// Name of the default output device, if there is one.
     pub default_output: Option<String>,
     /// Why the default input cannot be used, if it cannot (listed but unusable).
     pub input_error: Option<String>,
@@ -59,8 +82,11 @@ pub fn list_devices() -> AudioDevices {
 /// deterministic).
 #[derive(Resource, Debug, Clone)]
 pub struct AudioTrack {
+    /// The audio file, resolved against the show file's folder.
     pub path: std::path::PathBuf,
+    /// Its analysis: levels, onsets, tempo and visemes.
     pub analysis: analysis::Analysis,
+    /// Its length in seconds.
     pub duration: f64,
 }
 
@@ -91,6 +117,8 @@ impl AudioTrack {
 /// The level of what the show hears now (track or microphone), for the panel's meter.
 #[derive(Resource, Debug, Clone, Copy, Default)]
 pub struct AudioLevel {
+    /// RMS level in dBFS (0 is full scale); `None` when nothing is heard (no track, or past its
+    /// end).
     pub dbfs: Option<f32>,
 }
 
@@ -134,9 +162,13 @@ fn drive_lip_sync(
 /// What the audio side is doing, for the panel.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct AudioStatus {
+    /// One line: the track (name, length, onsets, tempo) and the live devices in use, or why
+    /// they are not.
     pub summary: String,
 }
 
+/// Audio in the app: lip sync and the level meter from the show's [`AudioTrack`] (a resource
+/// the runner inserts), and, when [`AudioSettings`] asks, playback and a microphone.
 pub fn plugin(app: &mut App) {
     app.insert_resource(AudioStatus {
         summary: "no audio source in this show".into(),

@@ -17,11 +17,17 @@ use bevy::math::{EulerRot, Quat, Vec3};
 /// One animated degree of freedom of a joint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
+    /// Position along X.
     Xposition,
+    /// Position along Y.
     Yposition,
+    /// Position along Z.
     Zposition,
+    /// Rotation about X, in degrees.
     Xrotation,
+    /// Rotation about Y, in degrees.
     Yrotation,
+    /// Rotation about Z, in degrees.
     Zrotation,
 }
 
@@ -38,6 +44,7 @@ impl Channel {
         })
     }
 
+    /// The channel's name as BVH writes it (`Xposition`, `Zrotation`, ...).
     pub fn name(self) -> &'static str {
         match self {
             Channel::Xposition => "Xposition",
@@ -50,12 +57,16 @@ impl Channel {
     }
 }
 
+/// One joint of the hierarchy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Joint {
+    /// The name the file gives it.
     pub name: String,
+    /// Index of the parent joint in [`Bvh::joints`]; `None` for the root.
     pub parent: Option<usize>,
     /// Offset from the parent joint in the rest pose.
     pub offset: Vec3,
+    /// Its animated channels, in the order the motion lists them.
     pub channels: Vec<Channel>,
     /// Index of this joint's first channel in a frame's values.
     pub first_channel: usize,
@@ -66,9 +77,11 @@ pub struct Joint {
 /// A parsed BVH file: the hierarchy and the motion, frame-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bvh {
+    /// The joints, parents before children.
     pub joints: Vec<Joint>,
     /// Seconds per frame.
     pub frame_time: f64,
+    /// Number of frames of motion.
     pub frame_count: usize,
     /// `frame_count × channel_count` values.
     pub values: Vec<f32>,
@@ -78,22 +91,31 @@ pub struct Bvh {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct ParseError {
+    /// The 1-based line.
     pub line: usize,
+    /// What was expected, and what was found.
     pub message: String,
 }
 
 /// A BVH error naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum BvhError {
+    /// The file could not be read.
     #[error("cannot read BVH file {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
+    /// The file is not valid BVH.
     #[error("{path}:{line}: {message}")]
     Parse {
+        /// The file.
         path: PathBuf,
+        /// The 1-based line.
         line: usize,
+        /// What was wrong.
         message: String,
     },
 }
@@ -197,7 +219,7 @@ pub fn parse(text: &str) -> Result<Bvh, ParseError> {
 
 /// Parses BVH text that may end with a partly written frame after the declared ones (a take
 /// recorded up to a crash): what follows the declared frames is ignored.
-pub fn parse_recovering(text: &str) -> Result<Bvh, ParseError> {
+pub(crate) fn parse_recovering(text: &str) -> Result<Bvh, ParseError> {
     parse_with(text, true)
 }
 
@@ -384,30 +406,35 @@ pub fn load(path: &Path) -> Result<Bvh, BvhError> {
 }
 
 impl Bvh {
+    /// Channels per frame, over all joints.
     pub fn channel_count(&self) -> usize {
         self.joints.iter().map(|j| j.channels.len()).sum()
     }
 
+    /// Length in seconds.
     pub fn duration(&self) -> f64 {
         self.frame_count as f64 * self.frame_time
     }
 
+    /// Frames per second.
     pub fn fps(&self) -> f64 {
         1.0 / self.frame_time
     }
 
-    pub fn frame(&self, frame: usize) -> &[f32] {
+    /// The values of `frame`, one per channel, in stored joint order.
+    pub(crate) fn frame(&self, frame: usize) -> &[f32] {
         let n = self.channel_count();
         &self.values[frame * n..(frame + 1) * n]
     }
 
-    pub fn joint_index(&self, name: &str) -> Option<usize> {
+    /// Index of the joint called `name`, if any.
+    pub(crate) fn joint_index(&self, name: &str) -> Option<usize> {
         self.joints.iter().position(|j| j.name == name)
     }
 
     /// Local translation and rotation of `joint` at `frame`: the rest offset plus any position
     /// channels, and the rotation channels composed in the order listed.
-    pub fn local(&self, frame: usize, joint: usize) -> (Vec3, Quat) {
+    pub(crate) fn local(&self, frame: usize, joint: usize) -> (Vec3, Quat) {
         let j = &self.joints[joint];
         let values = &self.frame(frame)[j.first_channel..j.first_channel + j.channels.len()];
         let mut translation = j.offset;
@@ -436,7 +463,7 @@ impl Bvh {
     }
 
     /// Global (model-space) translation and rotation of every joint at `frame`.
-    pub fn globals(&self, frame: usize) -> Vec<(Vec3, Quat)> {
+    pub(crate) fn globals(&self, frame: usize) -> Vec<(Vec3, Quat)> {
         let mut out: Vec<(Vec3, Quat)> = Vec::with_capacity(self.joints.len());
         for (i, j) in self.joints.iter().enumerate() {
             let (t, r) = self.local(frame, i);
@@ -452,7 +479,7 @@ impl Bvh {
     }
 
     /// Global rest positions (all rotations zero, offsets only).
-    pub fn rest_positions(&self) -> Vec<Vec3> {
+    pub(crate) fn rest_positions(&self) -> Vec<Vec3> {
         let mut out: Vec<Vec3> = Vec::with_capacity(self.joints.len());
         for j in &self.joints {
             out.push(match j.parent {
@@ -464,7 +491,7 @@ impl Bvh {
     }
 
     /// Joint indices in depth-first order (children in index order), as BVH nests them.
-    pub fn depth_first(&self) -> Vec<usize> {
+    pub(crate) fn depth_first(&self) -> Vec<usize> {
         let mut order = Vec::with_capacity(self.joints.len());
         let mut stack: Vec<usize> = self
             .joints
@@ -540,7 +567,7 @@ impl Bvh {
 
     /// Appends one motion line for `row` (values in stored order) to `out`, with the columns
     /// in `order` (from [`Bvh::depth_first`]), as [`Bvh::write`] lays them out.
-    pub fn write_row(&self, order: &[usize], row: &[f32], out: &mut String) {
+    pub(crate) fn write_row(&self, order: &[usize], row: &[f32], out: &mut String) {
         let mut first = true;
         for &i in order {
             let j = &self.joints[i];
@@ -572,7 +599,7 @@ fn close_joint(s: &mut String, joint: &Joint, depth: usize) {
 
 /// Euler angles (degrees) for `rotation` in the given rotation-channel order, such that
 /// composing the channels as listed gives `rotation` back.
-pub fn euler_for_channels(rotation: Quat, order: [Channel; 3]) -> Option<[f32; 3]> {
+pub(crate) fn euler_for_channels(rotation: Quat, order: [Channel; 3]) -> Option<[f32; 3]> {
     use Channel::*;
     // glam's intrinsic orders: EulerRot::ZXY is Rz · Rx · Ry, as BVH lists it.
     let rot = match order {

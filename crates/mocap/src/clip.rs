@@ -7,18 +7,20 @@ use ling_core::signals::{ExpressionWeights, HumanBone, HumanoidPose};
 
 /// Keys of one channel: (time in seconds, value).
 #[derive(Debug, Clone, Default)]
-pub struct Track {
-    pub keys: Vec<(f32, Vec3)>,
+pub(crate) struct Track {
+    /// In authoring order until [`Track::sort`]ed.
+    pub(crate) keys: Vec<(f32, Vec3)>,
 }
 
 impl Track {
-    pub fn key(&mut self, t: f32, v: Vec3) -> &mut Self {
+    /// Adds a key; chains, so a track reads as its list of keys.
+    pub(crate) fn key(&mut self, t: f32, v: Vec3) -> &mut Self {
         self.keys.push((t, v));
         self
     }
 
     /// Catmull-Rom through the keys; holds the first and last values outside them.
-    pub fn sample(&self, t: f32) -> Vec3 {
+    pub(crate) fn sample(&self, t: f32) -> Vec3 {
         let keys = &self.keys;
         match keys.len() {
             0 => return Vec3::ZERO,
@@ -48,7 +50,7 @@ impl Track {
     }
 
     /// Keys must be in time order; sorts them (stable, so equal times keep authoring order).
-    pub fn sort(&mut self) {
+    pub(crate) fn sort(&mut self) {
         self.keys.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
 }
@@ -57,23 +59,28 @@ impl Track {
 /// applied Y·X·Z), the hips offset from rest (metres), the stage root (x, z position and yaw
 /// in degrees), and expression tracks by canonical name.
 #[derive(Debug, Clone, Default)]
-pub struct KeyframeClip {
-    pub duration: f32,
-    pub bones: Vec<(HumanBone, Track)>,
-    pub hips_offset: Track,
-    pub root: Track,
-    pub expressions: Vec<(&'static str, Track)>,
+pub(crate) struct KeyframeClip {
+    /// Length in seconds.
+    pub(crate) duration: f32,
+    pub(crate) bones: Vec<(HumanBone, Track)>,
+    pub(crate) hips_offset: Track,
+    pub(crate) root: Track,
+    pub(crate) expressions: Vec<(&'static str, Track)>,
 }
 
 /// What a clip says at one instant.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ClipSample {
-    pub pose: HumanoidPose,
-    pub root: Transform,
-    pub expressions: ExpressionWeights,
+pub(crate) struct ClipSample {
+    /// The body on the humanoid skeleton.
+    pub(crate) pose: HumanoidPose,
+    /// Where the performer stands on stage and which way she faces.
+    pub(crate) root: Transform,
+    /// The face.
+    pub(crate) expressions: ExpressionWeights,
 }
 
-pub fn euler_deg(v: Vec3) -> Quat {
+/// A rotation from Euler angles in degrees (X pitch, Y yaw, Z roll), applied Y·X·Z.
+pub(crate) fn euler_deg(v: Vec3) -> Quat {
     Quat::from_euler(
         EulerRot::YXZ,
         v.y.to_radians(),
@@ -83,7 +90,8 @@ pub fn euler_deg(v: Vec3) -> Quat {
 }
 
 impl KeyframeClip {
-    pub fn bone(&mut self, bone: HumanBone) -> &mut Track {
+    /// The rotation track of `bone`, added empty if the clip has none yet.
+    pub(crate) fn bone(&mut self, bone: HumanBone) -> &mut Track {
         if let Some(i) = self.bones.iter().position(|(b, _)| *b == bone) {
             return &mut self.bones[i].1;
         }
@@ -91,7 +99,8 @@ impl KeyframeClip {
         &mut self.bones.last_mut().expect("just pushed").1
     }
 
-    pub fn expression(&mut self, name: &'static str) -> &mut Track {
+    /// The track of expression `name` (weight in x), added empty if the clip has none yet.
+    pub(crate) fn expression(&mut self, name: &'static str) -> &mut Track {
         if let Some(i) = self.expressions.iter().position(|(n, _)| *n == name) {
             return &mut self.expressions[i].1;
         }
@@ -99,7 +108,8 @@ impl KeyframeClip {
         &mut self.expressions.last_mut().expect("just pushed").1
     }
 
-    pub fn sort(&mut self) {
+    /// Sorts every track's keys by time.
+    pub(crate) fn sort(&mut self) {
         for (_, t) in &mut self.bones {
             t.sort();
         }
@@ -110,7 +120,8 @@ impl KeyframeClip {
         self.root.sort();
     }
 
-    pub fn sample(&self, t: f32) -> ClipSample {
+    /// The clip at `t` seconds.
+    pub(crate) fn sample(&self, t: f32) -> ClipSample {
         let mut pose = HumanoidPose::default();
         for (bone, track) in &self.bones {
             pose.set(*bone, euler_deg(track.sample(t)));

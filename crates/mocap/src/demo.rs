@@ -79,7 +79,7 @@ fn key(clip: &mut KeyframeClip, t: f32, pose: &Pose) {
 }
 
 /// The demo performance (12 s).
-pub fn demo_clip() -> KeyframeClip {
+pub(crate) fn demo_clip() -> KeyframeClip {
     let mut c = KeyframeClip {
         duration: 12.0,
         ..default()
@@ -327,7 +327,7 @@ pub fn demo_clip() -> KeyframeClip {
 }
 
 /// Standing at ease, breathing and blinking: a loopable 8 s clip.
-pub fn idle_clip() -> KeyframeClip {
+pub(crate) fn idle_clip() -> KeyframeClip {
     let mut c = KeyframeClip {
         duration: 8.0,
         ..default()
@@ -360,7 +360,7 @@ pub fn idle_clip() -> KeyframeClip {
 
 /// A natural blink pattern for sources that carry no face: closed-eye weight at time `t`,
 /// blinking every few seconds at irregular (but deterministic) intervals.
-pub fn blink(t: f32) -> f32 {
+pub(crate) fn blink(t: f32) -> f32 {
     const PERIODS: [f32; 4] = [3.1, 4.3, 2.6, 3.7];
     let cycle: f32 = PERIODS.iter().sum();
     let mut local = t.rem_euclid(cycle);

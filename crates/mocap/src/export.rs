@@ -11,12 +11,12 @@ use super::clip::ClipSample;
 use ling_core::signals::HumanBone;
 
 /// BVH units per metre.
-pub const UNITS_PER_METRE: f32 = 100.0;
+pub(crate) const UNITS_PER_METRE: f32 = 100.0;
 
 const ROTATION: [Channel; 3] = [Channel::Zrotation, Channel::Xrotation, Channel::Yrotation];
 
 /// The humanoid skeleton as BVH joints (no motion yet).
-pub fn humanoid_joints() -> Vec<Joint> {
+pub(crate) fn humanoid_joints() -> Vec<Joint> {
     let mut joints = Vec::with_capacity(HumanBone::COUNT);
     let mut first = 0;
     for &bone in HumanBone::ALL {
@@ -52,7 +52,7 @@ pub fn humanoid_joints() -> Vec<Joint> {
 
 /// Builds a BVH from samples taken every `frame_time` seconds. The hips carry the stage
 /// position and facing (the performer's root), so the file moves through the world as she did.
-pub fn to_bvh(samples: &[ClipSample], frame_time: f64) -> Bvh {
+pub(crate) fn to_bvh(samples: &[ClipSample], frame_time: f64) -> Bvh {
     let joints = humanoid_joints();
     let mut values = Vec::with_capacity(samples.len() * (HumanBone::COUNT * 3 + 3));
     for sample in samples {

@@ -2,10 +2,22 @@
 //! Motion sources that drive the performer's body.
 //!
 //! A [`MotionPlayer`] plays one source on the show clock — a keyframed clip authored in code
-//! ([`clip`], [`demo`]) or a motion-capture clip read from BVH ([`bvh`]) and retargeted onto the
-//! humanoid ([`retarget`]) — with speed and looping, and crossfades when the source changes. It
-//! writes the canonical signals (pose, stage position, expressions); the performer module solves
-//! them onto the avatar.
+//! (the built-in demo and idle), a motion-capture clip read from BVH ([`bvh`]) and retargeted
+//! onto the humanoid ([`retarget`]), or a recorded take ([`take`]) — with speed and looping, and
+//! crossfades when the source changes. It writes the canonical signals (pose, stage position,
+//! expressions); the performer crate solves them onto the avatar.
+//!
+//! - [`bvh`]: BVH files parsed and written.
+//! - [`retarget`]: a BVH skeleton matched to the humanoid by joint names ([`BoneMap`]) and its
+//!   frames turned into humanoid poses ([`HumanoidClip`]).
+//! - [`take`]: takes, what the performer did recorded to a folder (body as BVH, face as CSV,
+//!   the director's commands) and read back for replay; the [`take::Recording`] resource.
+//! - [`vmc`]: the VMC protocol (OSC over UDP), a receiver and a sender.
+//! - [`vmc_source`]: VMC in the show, a live pose that overrides the clip while it streams, and
+//!   the performer streamed out; set up by [`vmc_source::VmcSettings`].
+//!
+//! The [`plugin`] loads the show's motion, applies the director's motion commands, plays it,
+//! and adds VMC and take recording; [`MotionStatus`] tells the panel what plays.
 
 use std::path::Path;
 
@@ -17,24 +29,34 @@ use ling_core::show::{ActiveShow, DirectorCommand, MotionSpec, ShowClock, ShowFi
 use ling_core::signals::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
 
 pub mod bvh;
-pub mod clip;
-pub mod demo;
-pub mod export;
+mod clip;
+mod demo;
+mod export;
 pub mod retarget;
 pub mod take;
 pub mod vmc;
 pub mod vmc_source;
 
-pub use clip::{ClipSample, KeyframeClip, Track};
+use clip::{ClipSample, KeyframeClip};
 pub use retarget::{BoneMap, HumanoidClip};
+
+/// The types most users of the crate need: the player and its status, captures and their bone
+/// maps, takes and recording, and the VMC settings and health.
+pub mod prelude {
+    pub use crate::retarget::{BoneMap, HumanoidClip};
+    pub use crate::take::{Recording, RecordingStatus, Take};
+    pub use crate::vmc_source::{VmcHealth, VmcSettings};
+    pub use crate::{MotionError, MotionPlayer, MotionStatus};
+}
 
 /// Where the performer stands when a clip does not place her (captured clips move the hips
 /// relative to this spot): centre stage, facing the house.
-pub const CENTRE_STAGE: Vec3 = Vec3::new(0.0, 0.0, 0.35);
+pub(crate) const CENTRE_STAGE: Vec3 = Vec3::new(0.0, 0.0, 0.35);
 
 /// A source of motion.
 #[derive(Debug, Clone)]
-pub enum MotionSource {
+pub(crate) enum MotionSource {
+    /// A clip authored in code (the built-in demo and idle).
     Keyframes(KeyframeClip),
     /// A retargeted capture; `name` is the file it came from. `root` places the clip on stage
     /// (captures move the hips relative to it); `faces` holds a face per frame, if recorded.
@@ -47,14 +69,16 @@ pub enum MotionSource {
 }
 
 impl MotionSource {
-    pub fn duration(&self) -> f64 {
+    /// Length in seconds.
+    fn duration(&self) -> f64 {
         match self {
             MotionSource::Keyframes(k) => k.duration as f64,
             MotionSource::Capture { clip, .. } => clip.duration(),
         }
     }
 
-    pub fn label(&self) -> String {
+    /// What it is, for the panel.
+    fn label(&self) -> String {
         match self {
             MotionSource::Keyframes(_) => "keyframed clip".to_string(),
             MotionSource::Capture { name, .. } => format!("capture {name}"),
@@ -91,13 +115,18 @@ impl MotionSource {
 /// Why a show's motion could not be loaded; names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum MotionError {
+    /// The BVH file could not be read or parsed.
     #[error(transparent)]
     Bvh(#[from] bvh::BvhError),
+    /// The take could not be read.
     #[error(transparent)]
     Take(#[from] crate::take::TakeError),
+    /// The capture's skeleton could not be matched to the humanoid, or its bone map read.
     #[error("{path}: {source}")]
     Retarget {
+        /// The BVH file.
         path: String,
+        /// Why it could not be retargeted.
         source: retarget::RetargetError,
     },
 }
@@ -105,17 +134,21 @@ pub enum MotionError {
 /// Plays a motion source on the show clock.
 #[derive(Resource, Debug, Clone)]
 pub struct MotionPlayer {
-    pub source: MotionSource,
-    pub looping: bool,
-    pub speed: f64,
+    /// What plays.
+    pub(crate) source: MotionSource,
+    /// Start again at the end (otherwise hold the last frame).
+    pub(crate) looping: bool,
+    /// Playback rate (1.0 = as authored or recorded).
+    pub(crate) speed: f64,
     /// Show time at which the current source started.
-    pub started_at: f64,
+    pub(crate) started_at: f64,
     /// The previous source, faded out over `crossfade` seconds after `started_at`.
     previous: Option<(Box<MotionPlayer>, f64)>,
 }
 
 impl MotionPlayer {
-    pub fn new(source: MotionSource, looping: bool, speed: f64) -> Self {
+    /// A player for `source`, starting at show time 0.
+    pub(crate) fn new(source: MotionSource, looping: bool, speed: f64) -> Self {
         Self {
             source,
             looping,
@@ -176,7 +209,7 @@ impl MotionPlayer {
 
     /// Switches to `source` at show time `now`, crossfading from what plays now over
     /// `crossfade` seconds.
-    pub fn switch_to(&mut self, source: MotionSource, now: f64, crossfade: f64) {
+    pub(crate) fn switch_to(&mut self, source: MotionSource, now: f64, crossfade: f64) {
         let mut old = self.clone();
         old.previous = None;
         self.source = source;
@@ -207,7 +240,7 @@ impl MotionPlayer {
     }
 
     /// What the performer does at show time `t`.
-    pub fn sample(&self, t: f64) -> ClipSample {
+    pub(crate) fn sample(&self, t: f64) -> ClipSample {
         let current = self.source.sample(self.clip_time(t));
         match &self.previous {
             Some((old, fade)) if t - self.started_at < *fade => {
@@ -221,7 +254,7 @@ impl MotionPlayer {
 }
 
 /// `a` blended towards `b` by `w` (0 = all `a`).
-pub fn blend(a: &ClipSample, b: &ClipSample, w: f32) -> ClipSample {
+pub(crate) fn blend(a: &ClipSample, b: &ClipSample, w: f32) -> ClipSample {
     let mut pose = a.pose.clone();
     for i in 0..HumanBone::COUNT {
         pose.rotations[i] = a.pose.rotations[i].slerp(b.pose.rotations[i], w);
@@ -262,6 +295,9 @@ pub fn load_capture(path: &Path, bone_map: Option<&Path>) -> Result<HumanoidClip
     retarget::retarget(&bvh, &map).map_err(retarget_err)
 }
 
+/// Motion in the app: the show's motion loaded at startup (unless the runner inserted a
+/// [`MotionPlayer`]), `PlayMotion`, `MotionSpeed` and `MotionLoop` commands, playback onto the
+/// performer, [`MotionStatus`], and VMC and take recording.
 pub fn plugin(app: &mut App) {
     app.add_plugins((vmc_source::plugin, take::plugin))
         .add_message::<DirectorCommand>()
@@ -343,6 +379,7 @@ fn apply_motion_commands(
 pub struct MotionStatus {
     /// The motion playing, if there is a player.
     pub playing: Option<MotionInfo>,
+    /// Why the last motion asked for could not be loaded.
     pub error: Option<String>,
     /// The motion being loaded, while it loads.
     pub loading: Option<String>,
@@ -357,6 +394,7 @@ pub struct MotionInfo {
     pub duration: f64,
     /// Playback speed (1.0 = as recorded).
     pub speed: f64,
+    /// Whether it starts again at the end.
     pub looping: bool,
 }
 

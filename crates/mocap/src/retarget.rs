@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use bevy::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::bvh::Bvh;
 use ling_core::signals::{HumanBone, HumanoidPose, leg_length, rest_alignment};
@@ -121,7 +120,7 @@ const MIXAMO: Table = {
 };
 
 /// Unity's HumanBodyBones name for a humanoid bone (also the VMC protocol's bone names).
-pub fn unity_name(bone: HumanBone) -> String {
+pub(crate) fn unity_name(bone: HumanBone) -> String {
     let vrm = bone.name();
     let name = vrm[..1].to_ascii_uppercase() + &vrm[1..];
     // Unity calls the thumb's first bone Proximal and shifts the rest by one.
@@ -142,21 +141,27 @@ fn bare(name: &str) -> &str {
 /// Which source joint drives each humanoid bone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoneMap {
+    /// The naming convention that matched (or [`Convention::Custom`]).
     pub convention: Convention,
+    /// The source joint's name for each mapped humanoid bone.
     pub bones: BTreeMap<HumanBone, String>,
 }
 
-/// A custom bone map in RON: `{ "hips": "pelvis", "leftUpperLeg": "thigh_l", ... }` with VRM
-/// humanoid names as keys.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CustomMap(pub BTreeMap<String, String>);
-
+/// Why a skeleton could not be put on the humanoid.
 #[derive(Debug, thiserror::Error)]
 pub enum RetargetError {
+    /// No convention or map covers the humanoid's core bones, or the legs cannot be measured;
+    /// says which joints the file has.
     #[error("cannot match the skeleton to a humanoid: {0}")]
     NoMatch(String),
+    /// A custom bone map could not be read or lacks core bones.
     #[error("cannot read bone map {path}: {message}")]
-    Map { path: String, message: String },
+    Map {
+        /// The bone map file.
+        path: String,
+        /// What was wrong with it.
+        message: String,
+    },
 }
 
 impl BoneMap {
@@ -215,8 +220,9 @@ impl BoneMap {
         })
     }
 
-    /// Reads a custom map (VRM bone names → source joint names).
-    pub fn load_custom(path: &Path) -> Result<BoneMap, RetargetError> {
+    /// Reads a custom map in RON, VRM humanoid bone names to source joint names:
+    /// `{ "hips": "pelvis", "leftUpperLeg": "thigh_l", ... }`. It must cover the core bones.
+    pub(crate) fn load_custom(path: &Path) -> Result<BoneMap, RetargetError> {
         let err = |message: String| RetargetError::Map {
             path: path.display().to_string(),
             message,
@@ -266,12 +272,16 @@ impl BoneMap {
 /// A captured clip retargeted onto the humanoid: one pose per source frame.
 #[derive(Debug, Clone)]
 pub struct HumanoidClip {
+    /// Seconds per frame.
     pub frame_time: f64,
+    /// One humanoid pose per frame.
     pub poses: Vec<HumanoidPose>,
+    /// The naming the source skeleton followed.
     pub convention: Convention,
 }
 
 impl HumanoidClip {
+    /// Length in seconds.
     pub fn duration(&self) -> f64 {
         self.poses.len() as f64 * self.frame_time
     }
@@ -351,7 +361,7 @@ pub fn retarget(bvh: &Bvh, map: &BoneMap) -> Result<HumanoidClip, RetargetError>
 }
 
 /// Lowest foot-joint height of a pose (model space).
-pub fn lowest_foot(pose: &HumanoidPose) -> f32 {
+pub(crate) fn lowest_foot(pose: &HumanoidPose) -> f32 {
     let fk = pose.model_transforms();
     [
         HumanBone::LeftFoot,

@@ -33,11 +33,15 @@ use ling_core::signals::{
 /// Take metadata (`take.ron`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TakeInfo {
+    /// The take's name (`take-<unix seconds>` when recorded from the app).
     pub name: String,
     /// The show file the take was recorded in (its lights and set are used on replay).
     pub show: PathBuf,
+    /// Frames per second of the body and face.
     pub fps: u32,
+    /// Frames recorded (as of the last checkpoint, while recording).
     pub frames: usize,
+    /// Length in seconds (`frames / fps`).
     pub duration: f64,
     /// Seconds since the Unix epoch when recording started.
     pub started_unix: u64,
@@ -45,12 +49,25 @@ pub struct TakeInfo {
     pub complete: bool,
 }
 
+/// Why a take could not be recorded or read; names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum TakeError {
+    /// A file or folder could not be created, written or read.
     #[error("take {path}: {message}")]
-    Io { path: PathBuf, message: String },
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A file of the take is not in the expected format.
     #[error("take {path}: {message}")]
-    Format { path: PathBuf, message: String },
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> TakeError {
@@ -68,8 +85,10 @@ enum Event {
 
 /// Records a take on a writer thread. Dropping it stops the recording cleanly.
 pub struct TakeRecorder {
+    /// The take folder.
     pub dir: PathBuf,
-    pub fps: u32,
+    /// Frames per second recorded.
+    pub(crate) fps: u32,
     tx: crossbeam_channel::Sender<Event>,
     thread: Option<std::thread::JoinHandle<Result<TakeInfo, TakeError>>>,
     frames_sent: usize,
@@ -77,7 +96,7 @@ pub struct TakeRecorder {
 
 /// The face CSV's header: Live Link Face's first columns and the ARKit names (capitalised as
 /// Live Link writes them), then our visemes.
-pub fn face_header() -> String {
+pub(crate) fn face_header() -> String {
     let mut cols = vec!["Timecode".to_string(), "BlendShapeCount".to_string()];
     cols.extend(
         ARKIT_NAMES
@@ -110,7 +129,7 @@ const CHECKPOINT: Duration = Duration::from_secs(1);
 
 impl TakeRecorder {
     /// Creates the take folder and starts the writer thread.
-    pub fn start(dir: &Path, name: &str, show: &Path, fps: u32) -> Result<Self, TakeError> {
+    pub(crate) fn start(dir: &Path, name: &str, show: &Path, fps: u32) -> Result<Self, TakeError> {
         std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
         if dir.join("take.ron").exists() {
             return Err(io_err(dir, "already holds a take; choose another folder"));
@@ -182,7 +201,7 @@ impl TakeRecorder {
     }
 
     /// Records one frame of the performer.
-    pub fn frame(
+    pub(crate) fn frame(
         &mut self,
         root: &Transform,
         pose: &HumanoidPose,
@@ -201,7 +220,7 @@ impl TakeRecorder {
     }
 
     /// Records a director command at take time `at` (transport commands are not recorded).
-    pub fn command(&self, at: f64, command: &DirectorCommand) {
+    pub(crate) fn command(&self, at: f64, command: &DirectorCommand) {
         if !matches!(
             command,
             DirectorCommand::Play
@@ -216,7 +235,8 @@ impl TakeRecorder {
         }
     }
 
-    pub fn frames(&self) -> usize {
+    /// Frames sent to the writer so far.
+    pub(crate) fn frames(&self) -> usize {
         self.frames_sent
     }
 
@@ -345,14 +365,20 @@ fn write_info(dir: &Path, info: &TakeInfo) -> Result<(), TakeError> {
 /// A take read back: body poses with the stage root folded into the hips, faces, commands.
 #[derive(Debug, Clone)]
 pub struct Take {
+    /// The take folder.
     pub dir: PathBuf,
+    /// Its metadata, with `frames` and `duration` counted from the body actually read.
     pub info: TakeInfo,
+    /// One pose per frame; the hips carry the stage position and facing.
     pub poses: Vec<HumanoidPose>,
+    /// One face per frame (fewer if `face.csv` was cut off).
     pub faces: Vec<ExpressionWeights>,
+    /// The director's commands, with their take times.
     pub commands: Vec<Cue>,
 }
 
 impl Take {
+    /// Whether `dir` is a take folder (holds a `take.ron`).
     pub fn is_take(dir: &Path) -> bool {
         dir.is_dir() && dir.join("take.ron").is_file()
     }
@@ -465,6 +491,7 @@ impl Take {
 /// Recording state in the app: the recorder, if recording, and where takes go.
 #[derive(Resource, Default)]
 pub struct Recording {
+    /// The take being recorded, if any.
     pub recorder: Option<TakeRecorder>,
     /// Folder new takes are created in.
     pub takes_dir: PathBuf,
@@ -472,12 +499,14 @@ pub struct Recording {
     pub show_path: PathBuf,
     /// Seconds since recording started.
     clock: f64,
+    /// Why the last start or stop failed.
     pub last_error: Option<String>,
+    /// The last take closed.
     pub last_take: Option<PathBuf>,
 }
 
 /// Frames per second of recorded takes.
-pub const TAKE_FPS: u32 = 60;
+pub(crate) const TAKE_FPS: u32 = 60;
 
 /// What the recorder is doing, for the panel.
 #[derive(Resource, Debug, Clone, Default, PartialEq)]
@@ -493,14 +522,17 @@ pub struct RecordingStatus {
 /// How far a take being recorded has come.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordingProgress {
+    /// The take folder.
     pub dir: PathBuf,
+    /// Frames recorded.
     pub frames: usize,
+    /// Seconds recorded.
     pub seconds: f64,
 }
 
 /// Recording takes: `StartRecording` and `StopRecording` commands, a frame of the performer at
 /// [`TAKE_FPS`] and every other command into the take, and the [`RecordingStatus`].
-pub fn plugin(app: &mut App) {
+pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<Recording>()
         .init_resource::<RecordingStatus>()
         .add_systems(

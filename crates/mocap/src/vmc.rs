@@ -25,20 +25,24 @@ use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 use super::retarget::unity_name;
 use ling_core::signals::{ExpressionWeights, HumanBone, HumanoidPose, Viseme};
 
-/// VMC's default port for the performer (receiving) side.
+/// VMC's default port for the performer (receiving) side. Public as the port a caller
+/// listens on when the user names none.
 pub const DEFAULT_PORT: u16 = 39539;
 
-/// Unity left-handed → Ling Stage right-handed (and back: the mirror is its own inverse).
-pub fn convert_position(p: Vec3) -> Vec3 {
+/// A position from Unity's left-handed axes to Ling Stage's right-handed ones (and back: the
+/// mirror is its own inverse).
+pub(crate) fn convert_position(p: Vec3) -> Vec3 {
     Vec3::new(-p.x, p.y, p.z)
 }
 
+/// A rotation from Unity's left-handed axes to Ling Stage's right-handed ones (and back: the
+/// mirror is its own inverse).
 pub fn convert_rotation(q: Quat) -> Quat {
     Quat::from_xyzw(q.x, -q.y, -q.z, q.w)
 }
 
 /// Looks up a humanoid bone by its Unity HumanBodyBones name.
-pub fn bone_from_unity(name: &str) -> Option<HumanBone> {
+pub(crate) fn bone_from_unity(name: &str) -> Option<HumanBone> {
     static TABLE: std::sync::OnceLock<HashMap<String, HumanBone>> = std::sync::OnceLock::new();
     TABLE
         .get_or_init(|| {
@@ -64,7 +68,9 @@ pub struct VmcFrame {
     pub blends: Vec<(String, f32)>,
     /// The sender's clock (`/VMC/Ext/T`), if sent.
     pub time: Option<f32>,
+    /// When the packet that completed the frame arrived.
     pub received_at: Option<Instant>,
+    /// The sender's address.
     pub from: Option<SocketAddr>,
 }
 
@@ -123,8 +129,11 @@ impl VmcFrame {
 /// Counters of what the receiver saw, for the panel and for tests.
 #[derive(Debug, Default)]
 pub struct VmcStats {
+    /// UDP packets received.
     pub packets: AtomicU64,
+    /// Bytes received.
     pub bytes: AtomicU64,
+    /// Complete frames decoded, including those the queue then dropped.
     pub frames: AtomicU64,
     /// Packets that were not OSC, or messages with the wrong arguments.
     pub malformed: AtomicU64,
@@ -132,14 +141,19 @@ pub struct VmcStats {
     pub unknown_bones: AtomicU64,
     /// Frames dropped because the ECS had not drained the previous ones (bounded queue).
     pub dropped: AtomicU64,
+    /// Who sent the last packet.
     pub last_sender: Mutex<Option<SocketAddr>>,
+    /// When the last packet arrived.
     pub last_packet: Mutex<Option<Instant>>,
 }
 
 /// A running receiver. Dropping it stops the thread.
 pub struct VmcReceiver {
+    /// The address it listens on (with the port the system chose, if bound to port 0).
     pub addr: SocketAddr,
+    /// Complete frames, oldest first; at most 256 wait before new ones are dropped.
     pub frames: crossbeam_channel::Receiver<VmcFrame>,
+    /// What the receiving thread saw.
     pub stats: Arc<VmcStats>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -367,6 +381,7 @@ pub struct VmcSender {
 }
 
 impl VmcSender {
+    /// A sender to `target`, on a non-blocking socket bound to any local port.
     pub fn new(target: SocketAddr) -> std::io::Result<Self> {
         let bind: SocketAddr = if target.is_ipv4() {
             "0.0.0.0:0".parse().expect("valid")
@@ -382,7 +397,8 @@ impl VmcSender {
         })
     }
 
-    pub fn target(&self) -> SocketAddr {
+    /// Where it sends.
+    pub(crate) fn target(&self) -> SocketAddr {
         self.target
     }
 

@@ -1,9 +1,11 @@
 //! VMC in the show: the receiver as a motion source that overrides the clip while a sender is
 //! streaming, and the sender that streams the performer out.
 //!
-//! While frames arrive the performer follows them (blending in over [`BLEND_IN`]); when they
-//! stop she holds the last pose for [`HOLD`], then eases back to the show's own motion over
-//! [`EASE_OUT`]; when they return she blends back in.
+//! While frames arrive the performer follows them (blending in over 0.3 s); when they stop she
+//! holds the last pose for 0.5 s, then eases back to the show's own motion over 1 s; when they
+//! return she blends back in.
+//!
+//! [`VmcSettings`] says where to listen and send; [`VmcHealth`] reports how it goes.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -17,27 +19,40 @@ use super::{CENTRE_STAGE, blend};
 use ling_core::AppSystems;
 use ling_core::signals::{ExpressionWeights, HumanoidPose, Performer};
 
-pub const BLEND_IN: f32 = 0.3;
-pub const HOLD: f32 = 0.5;
-pub const EASE_OUT: f32 = 1.0;
+/// Seconds to blend from the show's motion to VMC when frames start arriving.
+const BLEND_IN: f32 = 0.3;
+/// Seconds the last VMC pose is held after frames stop.
+const HOLD: f32 = 0.5;
+/// Seconds to ease back to the show's motion after the hold.
+const EASE_OUT: f32 = 1.0;
 
 /// Where to listen for and send VMC; set by the live runner from the command line.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct VmcSettings {
+    /// Address to receive VMC on, if any.
     pub listen: Option<SocketAddr>,
+    /// Address to stream the performer to, if any.
     pub send: Option<SocketAddr>,
 }
 
 /// The state of VMC input and output, for the panel and benchmarks.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct VmcHealth {
+    /// The address the receiver is bound to, once listening.
     pub listening: Option<SocketAddr>,
+    /// Where the performer is streamed to, once sending.
     pub sending: Option<SocketAddr>,
+    /// Why listening or sending failed, if it did (the last failure).
     pub error: Option<String>,
+    /// Packets received per second, over the last second or so.
     pub packets_per_second: f32,
+    /// Time since the last packet arrived.
     pub last_packet_age: Option<Duration>,
+    /// Who sent the last packet.
     pub sender: Option<SocketAddr>,
+    /// Malformed packets and messages dropped so far.
     pub malformed: u64,
+    /// Complete frames received so far.
     pub frames: u64,
     /// How much the VMC pose drives the performer now (0..=1).
     pub weight: f32,
@@ -59,7 +74,9 @@ struct VmcInput {
 #[derive(Resource)]
 struct VmcOutput(VmcSender);
 
-pub fn plugin(app: &mut App) {
+/// VMC in the app: starts what [`VmcSettings`] asks for, blends the received pose over the
+/// show's motion, streams the performer out, and keeps [`VmcHealth`].
+pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<VmcHealth>()
         .add_systems(Startup, start_vmc)
         .add_systems(
