@@ -7,18 +7,25 @@ use std::process::Command;
 use ling_audio as audio;
 use ling_tracking as tracking;
 
+/// How ready a subsystem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// Ready.
     Ok,
     /// Works, with a caveat (e.g. software rendering).
     Warn,
+    /// Not there; the show runs without it.
     Missing,
 }
 
+/// One subsystem checked.
 #[derive(Debug, Clone)]
 pub struct Check {
+    /// What was checked (display, GPU, ONNX Runtime, ...).
     pub subsystem: &'static str,
+    /// How ready it is.
     pub status: Status,
+    /// What was found, or what to do about it.
     pub detail: String,
 }
 

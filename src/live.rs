@@ -19,6 +19,7 @@ use ling_mocap::take::Recording;
 use ling_mocap::vmc_source::VmcSettings;
 use ling_performer::avatar_scene::register_avatar_source;
 
+/// How a live show runs: automation for tests, VMC, recording, microphone and tracking.
 #[derive(Debug, Clone, Default)]
 pub struct LiveOptions {
     /// Save a screenshot of the whole window (stage and panel) at this wall-clock time.
@@ -52,6 +53,7 @@ struct Automation {
 /// How long past `quit_after` to wait for a requested screenshot before giving up.
 const SCREENSHOT_GRACE_SECONDS: f64 = 60.0;
 
+/// Opens the live window and runs `show` until the window closes (or `quit_after`). Says so, without panicking, when there is no display.
 pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     if !display_available() {
         bail!(

@@ -37,9 +37,13 @@ use ling_set::{StageOutput, StageQuality};
 /// What to render and where.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
+    /// The video file (`.mp4`); the PNG frames go in a folder beside it.
     pub out: PathBuf,
+    /// Frame width in pixels.
     pub width: u32,
+    /// Frame height in pixels.
     pub height: u32,
+    /// Frames per second of show time.
     pub fps: u32,
     /// Number of frames; by default the whole show.
     pub frames: Option<u32>,
@@ -72,7 +76,9 @@ impl Default for RenderOptions {
 /// What a render produced.
 #[derive(Debug, Clone)]
 pub struct RenderReport {
+    /// Frames rendered.
     pub frames: u32,
+    /// Frames rendered before the first kept one, while assets and pipelines loaded.
     pub warmup_frames: u32,
     /// Wall time of the frame loop (after warm-up).
     pub render_seconds: f64,
@@ -85,6 +91,7 @@ pub struct RenderReport {
 }
 
 impl RenderReport {
+    /// Frames rendered per second of wall time.
     pub fn fps(&self) -> f64 {
         self.frames as f64 / self.render_seconds.max(1e-9)
     }

@@ -16,8 +16,10 @@ pub enum CameraShot {
 }
 
 impl CameraShot {
+    /// Every shot, in the order the panel lists them.
     pub const ALL: [CameraShot; 3] = [CameraShot::Wide, CameraShot::Medium, CameraShot::CloseUp];
 
+    /// The shot's name in the panel and logs.
     pub fn label(self) -> &'static str {
         match self {
             CameraShot::Wide => "Wide",
@@ -56,6 +58,7 @@ impl CameraShot {
 pub struct LightLook {
     /// Warm key light from the front.
     pub key: f32,
+    /// Colour of the key light (sRGB).
     pub key_color: (f32, f32, f32),
     /// Follow spot on the performer.
     pub spot: f32,
@@ -63,6 +66,7 @@ pub struct LightLook {
     pub rim: f32,
     /// Coloured wash on the back curtain.
     pub wash: f32,
+    /// Colour of the curtain wash (sRGB).
     pub wash_color: (f32, f32, f32),
     /// Glow of the palace lanterns.
     pub lanterns: f32,
@@ -132,6 +136,7 @@ impl LightLook {
         Ok(())
     }
 
+    /// The look a fraction `t` (0..=1) of the way from this one to `to`.
     pub fn lerp(&self, to: &LightLook, t: f32) -> LightLook {
         let l = |a: f32, b: f32| a + (b - a) * t;
         let c = |a: (f32, f32, f32), b: (f32, f32, f32)| (l(a.0, b.0), l(a.1, b.1), l(a.2, b.2));

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Which costume group a chain belongs to (groups share settings in the panel and show file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ChainGroup {
+    /// The two pheasant-feather plumes (翎子) on the headdress.
     Plumes,
 }
 
@@ -14,8 +15,11 @@ pub enum ChainGroup {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSettings {
+    /// Pull back towards the rest shape (chains: per second; cloth: resistance to bending).
     pub stiffness: f32,
+    /// Share of velocity the air takes (0..=1).
     pub drag: f32,
+    /// Gravity as a multiple of g (chains: metres per second per step).
     pub gravity: f32,
 }
 
@@ -24,8 +28,11 @@ pub struct GroupSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Wind {
+    /// Push in metres per second per step (0 = calm).
     pub strength: f32,
+    /// Direction the wind blows towards (normalised when used).
     pub direction: (f32, f32, f32),
+    /// How much gusts vary the strength (0 = steady, 1 = from calm to double).
     pub gusts: f32,
 }
 
@@ -55,6 +62,7 @@ impl Wind {
 #[derive(Resource, Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PhysicsSettings {
+    /// The plume chains.
     pub plumes: GroupSettings,
     /// The water sleeves (cloth, simulated by `ling-physics`).
     pub sleeves: GroupSettings,
@@ -62,6 +70,7 @@ pub struct PhysicsSettings {
     pub curtains: GroupSettings,
     /// The back flags (靠旗, cloth).
     pub flags: GroupSettings,
+    /// Wind over the stage, pushing every group.
     pub wind: Wind,
 }
 
@@ -107,6 +116,7 @@ impl Default for PhysicsSettings {
 }
 
 impl PhysicsSettings {
+    /// The settings of a chain group.
     pub fn group(&self, group: ChainGroup) -> GroupSettings {
         match group {
             ChainGroup::Plumes => self.plumes,
@@ -158,6 +168,7 @@ pub struct TrackingTuning {
     /// One Euro filter: minimum cutoff (Hz; lower is smoother when still) and speed
     /// coefficient (higher follows fast moves more closely).
     pub min_cutoff: f32,
+    /// One Euro speed coefficient.
     pub beta: f32,
     /// Results whose face or hand presence is below this are not applied (the performer
     /// holds her last pose).
@@ -187,6 +198,7 @@ pub enum Calibrate {
 }
 
 impl Calibrate {
+    /// What the calibration did, for the panel and the log.
     pub fn label(&self) -> &'static str {
         match self {
             Calibrate::NeutralFace => "neutral face captured",

@@ -64,6 +64,7 @@ impl Default for PanelState {
     }
 }
 
+/// The director panel: egui on its own camera over the stage, docked on the right.
 pub fn plugin(app: &mut App) {
     if !app.is_plugin_added::<FrameTimeDiagnosticsPlugin>() {
         app.add_plugins(FrameTimeDiagnosticsPlugin::default());

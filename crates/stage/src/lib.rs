@@ -19,6 +19,7 @@ use ling_core::looks::{CameraShot, LightLook};
 use ling_core::show::{ActiveShow, DirectorCommand};
 use ling_core::signals::{HumanoidPose, Performer, stage_position};
 
+/// Stage effects on the show clock: director commands and audio onsets to effect commands.
 pub mod effects;
 mod set;
 mod textures;
@@ -26,6 +27,7 @@ mod textures;
 /// The lighting state: the current look and the fade in progress.
 #[derive(Resource, Debug, Clone)]
 pub struct StageLighting {
+    /// The look on stage this frame.
     pub current: LightLook,
     from: LightLook,
     to: LightLook,
@@ -78,6 +80,7 @@ impl StageLighting {
 /// Which shot the stage camera shows, and the blend in progress.
 #[derive(Resource, Debug, Clone)]
 pub struct CameraDirector {
+    /// The shot cut to last (the blend towards it may still be running).
     pub shot: CameraShot,
     blend_from: Option<(Vec3, Vec3, f32)>,
     blend: f32,
@@ -102,6 +105,7 @@ impl Default for CameraDirector {
 }
 
 impl CameraDirector {
+    /// Cuts to `shot`, or blends to it over `blend` seconds when `blend` > 0.
     pub fn cut(&mut self, shot: CameraShot, blend: f32) {
         self.blend_from = (blend > 0.0).then_some(self.framing);
         self.blend = blend;
@@ -148,8 +152,10 @@ impl CameraDirector {
 /// Where the stage camera renders: the primary window (live) or an image (offline render).
 #[derive(Resource, Debug, Clone, Default)]
 pub enum StageOutput {
+    /// The primary window.
     #[default]
     Window,
+    /// An image the offline renderer reads back.
     Image(Handle<Image>),
 }
 
@@ -170,6 +176,7 @@ impl Default for StageQuality {
 #[derive(Component, Debug)]
 pub struct StageCamera;
 
+/// The stage: set, lights and camera where rendering is present, and the light and camera logic everywhere.
 pub fn plugin(app: &mut App) {
     app.init_resource::<StageLighting>()
         .init_resource::<CameraDirector>()

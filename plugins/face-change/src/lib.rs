@@ -14,6 +14,7 @@ use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use ling_stage_fx::prelude::*;
 
+/// 变脸: a silk sweep crosses the performer's face and a painted mask swaps in mid-sweep, then follows the head.
 #[derive(Component, Reflect, Clone, Debug)]
 pub struct FaceChange {
     /// The mask's scheme: "red", "black", "gold", "blue" or "white".
@@ -57,6 +58,7 @@ impl FaceChange {
     }
 }
 
+/// Registers [`FaceChange`] as the stage effect `face_change`.
 pub struct FaceChangePlugin;
 
 impl Plugin for FaceChangePlugin {

@@ -49,7 +49,9 @@
 
 use bevy::prelude::*;
 
+/// Effect parameters by name: read and written through `Reflect`.
 pub mod params;
+/// A headless stage for testing effects without the app.
 pub mod testing;
 
 pub use params::{EffectParams, ParamValue};
@@ -80,6 +82,7 @@ pub trait StageEffect: Component + Reflect + Default + Clone {
 /// wall clock).
 #[derive(Resource, Debug, Clone, Copy, Default)]
 pub struct StageTime {
+    /// Seconds from the start of the show.
     pub now: f64,
 }
 
@@ -102,9 +105,11 @@ pub struct StageAnchors {
 /// or when the show jumps back before it started.
 #[derive(Component, Debug, Clone, PartialEq)]
 pub struct EffectInstance {
+    /// The effect's [`StageEffect::NAME`].
     pub name: &'static str,
     /// Show time it was fired at.
     pub started_at: f64,
+    /// Show time it ends at; `None`: when stopped.
     pub ends_at: Option<f64>,
 }
 
@@ -118,14 +123,27 @@ impl EffectInstance {
 /// Fire or stop effects (the host turns its director commands into these).
 #[derive(Message, Debug, Clone, PartialEq)]
 pub enum EffectCommand {
-    Fire { name: String, params: EffectParams },
-    Stop { name: String },
+    /// Start an instance of an effect.
+    Fire {
+        /// The effect's registered name.
+        name: String,
+        /// Its parameters; unset ones keep their defaults.
+        params: EffectParams,
+    },
+    /// Stop every running instance of an effect.
+    Stop {
+        /// The effect's registered name.
+        name: String,
+    },
+    /// Stop every running effect (a stage reset).
     StopAll,
 }
 
 /// One registered effect.
 pub struct EffectEntry {
+    /// The name show files and the panel use.
     pub name: &'static str,
+    /// One line for the panel.
     pub description: &'static str,
     /// Every settable parameter with its default value.
     pub defaults: EffectParams,
@@ -140,10 +158,12 @@ pub struct EffectRegistry {
 }
 
 impl EffectRegistry {
+    /// The effects, in registration order.
     pub fn iter(&self) -> impl Iterator<Item = &EffectEntry> {
         self.entries.iter()
     }
 
+    /// The effect registered as `name`.
     pub fn get(&self, name: &str) -> Option<&EffectEntry> {
         self.entries.iter().find(|e| e.name == name)
     }
@@ -245,6 +265,7 @@ pub enum FxSystems {
 /// Why the last effect command failed (the panel shows it).
 #[derive(Resource, Debug, Clone, Default)]
 pub struct EffectStatus {
+    /// The error, until the next command succeeds.
     pub last_error: Option<String>,
 }
 

@@ -11,9 +11,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ParamValue {
+    /// A switch.
     Bool(bool),
+    /// Any number field (integers too).
     Number(f64),
+    /// Three numbers: an sRGB colour or a vector.
     Triple((f32, f32, f32)),
+    /// A string.
     Text(String),
 }
 

@@ -24,6 +24,7 @@ pub const FPS: f64 = 30.0;
 /// A Bevy app with the effect runtime, a clock and a typical stage: the follow spot above the
 /// centre of the stage, six lanterns, a performer standing at the centre.
 pub struct Harness {
+    /// The app, for anything the harness does not wrap.
     pub app: App,
 }
 
@@ -34,6 +35,7 @@ impl Default for Harness {
 }
 
 impl Harness {
+    /// A harness with the typical stage, at show time 0.
     pub fn new() -> Self {
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, FxPlugin));
@@ -71,6 +73,7 @@ impl Harness {
         }
     }
 
+    /// The stage anchors, to move the performer or the spot.
     pub fn anchors_mut(&mut self) -> Mut<'_, StageAnchors> {
         self.app.world_mut().resource_mut::<StageAnchors>()
     }
@@ -98,6 +101,7 @@ impl Harness {
         Ok(())
     }
 
+    /// Stops every instance of the effect `name` (takes effect on the next frame).
     pub fn stop(&mut self, name: &str) {
         self.app.world_mut().write_message(EffectCommand::Stop {
             name: name.to_string(),
@@ -159,6 +163,7 @@ impl Harness {
         out
     }
 
+    /// The app's world.
     pub fn world(&mut self) -> &mut World {
         self.app.world_mut()
     }

@@ -10,6 +10,7 @@ use bevy::prelude::*;
 use ling_stage_fx::prelude::*;
 use ling_stage_fx::scatter;
 
+/// Sparks burst from every palace lantern, fly out and fade, like fireworks.
 #[derive(Component, Reflect, Clone, Debug)]
 pub struct LanternBurst {
     /// Seconds from the burst until the last spark has faded.
@@ -20,6 +21,7 @@ pub struct LanternBurst {
     pub speed: f32,
     /// Downward pull on the sparks, metres per second squared.
     pub gravity: f32,
+    /// Colour of the sparks.
     pub color: Color,
     /// Glow at the burst (multiplies the colour; above 1 blooms).
     pub brightness: f32,
@@ -46,6 +48,7 @@ impl StageEffect for LanternBurst {
     }
 }
 
+/// Registers [`LanternBurst`] as the stage effect `lantern_burst`.
 pub struct LanternBurstPlugin;
 
 impl Plugin for LanternBurstPlugin {
@@ -58,7 +61,9 @@ impl Plugin for LanternBurstPlugin {
 /// One spark: where it left from and which way.
 #[derive(Component, Debug)]
 pub struct Spark {
+    /// The lantern it left from.
     pub origin: Vec3,
+    /// Unit direction it flies in.
     pub direction: Vec3,
 }
 

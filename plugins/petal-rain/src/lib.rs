@@ -10,6 +10,7 @@ use bevy::prelude::*;
 use ling_stage_fx::prelude::*;
 use ling_stage_fx::scatter;
 
+/// Petals fall through the follow spot's beam onto the stage.
 #[derive(Component, Reflect, Clone, Debug)]
 pub struct PetalRain {
     /// Seconds petals keep coming (the last ones still have to fall).
@@ -22,6 +23,7 @@ pub struct PetalRain {
     pub spread: f32,
     /// Height they are released from, metres above the floor.
     pub height: f32,
+    /// Colour of the petals.
     pub color: Color,
 }
 
@@ -47,6 +49,7 @@ impl StageEffect for PetalRain {
     }
 }
 
+/// Registers [`PetalRain`] as the stage effect `petal_rain`.
 pub struct PetalRainPlugin;
 
 impl Plugin for PetalRainPlugin {

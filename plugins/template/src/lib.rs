@@ -16,6 +16,7 @@ pub struct GlowOrb {
     pub radius: f32,
     /// Height above the head, metres.
     pub height: f32,
+    /// Colour of the orb.
     pub color: Color,
     /// How bright its glow is (multiplies the colour; above 1 blooms).
     pub brightness: f32,
@@ -41,6 +42,7 @@ impl StageEffect for GlowOrb {
     }
 }
 
+/// Registers [`GlowOrb`] as the stage effect `glow_orb`.
 pub struct GlowOrbPlugin;
 
 impl Plugin for GlowOrbPlugin {

@@ -19,10 +19,13 @@ pub struct ShowFile {
     pub name: String,
     /// Length of the show in seconds.
     pub duration: f64,
+    /// Which stage set the show is on.
     #[serde(default)]
     pub stage: StageSpec,
+    /// Who performs.
     #[serde(default)]
     pub performer: PerformerSpec,
+    /// How she moves until a cue changes it.
     #[serde(default)]
     pub motion: MotionSpec,
     /// Named light looks that `LightCue` commands fade to.
@@ -94,6 +97,7 @@ impl Default for ShowFile {
     }
 }
 
+/// The stage set a show is played on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum StageSpec {
     /// The traditional Peking-opera stage built by the `stage` module.
@@ -101,6 +105,7 @@ pub enum StageSpec {
     Opera,
 }
 
+/// Who performs: the built-in Ling, an avatar file, or nobody.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum PerformerSpec {
     /// Ling, the performer built by the project's own code.
@@ -109,9 +114,13 @@ pub enum PerformerSpec {
     /// An empty stage (set and lights only).
     None,
     /// A VRM (0.x or 1.0) or glTF humanoid avatar, relative to the show file.
-    Avatar { path: PathBuf },
+    Avatar {
+        /// The avatar file.
+        path: PathBuf,
+    },
 }
 
+/// Where the performer's body motion comes from.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub enum MotionSpec {
     /// The keyframed demo performance (entrance, gesture, turn, bow).
@@ -134,7 +143,10 @@ pub enum MotionSpec {
         bone_map: Option<PathBuf>,
     },
     /// A recorded take folder (body and face), relative to the show file.
-    Take { path: PathBuf },
+    Take {
+        /// The take folder.
+        path: PathBuf,
+    },
 }
 
 fn one() -> f64 {
@@ -162,43 +174,63 @@ fn forever() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OnsetEffect {
+    /// The effect's registered name.
     pub effect: String,
+    /// Its parameters; unset ones keep their defaults.
     #[serde(default)]
     pub params: EffectParams,
+    /// Fire at most once this many seconds.
     #[serde(default)]
     pub min_gap: f64,
+    /// Show time (seconds) from which onsets fire the effect.
     #[serde(default)]
     pub from: f64,
+    /// Show time (seconds) after which they no longer do.
     #[serde(default = "forever")]
     pub until: f64,
 }
 
+/// One entry of the cue list: a command fired when the clock reaches `at`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cue {
+    /// Show time in seconds.
     pub at: f64,
+    /// What to do then.
     pub command: DirectorCommand,
 }
 
 /// What went wrong loading a show file; every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ShowError {
+    /// The file could not be read.
     #[error("cannot read show file {path}: {source}")]
     Io {
+        /// The show file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
+    /// The file is not valid show RON; `line` and `column` are 1-based.
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
+        /// The show file.
         path: PathBuf,
+        /// Where the error is.
         line: usize,
+        /// Where on the line.
         column: usize,
+        /// What the parser expected.
         message: String,
     },
+    /// The file parses but says something impossible (a cue outside the show, a light look that does not exist, an unknown effect...).
     #[error("{path}:{line}: {message}")]
     Invalid {
+        /// The show file.
         path: PathBuf,
+        /// The line that says it (1 when it cannot be found verbatim).
         line: usize,
+        /// What is wrong.
         message: String,
     },
 }

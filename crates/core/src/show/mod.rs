@@ -33,11 +33,15 @@ pub enum ClockMode {
 /// The show clock, in seconds from the start of the show.
 #[derive(Resource, Debug, Clone)]
 pub struct ShowClock {
+    /// Seconds from the start of the show.
     pub time: f64,
+    /// Whether the clock advances.
     pub playing: bool,
+    /// Length of the show in seconds.
     pub duration: f64,
     /// Start again at 0 when the end is reached (live); otherwise hold at the end.
     pub looping: bool,
+    /// Who moves the clock.
     pub mode: ClockMode,
 }
 
@@ -83,20 +87,27 @@ impl ShowClock {
 /// Everything an operator (or a cue) can ask of the show.
 #[derive(Message, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DirectorCommand {
+    /// Start (or resume) the show; at its end, from the beginning.
     Play,
+    /// Hold the show where it is.
     Pause,
+    /// Play when paused, pause when playing.
     TogglePlay,
     /// Jump to a time in seconds.
     Seek(f64),
     /// Cut (or blend, if `blend` > 0 seconds) to a camera shot.
     CutTo {
+        /// The shot to show.
         shot: CameraShot,
+        /// Seconds of blend; 0 cuts.
         #[serde(default)]
         blend: f32,
     },
     /// Fade the stage lights to a named look from the show file over `fade` seconds.
     LightCue {
+        /// A key of the show file's `lights`.
         name: String,
+        /// Seconds of fade; 0 cuts.
         #[serde(default)]
         fade: f32,
     },
@@ -105,7 +116,9 @@ pub enum DirectorCommand {
     /// Switch the performer to another motion, crossfading over `crossfade` seconds. Paths
     /// are relative to the show file.
     PlayMotion {
+        /// The new motion.
         motion: MotionSpec,
+        /// Seconds the old motion fades out over.
         #[serde(default)]
         crossfade: f32,
     },
@@ -125,12 +138,15 @@ pub enum DirectorCommand {
     StopRecording,
     /// Fire a stage effect by name, with parameters (unset ones keep their defaults).
     TriggerEffect {
+        /// The effect's registered name.
         name: String,
+        /// Its parameters.
         #[serde(default)]
         params: ling_stage_fx::EffectParams,
     },
     /// Stop every running instance of a stage effect.
     StopEffect {
+        /// The effect's registered name.
         name: String,
     },
     /// Take what the camera sees now as the performer's rest: her neutral face (expressions
@@ -190,6 +206,7 @@ pub struct CueCursor {
 /// A log of the commands that took effect, newest last (shown in the panel, kept short).
 #[derive(Resource, Debug, Default)]
 pub struct CommandLog {
+    /// Show time and command, oldest first.
     pub entries: Vec<(f64, DirectorCommand)>,
 }
 

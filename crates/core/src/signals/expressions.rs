@@ -62,16 +62,23 @@ pub const ARKIT_NAMES: [&str; 52] = [
 /// The vowel visemes, as VRM names them (aa, ih, ou, ee, oh = A, I, U, E, O).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Reflect)]
 pub enum Viseme {
+    /// Open "a", as in "father".
     Aa,
+    /// Spread "i", as in "see".
     Ih,
+    /// Rounded "u", as in "blue".
     Ou,
+    /// Half-open "e", as in "bed".
     Ee,
+    /// Rounded "o", as in "go".
     Oh,
 }
 
 impl Viseme {
+    /// The five visemes in VRM order.
     pub const ALL: [Viseme; 5] = [Viseme::Aa, Viseme::Ih, Viseme::Ou, Viseme::Ee, Viseme::Oh];
 
+    /// The VRM expression name (`aa`, `ih`, `ou`, `ee`, `oh`).
     pub fn name(self) -> &'static str {
         match self {
             Viseme::Aa => "aa",
@@ -86,7 +93,9 @@ impl Viseme {
 /// Expression weights (0..=1) of one performer, independent of any avatar.
 #[derive(Component, Debug, Clone, PartialEq)]
 pub struct ExpressionWeights {
+    /// The 52 ARKit blendshapes, in [`ARKIT_NAMES`] order.
     pub arkit: [f32; 52],
+    /// The visemes, in [`Viseme::ALL`] order.
     pub visemes: [f32; 5],
 }
 
@@ -127,10 +136,12 @@ impl ExpressionWeights {
         }
     }
 
+    /// The weight of one viseme.
     pub fn viseme(&self, v: Viseme) -> f32 {
         self.visemes[v as usize]
     }
 
+    /// Sets one viseme's weight.
     pub fn set_viseme(&mut self, v: Viseme, weight: f32) {
         self.visemes[v as usize] = weight.clamp(0.0, 1.0);
     }

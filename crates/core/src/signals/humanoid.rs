@@ -8,10 +8,13 @@ macro_rules! human_bones {
         /// A bone of the VRM humanoid (VRM 1.0 names). The discriminant is the bone's index in
         /// [`HumanBone::ALL`], in pose arrays and in the built-in avatar's joint list.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Reflect)]
+        #[allow(missing_docs, reason = "each variant is the VRM bone its name says")]
         pub enum HumanBone { $($variant),* }
 
         impl HumanBone {
+            /// Every bone, parents before their children.
             pub const ALL: &'static [HumanBone] = &[$(HumanBone::$variant),*];
+            /// How many bones the humanoid has (55, as VRM 1.0 defines).
             pub const COUNT: usize = Self::ALL.len();
 
             /// The VRM 1.0 humanoid name, e.g. `leftUpperArm`.
@@ -112,10 +115,12 @@ pub const REQUIRED_BONES: [HumanBone; 15] = [
 ];
 
 impl HumanBone {
+    /// The bone's position in [`HumanBone::ALL`].
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// The bone with this VRM name (`leftUpperArm`), if there is one.
     pub fn from_name(name: &str) -> Option<HumanBone> {
         Self::ALL.iter().copied().find(|b| b.name() == name)
     }
@@ -171,7 +176,9 @@ pub fn rest_alignment(rest: impl Fn(HumanBone) -> Option<Vec3>) -> [Quat; HumanB
 /// position in model space. This is the canonical body signal every motion source writes.
 #[derive(Component, Debug, Clone, PartialEq)]
 pub struct HumanoidPose {
+    /// Local rotation of each bone relative to its rest, in [`HumanBone::ALL`] order.
     pub rotations: [Quat; HumanBone::COUNT],
+    /// The hips' position in model space (metres).
     pub hips: Vec3,
 }
 
@@ -185,10 +192,12 @@ impl Default for HumanoidPose {
 }
 
 impl HumanoidPose {
+    /// The local rotation of one bone.
     pub fn rotation(&self, bone: HumanBone) -> Quat {
         self.rotations[bone.index()]
     }
 
+    /// Sets the local rotation of one bone.
     pub fn set(&mut self, bone: HumanBone, rotation: Quat) {
         self.rotations[bone.index()] = rotation;
     }

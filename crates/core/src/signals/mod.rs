@@ -14,7 +14,9 @@ pub use humanoid::{HumanBone, HumanoidPose, REQUIRED_BONES, leg_length, rest_ali
 /// A performer on stage. `bones[i]` is the entity of `HumanBone::ALL[i]`.
 #[derive(Component, Debug)]
 pub struct Performer {
+    /// Shown in the panel.
     pub name: String,
+    /// The skeleton's joints, by bone; empty for avatars, whose rig maps bones to their own nodes.
     pub bones: Vec<Entity>,
 }
 
