@@ -19,8 +19,8 @@ const VIRTUAL_TAIL: f32 = 0.07;
 
 /// One simulated joint: the node it turns and its tail's state (world space).
 #[derive(Debug, Clone)]
-pub struct SpringJointState {
-    pub node: Entity,
+pub(crate) struct SpringJointState {
+    pub(crate) node: Entity,
     /// Rest local rotation of the node.
     rest_rotation: Quat,
     /// The tail's rest offset in the node's local frame (its child's translation).
@@ -30,46 +30,48 @@ pub struct SpringJointState {
     gravity_dir: Vec3,
     drag: f32,
     hit_radius: f32,
-    pub tail: Vec3,
+    pub(crate) tail: Vec3,
     previous_tail: Vec3,
 }
 
 /// A chain of joints, each the parent of the next.
 #[derive(Debug, Clone)]
-pub struct SpringBoneChain {
-    pub name: String,
-    pub joints: Vec<SpringJointState>,
+pub(crate) struct SpringBoneChain {
+    /// The name its author gave it ("ponytail"), seen when the chains are debug-printed.
+    #[allow(dead_code)]
+    pub(crate) name: String,
+    pub(crate) joints: Vec<SpringJointState>,
     /// Indices into [`SpringBones::colliders`].
     colliders: Vec<usize>,
 }
 
 /// A collider on a node of the avatar (offsets in the node's frame).
 #[derive(Debug, Clone)]
-pub struct SpringCollider {
-    pub node: Entity,
-    pub shape: ColliderShape,
+pub(crate) struct SpringCollider {
+    pub(crate) node: Entity,
+    pub(crate) shape: ColliderShape,
 }
 
 /// An avatar's spring bones, on the avatar's root entity.
 #[derive(Component, Debug, Clone, Default)]
-pub struct SpringBones {
-    pub chains: Vec<SpringBoneChain>,
-    pub colliders: Vec<SpringCollider>,
+pub(crate) struct SpringBones {
+    pub(crate) chains: Vec<SpringBoneChain>,
+    pub(crate) colliders: Vec<SpringCollider>,
     /// Set when the chains must go back to rest (a seek, a teleport, a reset command).
     reset: bool,
 }
 
 /// How to read an entity's local transform and its parent (from whatever queries a system
 /// has).
-pub struct Hierarchy<'a> {
-    pub transform: &'a dyn Fn(Entity) -> Option<Transform>,
-    pub parent: &'a dyn Fn(Entity) -> Option<Entity>,
+pub(crate) struct Hierarchy<'a> {
+    pub(crate) transform: &'a dyn Fn(Entity) -> Option<Transform>,
+    pub(crate) parent: &'a dyn Fn(Entity) -> Option<Entity>,
 }
 
 impl Hierarchy<'_> {
     /// An entity's world transform, by walking up its parents (the one propagated last frame
     /// would be a step behind the pose just solved).
-    pub fn world_of(&self, entity: Entity) -> GlobalTransform {
+    pub(crate) fn world_of(&self, entity: Entity) -> GlobalTransform {
         let mut chain = vec![entity];
         let mut at = entity;
         while let Some(p) = (self.parent)(at) {
@@ -99,7 +101,7 @@ pub(crate) use hierarchy;
 
 impl SpringBones {
     /// Builds the avatar's chains from its file, finding nodes by name under `root`.
-    pub fn build(
+    pub(crate) fn build(
         file: &AvatarFile,
         node_entity: impl Fn(usize) -> Option<Entity>,
         transforms: &Query<&mut Transform>,
@@ -191,12 +193,12 @@ impl SpringBones {
         out
     }
 
-    pub fn joint_count(&self) -> usize {
+    pub(crate) fn joint_count(&self) -> usize {
         self.chains.iter().map(|c| c.joints.len()).sum()
     }
 
     /// One step of `dt` seconds: every chain, root to tip; the nodes' rotations are written.
-    pub fn step(
+    pub(crate) fn step(
         &mut self,
         dt: f32,
         transforms: &mut Query<&mut Transform>,
@@ -261,7 +263,7 @@ impl SpringBones {
 
     /// The avatar's colliders in the world as segments (a sphere's ends coincide) with their
     /// radius.
-    pub fn collider_segments(&self, nodes: &Hierarchy) -> Vec<(Vec3, Vec3, f32)> {
+    pub(crate) fn collider_segments(&self, nodes: &Hierarchy) -> Vec<(Vec3, Vec3, f32)> {
         self.colliders
             .iter()
             .map(|c| {
@@ -287,12 +289,12 @@ impl SpringBones {
     }
 
     /// The chains go back to rest on the next step.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.reset = true;
     }
 }
 
-pub fn plugin(app: &mut App) {
+pub(crate) fn plugin(app: &mut App) {
     app.add_systems(
         Update,
         (attach_spring_bones, reset_spring_bones_on_command).chain(),
