@@ -14,7 +14,7 @@ use bevy::prelude::*;
 use ling_core::signals::HumanBone;
 
 /// Morph targets of the built-in face, in mesh order, named as VRM expressions.
-pub const MORPH_TARGETS: [&str; 9] = [
+pub(crate) const MORPH_TARGETS: [&str; 9] = [
     "blinkLeft",
     "blinkRight",
     "jawOpen",
@@ -302,7 +302,7 @@ fn head_geometry() -> (Vec3, f32, f32) {
 }
 
 /// Where a plume leaves the crown (`side` +1 = left).
-pub fn plume_base(side: f32) -> Vec3 {
+fn plume_base(side: f32) -> Vec3 {
     let (head_c, _, crown_top) = head_geometry();
     Vec3::new(0.03 * side, crown_top, head_c.z - 0.04)
 }
@@ -345,7 +345,7 @@ pub fn sleeve_path(side: f32, n: usize) -> Vec<Vec3> {
 /// The built-in avatar's mesh: positions, normals, vertex colours, joints, weights, indices
 /// and the face morph targets ([`MORPH_TARGETS`]). Without `with_plumes` the plumes and water
 /// sleeves are left out (costume physics simulates and draws them).
-pub fn build_mesh(with_plumes: bool) -> Mesh {
+pub(crate) fn build_mesh(with_plumes: bool) -> Mesh {
     use HumanBone as B;
     let mut m = Builder::default();
 
@@ -888,7 +888,7 @@ pub fn build_mesh(with_plumes: bool) -> Mesh {
 }
 
 /// Inverse bind matrices for the built-in skeleton, in [`HumanBone::ALL`] order.
-pub fn inverse_bindposes() -> Vec<Mat4> {
+pub(crate) fn inverse_bindposes() -> Vec<Mat4> {
     HumanBone::ALL
         .iter()
         .map(|b| Mat4::from_translation(-b.rest_position()))

@@ -3,11 +3,24 @@
 //!
 //! Motion sources write a [`HumanoidPose`] and [`ExpressionWeights`] (`ling_core::signals`) on
 //! the performer entity;
-//! this module's solver (the only code that touches the avatar) turns them into bone transforms
+//! this crate's solver (the only code that touches the avatar) turns them into bone transforms
 //! and morph weights. Every performer is solved the same way, through an
-//! [`avatar_scene::AvatarRig`]: VRM and glTF avatars loaded from files ([`avatar`],
-//! [`avatar_scene`]), and the built-in performer, Ling ([`builtin`]: a skinned, vertex-coloured
-//! mesh over the VRM humanoid skeleton with face morph targets), whose rig is her own skeleton.
+//! [`avatar_scene::AvatarRig`]: VRM and glTF avatars loaded from files, and the built-in
+//! performer, Ling, a skinned, vertex-coloured mesh over the VRM humanoid skeleton with face
+//! morph targets, whose rig is her own skeleton.
+//!
+//! Modules:
+//! - [`avatar`] reads avatar files (glTF, VRM 0.x and 1.0) into an [`avatar::AvatarFile`]:
+//!   humanoid bone map, expressions, look-at, spring bones, licence. Plain data, no Bevy world.
+//! - [`avatar_scene`] puts an avatar file on stage: stages it for Bevy's glTF loader, binds its
+//!   rig when the scene spawns, and solves pose and expressions every frame.
+//! - [`builtin`] builds Ling's mesh in code, and gives the rest curves of her plumes and water
+//!   sleeves to the costume physics.
+//! - [`prelude`] re-exports the types most users need.
+//!
+//! This root holds the [`plugin`], the performer switch driven by
+//! [`DirectorCommand::SwitchPerformer`] (files are read off the frame thread) and its
+//! [`PerformerStatus`] for the panel.
 //!
 //! Entity layout: the performer root carries [`Performer`], the signals and her place on stage
 //! (`Transform`); the bone entities form the skeleton below it; the mesh entity is a child of
@@ -27,6 +40,14 @@ pub mod avatar;
 pub mod avatar_scene;
 pub mod builtin;
 
+/// The types most users of the performer need: avatar descriptions and their errors, the rig
+/// on every performer, the switch's status, and the marker for simulated costumes.
+pub mod prelude {
+    pub use crate::avatar::{AvatarError, AvatarFile, AvatarKind};
+    pub use crate::avatar_scene::AvatarRig;
+    pub use crate::{PerformerStatus, SimulatedCostume};
+}
+
 /// Present when another plugin simulates Ling's plumes and water sleeves (`ling-physics` inserts
 /// it): her rigid mesh then leaves them out, and the simulation attaches its own when she is
 /// spawned.
@@ -40,6 +61,7 @@ pub struct Bone(pub HumanBone);
 /// What the performer switch last reported, for the panel.
 #[derive(Resource, Debug, Clone, Default, PartialEq)]
 pub struct PerformerStatus {
+    /// Why the last switch failed; cleared when a performer is next put on stage.
     pub error: Option<String>,
     /// The avatar file being read, while it loads.
     pub loading: Option<String>,
@@ -48,7 +70,7 @@ pub struct PerformerStatus {
 }
 
 /// One line crediting an avatar: "title version by authors — licence".
-pub fn credit_line(meta: &avatar::AvatarMeta) -> String {
+pub(crate) fn credit_line(meta: &avatar::AvatarMeta) -> String {
     let authors = if meta.authors.is_empty() {
         "unknown".to_string()
     } else {
@@ -156,6 +178,9 @@ fn switch_performer(
     }
 }
 
+/// The performer: switches performers on [`DirectorCommand::SwitchPerformer`], publishes
+/// [`PerformerStatus`], solves avatars (`avatar_scene`) and spawns Ling at startup unless the
+/// show names another performer.
 pub fn plugin(app: &mut App) {
     app.add_message::<DirectorCommand>()
         .init_resource::<PerformerStatus>()
@@ -166,7 +191,7 @@ pub fn plugin(app: &mut App) {
 }
 
 /// Spawns Ling: the skeleton always, the skinned mesh when rendering is present.
-pub fn spawn_builtin_performer(
+fn spawn_builtin_performer(
     mut commands: Commands,
     show: Option<Res<ActiveShow>>,
     mut meshes: Option<ResMut<Assets<Mesh>>>,
@@ -187,7 +212,7 @@ pub fn spawn_builtin_performer(
 }
 
 /// Spawns Ling; the skinned mesh only when the render assets exist.
-pub fn spawn_ling(
+pub(crate) fn spawn_ling(
     commands: &mut Commands,
     meshes: Option<&mut Assets<Mesh>>,
     materials: Option<&mut Assets<StandardMaterial>>,
