@@ -19,8 +19,8 @@ use cpal::traits::{DeviceTrait, HostTrait};
 pub mod analysis;
 pub mod devices;
 
-/// The types most users of the crate need: the show's analysed track, the live sound settings,
-/// and what the panel shows.
+/// The types most users of the crate need: reading and analysing a file, the show's analysed
+/// track, the live sound settings, and what the panel shows.
 pub mod prelude {
     pub use crate::analysis::{Analysis, AudioClip, AudioError, analyze};
     pub use crate::{AudioLevel, AudioSettings, AudioStatus, AudioTrack};
