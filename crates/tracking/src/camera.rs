@@ -13,8 +13,11 @@ use super::vision::Frame;
 pub struct CameraRequest {
     /// An index (`0`) or part of a camera's name (`"C920"`); None: the first camera.
     pub device: Option<String>,
+    /// Frame width asked for, pixels (the closest mode the camera offers is taken).
     pub width: u32,
+    /// Frame height asked for, pixels.
     pub height: u32,
+    /// Frames a second asked for.
     pub fps: u32,
 }
 
@@ -50,7 +53,7 @@ impl CameraRequest {
     }
 
     /// A short name for status lines: "camera 0", "camera \"C920\"".
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match &self.device {
             None => "camera (first found)".into(),
             Some(d) if d.parse::<u32>().is_ok() => format!("camera {d}"),
@@ -71,7 +74,10 @@ const DECODED: [FrameFormat; 5] = [
 
 /// Picks the mode closest to the request: the smallest size difference first, then a frame
 /// rate at least as high as asked (else the highest), then MJPEG over YUYV.
-pub fn choose_format(formats: &[CameraFormat], want: &CameraRequest) -> Option<CameraFormat> {
+pub(crate) fn choose_format(
+    formats: &[CameraFormat],
+    want: &CameraRequest,
+) -> Option<CameraFormat> {
     let size_cost = |f: &CameraFormat| {
         let dw = f.width() as i64 - want.width as i64;
         let dh = f.height() as i64 - want.height as i64;
@@ -94,7 +100,12 @@ pub fn choose_format(formats: &[CameraFormat], want: &CameraRequest) -> Option<C
 }
 
 /// Decodes one camera frame to RGB.
-pub fn decode(format: FrameFormat, width: u32, height: u32, data: &[u8]) -> Result<Frame, String> {
+pub(crate) fn decode(
+    format: FrameFormat,
+    width: u32,
+    height: u32,
+    data: &[u8],
+) -> Result<Frame, String> {
     let pixels = (width * height) as usize;
     let need = |bytes: usize| {
         if data.len() < bytes {
@@ -172,7 +183,7 @@ fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
 }
 
 /// The cameras the system offers, as (index, name), or why none can be listed.
-pub fn cameras() -> Result<Vec<(CameraIndex, String)>, String> {
+pub(crate) fn cameras() -> Result<Vec<(CameraIndex, String)>, String> {
     let backend = nokhwa::native_api_backend().ok_or("no camera backend for this platform")?;
     let found = nokhwa::query(backend).map_err(|e| format!("cannot list cameras: {e}"))?;
     Ok(found
@@ -183,7 +194,7 @@ pub fn cameras() -> Result<Vec<(CameraIndex, String)>, String> {
 
 /// Finds the requested camera among `found`: by index, or the first whose name contains the
 /// text (case-insensitive).
-pub fn pick<'a>(
+pub(crate) fn pick<'a>(
     found: &'a [(CameraIndex, String)],
     device: Option<&str>,
 ) -> Result<&'a (CameraIndex, String), String> {
@@ -212,16 +223,19 @@ pub fn pick<'a>(
     }
 }
 
-/// An open webcam, streaming.
+/// An open webcam, streaming (what a [`FrameSource::Camera`](crate::source::FrameSource::Camera)
+/// reads).
 pub struct Webcam {
     camera: nokhwa::Camera,
-    pub name: String,
-    pub format: CameraFormat,
+    /// The camera's name as the system gives it.
+    pub(crate) name: String,
+    /// The mode it streams in: size, frame rate and pixel format.
+    pub(crate) format: CameraFormat,
 }
 
 impl Webcam {
     /// Opens the requested camera in the mode closest to the request.
-    pub fn open(request: &CameraRequest) -> Result<Self, String> {
+    pub(crate) fn open(request: &CameraRequest) -> Result<Self, String> {
         let found = cameras()?;
         let (index, name) = pick(&found, request.device.as_deref())?.clone();
         let what = |e: nokhwa::NokhwaError| format!("{name} ({index}): {e}");
@@ -251,7 +265,7 @@ impl Webcam {
     }
 
     /// The next frame (blocks until the camera delivers one).
-    pub fn next_frame(&mut self) -> Result<Frame, String> {
+    pub(crate) fn next_frame(&mut self) -> Result<Frame, String> {
         let buffer = self
             .camera
             .frame()

@@ -11,18 +11,26 @@ use ort::value::TensorRef;
 /// What can stop tracking from starting; each names what to do.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
+    /// The ONNX Runtime library was not found or would not load; why.
     #[error("ONNX Runtime is not available: {0}")]
     Runtime(String),
+    /// A model file is in none of the model folders: its name, and the folders searched.
     #[error(
         "model {0} not found in {1}; run `bash scripts/setup.sh` or set $LING_MODELS to a folder holding it"
     )]
     MissingModel(String, String),
+    /// A model failed to load or run.
     #[error("model {path}: {message}")]
-    Model { path: PathBuf, message: String },
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// What ONNX Runtime said, or which output was missing.
+        message: String,
+    },
 }
 
 /// The process's ONNX Runtime environment, created on first use.
-pub fn environment() -> Result<&'static Environment, EngineError> {
+pub(crate) fn environment() -> Result<&'static Environment, EngineError> {
     static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
     ENV.get_or_init(|| {
         let path = super::find_onnxruntime()?;
@@ -37,14 +45,15 @@ pub fn environment() -> Result<&'static Environment, EngineError> {
 
 /// One model, ready to run on one thread.
 pub struct Model {
-    pub path: PathBuf,
+    /// The file it was loaded from.
+    pub(crate) path: PathBuf,
     session: Session,
     input: String,
     /// The input's dimensions as the file declares them (-1 for dynamic).
-    pub input_shape: Vec<i64>,
+    pub(crate) input_shape: Vec<i64>,
     outputs: Vec<String>,
     /// Time spent in [`Model::run`] so far: the trackers report it as inference latency.
-    pub busy: std::time::Duration,
+    pub(crate) busy: std::time::Duration,
 }
 
 impl Model {
@@ -60,7 +69,8 @@ impl Model {
         Self::load(&path)
     }
 
-    pub fn load(path: &Path) -> Result<Self, EngineError> {
+    /// Loads the model at `path` into a session running on one intra-op thread.
+    pub(crate) fn load(path: &Path) -> Result<Self, EngineError> {
         let env = environment()?;
         let err = |e: ort::Error| EngineError::Model {
             path: path.to_owned(),

@@ -9,7 +9,9 @@ use serde::Serialize;
 use super::engine::{EngineError, Model};
 use super::vision::{self, Frame, Layout, Roi};
 
+/// The palm detector model file (MediaPipe's full palm detection, 192 px input).
 pub const PALM: &str = "palm_detection_full.onnx";
+/// The hand landmark model file (MediaPipe's full hand landmarks: 21 points from a 224 px crop).
 pub const LANDMARKS: &str = "hand_landmark_full.onnx";
 
 /// What the hand pipeline finds in one frame, in image pixels.
@@ -19,6 +21,7 @@ pub struct Hand {
     pub palm_score: Option<f32>,
     /// The crop the landmarks came from: centre, side, rotation (radians).
     pub crop: ([f32; 2], f32, f32),
+    /// Probability the crop holds a hand (the landmark model's own check), 0–1.
     pub presence: f32,
     /// Probability that this is a right hand.
     pub right: f32,
@@ -36,13 +39,17 @@ pub struct Hand {
 /// right, pitch tips the fingers towards the camera, roll leans them clockwise on screen.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct WristPose {
+    /// Turn of the palm towards the image's right, degrees.
     pub yaw: f32,
+    /// Tip of the fingers towards the camera, degrees.
     pub pitch: f32,
+    /// Lean of the fingers clockwise on screen, degrees.
     pub roll: f32,
     /// The same as a quaternion (x, y, z, w), camera frame: x right, y up, z to the camera.
     pub rotation: [f32; 4],
 }
 
+/// Palm detection and hand landmarks, with each hand's crop carried from frame to frame.
 pub struct HandTracker {
     palm: Model,
     landmarks: Model,
@@ -55,7 +62,7 @@ pub struct HandTracker {
 }
 
 /// Hands tracked at once.
-pub const MAX_HANDS: usize = 2;
+pub(crate) const MAX_HANDS: usize = 2;
 /// While fewer than [`MAX_HANDS`] are tracked, palm detection runs every this many frames.
 const SEARCH_EVERY: u32 = 6;
 
@@ -64,6 +71,7 @@ const SEARCH_EVERY: u32 = 6;
 const PALM_TO_HAND: f32 = 2.6;
 
 impl HandTracker {
+    /// Loads the palm and landmark models from the model folders.
     pub fn new() -> Result<Self, EngineError> {
         let landmarks = Model::find(LANDMARKS)?;
         let layout = if landmarks.input_shape.get(1) == Some(&3) {
@@ -92,12 +100,19 @@ impl HandTracker {
     }
 
     /// The most likely palm: centre, size (pixels), score and its 7 keypoints.
-    pub fn detect(&mut self, frame: &Frame) -> Result<Option<vision::Detection>, EngineError> {
+    #[cfg(test)]
+    pub(crate) fn detect(
+        &mut self,
+        frame: &Frame,
+    ) -> Result<Option<vision::Detection>, EngineError> {
         Ok(self.detect_all(frame)?.into_iter().next())
     }
 
     /// Every palm found, most likely first: centre, size (pixels), score and 7 keypoints.
-    pub fn detect_all(&mut self, frame: &Frame) -> Result<Vec<vision::Detection>, EngineError> {
+    pub(crate) fn detect_all(
+        &mut self,
+        frame: &Frame,
+    ) -> Result<Vec<vision::Detection>, EngineError> {
         let side = frame.width.max(frame.height) as f32;
         let roi = Roi {
             center: Vec2::splat(side / 2.0),
@@ -126,7 +141,7 @@ impl HandTracker {
     }
 
     /// Landmarks in `roi`: 21 points in image pixels, presence and right-hand probability.
-    pub fn landmarks(
+    pub(crate) fn landmarks(
         &mut self,
         frame: &Frame,
         roi: &Roi,
@@ -268,7 +283,9 @@ fn upright(wrist: Vec2, middle: Vec2) -> f32 {
     a - std::f32::consts::TAU * ((a + std::f32::consts::PI) / std::f32::consts::TAU).floor()
 }
 
-pub fn roi_from_palm(palm: &vision::Detection) -> Roi {
+/// The hand's crop from a palm detection in image pixels: turned so the fingers point up,
+/// [`PALM_TO_HAND`] × the palm, shifted half a palm towards the fingers.
+pub(crate) fn roi_from_palm(palm: &vision::Detection) -> Roi {
     let rotation = upright(palm.keypoints[0], palm.keypoints[2]);
     let side = palm.size.max_element();
     let (s, c) = rotation.sin_cos();
@@ -283,13 +300,13 @@ pub fn roi_from_palm(palm: &vision::Detection) -> Roi {
 }
 
 /// The next frame's crop from this frame's landmarks: turned to the hand, 1.3 × its extent.
-pub fn roi_from_landmarks(points: &[Vec3]) -> Roi {
+pub(crate) fn roi_from_landmarks(points: &[Vec3]) -> Roi {
     let rotation = upright(points[0].truncate(), points[9].truncate());
     Roi::around(points.iter().map(|p| p.truncate()), rotation, 1.3)
 }
 
 /// Bend at each finger joint, degrees: 0 straight, up to ~100 fully curled.
-pub fn curls(p: &[Vec3]) -> [[f32; 3]; 5] {
+pub(crate) fn curls(p: &[Vec3]) -> [[f32; 3]; 5] {
     let mut out = [[0.0; 3]; 5];
     for (f, row) in out.iter_mut().enumerate() {
         let base = 1 + 4 * f;
@@ -306,7 +323,7 @@ pub fn curls(p: &[Vec3]) -> [[f32; 3]; 5] {
 /// The palm's orientation from the wrist and the index, middle and little finger bases. The
 /// model's handedness assumes a mirrored (selfie) picture, so a hand it calls right shows its
 /// thumb on the image's right when the palm faces the camera.
-pub fn wrist_pose(p: &[Vec3], model_right: bool) -> WristPose {
+pub(crate) fn wrist_pose(p: &[Vec3], model_right: bool) -> WristPose {
     // Image axes are x right, y down, z away: turn them into x right, y up, z to the camera.
     let flip = |v: Vec3| Vec3::new(v.x, -v.y, -v.z);
     let up = flip(p[9] - p[0]).normalize_or(Vec3::Y);

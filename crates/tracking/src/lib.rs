@@ -1,9 +1,26 @@
 #![warn(missing_docs)]
-//! Face and hand tracking inputs: cameras (nokhwa), ONNX Runtime and its models.
+//! Face and hand tracking for Ling Stage: frames from a webcam or a video file in, MediaPipe's
+//! models run through ONNX Runtime, and the performer's expressions, head, gaze, wrists and
+//! fingers out.
 //!
-//! This module finds what tracking needs and reports it clearly when something is missing:
+//! The crate root finds what tracking needs and reports it clearly when something is missing:
 //! the ONNX Runtime library (loaded at run time with `ort`'s `load-dynamic`), the model files
-//! and the cameras. The face and hand pipelines build on these.
+//! and the cameras. It also holds [`TrackingStatus`], what the panel shows, and [`plugin`].
+//!
+//! The modules, from the pixels up:
+//! - [`camera`]: webcams through nokhwa, and how a [`camera::CameraRequest`] picks a mode;
+//! - [`source`]: a [`source::FrameSource`] gives frames from a webcam, an image, a folder of
+//!   images or a video;
+//! - [`vision`]: frames, rotated crops sampled into model tensors, anchors and box decoding;
+//! - [`engine`]: ONNX Runtime and a loaded [`engine::Model`];
+//! - [`face`]: the face pipeline ([`face::FaceTracker`]): detection, mesh, head pose, gaze and
+//!   ARKit weights;
+//! - [`hand`]: the hand pipeline ([`hand::HandTracker`]): palms, 21 landmarks, finger bends
+//!   and wrist turn;
+//! - [`live`]: tracking on stage: a thread runs the pipelines, and the ECS filters, calibrates
+//!   and puts the results on the performer ([`live::TrackingSettings`] starts it).
+//!
+//! [`prelude`] gathers the types most users need.
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +34,20 @@ pub mod live;
 pub mod source;
 pub mod vision;
 
+/// The types most users of tracking need: the plugin, its settings and status, and the
+/// trackers and frame source for running the pipelines outside the stage.
+pub mod prelude {
+    pub use crate::TrackingStatus;
+    pub use crate::camera::CameraRequest;
+    pub use crate::face::FaceTracker;
+    pub use crate::hand::HandTracker;
+    pub use crate::live::{TrackingInput, TrackingSettings};
+    pub use crate::plugin as tracking_plugin;
+    pub use crate::source::FrameSource;
+}
+
 /// Environment variable naming the ONNX Runtime shared library to load.
-pub const ORT_LIB_ENV: &str = "ORT_DYLIB_PATH";
+pub(crate) const ORT_LIB_ENV: &str = "ORT_DYLIB_PATH";
 /// Environment variable naming a folder of ONNX models (searched first).
 pub const MODELS_ENV: &str = "LING_MODELS";
 /// The models the face and hand pipelines use, by file name.
@@ -104,6 +133,7 @@ pub fn list_cameras() -> Result<Vec<String>, String> {
 /// What tracking is doing, for the panel.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct TrackingStatus {
+    /// One line for the panel: the source, fps and what is in view, or what went wrong.
     pub summary: String,
     /// The source's name, when tracking runs.
     pub source: Option<String>,
@@ -111,22 +141,31 @@ pub struct TrackingStatus {
     pub healthy: bool,
     /// The models that run.
     pub models: String,
-    /// Tracked frames a second, and the last frame's stages: capture, inference, solve, and
-    /// its age when the stage applied it.
+    /// Tracked frames a second, over the last couple of seconds.
     pub fps: f32,
+    /// The last frame's wait and decode, milliseconds.
     pub capture_ms: f32,
+    /// The last frame's time inside ONNX Runtime, milliseconds.
     pub inference_ms: f32,
+    /// The last frame's other work (crops, decoding outputs, head pose, expressions),
+    /// milliseconds.
     pub solve_ms: f32,
+    /// The last frame's age when the stage applied it, milliseconds.
     pub age_ms: f32,
-    /// The newest frame, small, with its landmarks; the serial changes with each new one.
+    /// The newest frame, small, with its landmarks.
     pub preview: Option<std::sync::Arc<live::Preview>>,
+    /// Counts previews: it changes with each new one.
     pub preview_serial: u64,
-    /// The last calibration's outcome, and what is calibrated.
+    /// The last calibration's outcome.
     pub calibration: String,
+    /// Whether a neutral face is captured.
     pub face_calibrated: bool,
+    /// Whether a rest is captured for at least one hand.
     pub hand_calibrated: bool,
 }
 
+/// Face and hand tracking on stage: inserts [`TrackingStatus`] and adds the [`live`] systems,
+/// which start when a [`live::TrackingSettings`] resource names a source.
 pub fn plugin(app: &mut App) {
     app.insert_resource(TrackingStatus {
         summary:

@@ -8,10 +8,18 @@ use std::process::{Child, Command, Stdio};
 
 use super::vision::Frame;
 
+/// Why a source gave no frame.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// A file or folder could not be opened or read.
     #[error("{path}: {message}")]
-    Read { path: PathBuf, message: String },
+    Read {
+        /// The file or folder.
+        path: PathBuf,
+        /// What went wrong, and what to do when there is something to do.
+        message: String,
+    },
+    /// The webcam could not be opened or stopped delivering frames; why.
     #[error("{0}")]
     Camera(String),
 }
@@ -25,17 +33,27 @@ fn err(path: &Path, message: impl Into<String>) -> SourceError {
 
 /// Where frames come from.
 pub enum FrameSource {
+    /// One image or a folder of them, read one a frame in name order.
     Images {
+        /// The image files, sorted.
         files: Vec<PathBuf>,
+        /// The index of the next one to read.
         next: usize,
     },
+    /// A video decoded by an `ffmpeg` subprocess into raw RGB frames on its standard output.
     Video {
+        /// The video file.
         path: PathBuf,
+        /// The decoder, killed when the source is dropped.
         ffmpeg: Child,
+        /// Frame width in pixels, as `ffprobe` reads it.
         width: u32,
+        /// Frame height in pixels.
         height: u32,
+        /// Frames a second (30 when the file does not say).
         fps: f64,
     },
+    /// A webcam, streaming.
     Camera(Box<super::camera::Webcam>),
 }
 
@@ -49,17 +67,19 @@ fn is_image(path: &Path) -> bool {
 
 impl FrameSource {
     /// Opens a webcam (see [`super::camera::CameraRequest`]).
-    pub fn open_camera(request: &super::camera::CameraRequest) -> Result<Self, SourceError> {
+    pub(crate) fn open_camera(request: &super::camera::CameraRequest) -> Result<Self, SourceError> {
         super::camera::Webcam::open(request)
             .map(|c| FrameSource::Camera(Box::new(c)))
             .map_err(SourceError::Camera)
     }
 
     /// Whether frames arrive in real time (a camera), rather than as fast as they are read.
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         matches!(self, FrameSource::Camera(_))
     }
 
+    /// Opens a file as a camera: an image, a folder of images or a video (which needs
+    /// `ffprobe` and `ffmpeg` on the `PATH`).
     pub fn open(path: &Path) -> Result<Self, SourceError> {
         if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)

@@ -1,17 +1,21 @@
 //! The image side of tracking: frames, crops sampled into model tensors, SSD anchors, box
 //! decoding and weighted non-maximum suppression. Plain Rust, no model, unit-tested.
 
-use bevy::math::{Vec2, Vec3};
+use bevy::math::Vec2;
 
 /// An RGB frame, 8 bits per channel, row-major.
 #[derive(Debug, Clone)]
 pub struct Frame {
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
+    /// The pixels, row by row from the top, 3 bytes (R, G, B) each: `width × height × 3`.
     pub rgb: Vec<u8>,
 }
 
 impl Frame {
+    /// A frame holding a copy of `img`'s pixels.
     pub fn from_image(img: &image::RgbImage) -> Self {
         Self {
             width: img.width(),
@@ -51,15 +55,18 @@ impl Frame {
 /// and radians (positive turns the region's "up" clockwise on screen).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Roi {
+    /// The region's centre in image pixels.
     pub center: Vec2,
+    /// Its side length in image pixels.
     pub size: f32,
+    /// Its turn in radians, positive clockwise on screen.
     pub rotation: f32,
 }
 
 impl Roi {
     /// The square turned by `rotation` that holds `points`, centred on their extent in the
     /// turned frame, its side `scale` × the longer extent.
-    pub fn around(points: impl IntoIterator<Item = Vec2>, rotation: f32, scale: f32) -> Roi {
+    pub(crate) fn around(points: impl IntoIterator<Item = Vec2>, rotation: f32, scale: f32) -> Roi {
         let (s, c) = rotation.sin_cos();
         let (mut lo, mut hi) = (Vec2::splat(f32::MAX), Vec2::splat(f32::MIN));
         for v in points {
@@ -77,7 +84,7 @@ impl Roi {
 
     /// The crop-pixel position (in an `n × n` crop) of an image point: the inverse of
     /// [`Roi::to_image`].
-    pub fn to_crop(&self, p: Vec2, n: f32) -> Vec2 {
+    pub(crate) fn to_crop(&self, p: Vec2, n: f32) -> Vec2 {
         let d = p - self.center;
         let (s, c) = self.rotation.sin_cos();
         let local = Vec2::new(d.x * c + d.y * s, -d.x * s + d.y * c);
@@ -85,7 +92,7 @@ impl Roi {
     }
 
     /// Image position of a point given in the ROI's `n × n` crop pixels.
-    pub fn to_image(&self, p: Vec2, n: f32) -> Vec2 {
+    pub(crate) fn to_image(&self, p: Vec2, n: f32) -> Vec2 {
         let local = (p / n - Vec2::splat(0.5)) * self.size;
         let (s, c) = self.rotation.sin_cos();
         self.center + Vec2::new(local.x * c - local.y * s, local.x * s + local.y * c)
@@ -209,7 +216,7 @@ fn bilinear(rgb: &[u8], stride: usize, lut: &[f32; 256], x: f32, y: f32, o: &mut
 
 /// SSD anchor centres (normalised 0..1) for a square input: for each `(stride, per_cell)`, a
 /// grid of `input / stride` cells with `per_cell` anchors at each cell centre.
-pub fn anchors(input: usize, layers: &[(usize, usize)]) -> Vec<Vec2> {
+pub(crate) fn anchors(input: usize, layers: &[(usize, usize)]) -> Vec<Vec2> {
     let mut out = Vec::new();
     for &(stride, per_cell) in layers {
         let g = input / stride;
@@ -229,11 +236,15 @@ pub fn anchors(input: usize, layers: &[(usize, usize)]) -> Vec<Vec2> {
 
 /// A detection in normalised input coordinates.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Detection {
-    pub score: f32,
-    pub center: Vec2,
-    pub size: Vec2,
-    pub keypoints: Vec<Vec2>,
+pub(crate) struct Detection {
+    /// Probability the box holds the object, 0–1.
+    pub(crate) score: f32,
+    /// The box's centre, 0..1 across the input.
+    pub(crate) center: Vec2,
+    /// The box's width and height, as fractions of the input.
+    pub(crate) size: Vec2,
+    /// The detector's keypoints (eyes, nose... or palm points), 0..1 across the input.
+    pub(crate) keypoints: Vec<Vec2>,
 }
 
 impl Detection {
@@ -252,14 +263,15 @@ impl Detection {
     }
 }
 
-pub fn sigmoid(x: f32) -> f32 {
+/// The logistic function: a logit as a probability.
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x.clamp(-100.0, 100.0)).exp())
 }
 
 /// Decodes SSD regressors (`stride` floats per anchor: box cx, cy, w, h, then keypoint x, y
 /// pairs, in `input`-pixel units relative to the anchor) and logits into detections scoring at
 /// least `threshold`.
-pub fn decode(
+pub(crate) fn decode(
     regressors: &[f32],
     logits: &[f32],
     anchors: &[Vec2],
@@ -289,7 +301,7 @@ pub fn decode(
 
 /// MediaPipe's weighted non-maximum suppression: each cluster of boxes overlapping the best
 /// remaining one by more than `iou` becomes their score-weighted average.
-pub fn weighted_nms(mut detections: Vec<Detection>, iou: f32) -> Vec<Detection> {
+pub(crate) fn weighted_nms(mut detections: Vec<Detection>, iou: f32) -> Vec<Detection> {
     detections.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut out = Vec::new();
     while !detections.is_empty() {
@@ -314,7 +326,8 @@ pub fn weighted_nms(mut detections: Vec<Detection>, iou: f32) -> Vec<Detection> 
 }
 
 /// Mean distance between two point sets, in their units (x and y only).
-pub fn mean_error(a: &[Vec3], b: &[Vec3]) -> f32 {
+#[cfg(test)]
+pub(crate) fn mean_error(a: &[bevy::math::Vec3], b: &[bevy::math::Vec3]) -> f32 {
     a.iter()
         .zip(b)
         .map(|(p, q)| p.truncate().distance(q.truncate()))
