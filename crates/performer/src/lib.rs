@@ -61,7 +61,7 @@ pub struct Bone(pub HumanBone);
 /// What the performer switch last reported, for the panel.
 #[derive(Resource, Debug, Clone, Default, PartialEq)]
 pub struct PerformerStatus {
-    /// Why the last switch failed; cleared when a performer is next put on stage.
+    /// Why the last switch failed; cleared by the next switch that goes through.
     pub error: Option<String>,
     /// The avatar file being read, while it loads.
     pub loading: Option<String>,

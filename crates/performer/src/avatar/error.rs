@@ -14,7 +14,8 @@ pub enum AvatarError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The bytes are not glTF 2.0 (GLB or JSON), or the expression-map sidecar is malformed.
+    /// The bytes are not glTF 2.0 (GLB or JSON), or the expression-map sidecar is malformed or
+    /// names a signal that does not exist.
     #[error("{path} is not a glTF/GLB/VRM file: {message}")]
     Format {
         /// The file that failed.
@@ -22,7 +23,8 @@ pub enum AvatarError {
         /// What is wrong with it, e.g. a truncated GLB header or the JSON error.
         message: String,
     },
-    /// The file is glTF, but a bone the solver needs (hips, spine, head, limbs) is missing.
+    /// The file is glTF, but a bone the solver needs (`REQUIRED_BONES`: hips, spine, head,
+    /// arms, legs) is missing.
     #[error("{path} is not a humanoid: {message}")]
     NotHumanoid {
         /// The file that failed.

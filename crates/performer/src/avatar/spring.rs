@@ -26,7 +26,8 @@ pub struct SpringJoint {
 /// A chain of joints that swing together: a lock of hair, a ribbon, a skirt panel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpringChain {
-    /// The file's name for it, or one made up from its group and root node.
+    /// Its name: the file's, or made up from its index (VRM 1.0) or its group's comment and root
+    /// node (VRM 0.x).
     pub name: String,
     /// Its joints, from the root outwards.
     pub joints: Vec<SpringJoint>,

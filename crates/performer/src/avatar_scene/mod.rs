@@ -124,8 +124,8 @@ pub(crate) struct AvatarLoading {
     scene: Entity,
 }
 
-/// Stages the show's avatar at startup, binds avatar rigs once their scenes spawn, and solves
-/// every rig (pose and expressions) each frame.
+/// Spawns the show's avatar at startup (staged by [`register_avatar_source`]), binds avatar rigs
+/// once their scenes spawn, and solves every rig (pose and expressions) each frame.
 pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<PendingAvatar>()
         .add_systems(Startup, spawn_avatar_performer)
