@@ -186,7 +186,7 @@ impl HandTracker {
     }
 
     /// One frame: every hand tracked from its last landmarks, then palm detection if fewer
-    /// than [`MAX_HANDS`] are tracked (at once when none is, every few frames when one is).
+    /// than two (`MAX_HANDS`) are tracked (at once when none is, every few frames when one is).
     pub fn track_all(&mut self, frame: &Frame) -> Result<Vec<Hand>, EngineError> {
         let mut hands = Vec::new();
         for roi in std::mem::take(&mut self.rois) {
