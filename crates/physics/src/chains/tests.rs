@@ -1,3 +1,6 @@
+//! Chain tests: chains that must hang, hold their bend, stay out of spheres, stay bounded
+//! and repeat exactly.
+
 use bevy::prelude::*;
 
 use ling_core::settings::{ChainGroup, GroupSettings, PhysicsSettings, Wind};

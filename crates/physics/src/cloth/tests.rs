@@ -1,3 +1,6 @@
+//! Cloth tests: sheets and sleeves that must hang, drape and stay out of the body, and repeat
+//! exactly.
+
 use bevy::prelude::*;
 
 use ling_core::settings::{GroupSettings, PhysicsSettings};
