@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The Python peer of the tracking benchmark (`ling-stage bench`, src/bench.rs tracking_costs).
 
-Runs the same face and hand pipelines as src/tracking/{vision,face,hand}.rs, in Python with
+Runs the same face and hand pipelines as crates/tracking/src/{vision,face,hand}.rs, in Python with
 ONNX Runtime and numpy, on the same images and models, and times them the same way: one
 warm-up call, then the mean of N calls, in milliseconds per frame.
 
@@ -122,7 +122,7 @@ def load_rgb(path):
 
 
 def model_dirs():
-    """Search order of src/tracking/mod.rs model_dirs(), relative to the repo root."""
+    """Search order of ling_tracking::model_dirs() (crates/tracking/src/lib.rs), relative to the repo root."""
     dirs = []
     if os.environ.get("LING_MODELS"):
         dirs.append(os.environ["LING_MODELS"])

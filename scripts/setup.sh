@@ -53,7 +53,7 @@ if [ ! -d "$PY_DIR/pythonosc" ]; then
 fi
 # Tracking models: made from PyPI's mediapipe wheel (scripts/models.sh) unless every one is
 # found already in $LING_MODELS, assets/models/ or ../shared/data/models/ (the names are
-# tracking::MODEL_FILES in src/tracking/mod.rs).
+# ling_tracking::MODEL_FILES in crates/tracking/src/lib.rs).
 models_missing=0
 for model in face_detection_short_range face_landmark palm_detection_full hand_landmark_full; do
     found=0

@@ -31,13 +31,9 @@ use bevy::app::PluginGroupBuilder;
 use bevy::prelude::*;
 use ling_stage_fx::{EffectRegistry, FxPlugin};
 
-/// `ling-stage doctor`: which subsystems this machine has.
 pub mod doctor;
-/// The live runner: a window with the stage and the director panel.
 pub mod live;
-/// The headless recorder: a show run in real time and kept as a take.
 pub mod record;
-/// The offline renderer: a show rendered frame by frame to PNGs and a video.
 pub mod render;
 
 pub use ling_audio as audio;

@@ -398,7 +398,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         )?,
         Commands::Mocap(MocapCommand::Inspect { file }) => report::inspect_bvh(&file)?,
         Commands::Avatar(AvatarCommand::Inspect { file }) => report::inspect_avatar(&file)?,
-        Commands::Audio(AudioCommand::Analyze { file, json }) => report::analyze_audio(&file, json)?,
+        Commands::Audio(AudioCommand::Analyze { file, json }) => {
+            report::analyze_audio(&file, json)?
+        }
         Commands::Track { file, json } => report::track(&file, json)?,
         Commands::Mocap(MocapCommand::Export {
             show,

@@ -17,15 +17,10 @@ use std::path::PathBuf;
 
 use bevy::prelude::*;
 
-/// Loads that must not stall a live frame, and the policy that says whether they may.
 pub mod background;
-/// Camera shots and light looks: what `CutTo` and `LightCue` commands name.
 pub mod looks;
-/// Costume-physics and tracking settings carried by commands and show files.
 pub mod settings;
-/// The show clock, director commands, the cue list and show files.
 pub mod show;
-/// Canonical signals: the humanoid pose, expression weights and the performer.
 pub mod signals;
 
 /// The phases of one frame, in order. Modules put their systems into a phase instead of

@@ -2,11 +2,11 @@
 //! `ling-stage-fx` crate in `plugins/fx`).
 //!
 //! An effect registers itself with one call (`app.register_stage_effect::<MyEffect>()`); show
-//! files fire it with a `TriggerEffect(name: "...", params: {...})` cue, checked against the
-//! registry when the show loads; the director panel lists, edits and fires it; recordings keep
+//! files fire it with a `TriggerEffect(name: "...", params: {...})` cue, checked by the runner
+//! against the app's registry; the director panel lists, edits and fires it; recordings keep
 //! the commands. This module feeds the effects the show clock and turns director commands into
 //! effect commands; the stage module publishes where the follow spot, the lanterns and the
-//! performer are ([`StageAnchors`]).
+//! performer are ([`ling_stage_fx::StageAnchors`]).
 
 use bevy::prelude::*;
 

@@ -19,7 +19,6 @@ use ling_core::looks::{CameraShot, LightLook};
 use ling_core::show::{ActiveShow, DirectorCommand};
 use ling_core::signals::{HumanoidPose, Performer, stage_position};
 
-/// Stage effects on the show clock: director commands and audio onsets to effect commands.
 pub mod effects;
 mod set;
 mod textures;
