@@ -328,12 +328,7 @@ mod tests {
             duration: 2.0,
         };
         let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            ling_core::configure_phases,
-            ling_core::show::plugin,
-            plugin,
-        ));
+        app.add_plugins((MinimalPlugins, ling_core::plugin, plugin));
         ling_core::show::insert_show(
             &mut app,
             ling_core::show::ShowFile::default(),

@@ -35,7 +35,7 @@ mod sections;
 
 /// Panel settings the operator changes while directing.
 #[derive(Resource, Debug, Clone)]
-pub struct PanelState {
+pub(crate) struct PanelState {
     /// Fade time for light cues fired from the panel (seconds).
     pub light_fade: f32,
     /// Blend time for camera changes fired from the panel (0 = cut).
@@ -233,4 +233,9 @@ fn fit_stage_viewport(
     if camera.viewport.as_ref().map(|v| v.physical_size) != Some(size) {
         camera.viewport = Some(viewport);
     }
+}
+
+/// What an app needs to add the panel.
+pub mod prelude {
+    pub use crate::plugin as director_plugin;
 }

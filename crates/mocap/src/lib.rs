@@ -537,13 +537,7 @@ mod tests {
     #[test]
     fn clip_drives_the_performer_from_the_show_clock() {
         let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            TransformPlugin,
-            ling_core::configure_phases,
-            ling_core::show::plugin,
-            plugin,
-        ));
+        app.add_plugins((MinimalPlugins, TransformPlugin, ling_core::plugin, plugin));
         crate::spawn_test_performer(&mut app);
         app.insert_resource(demo_player());
         app.insert_resource(ShowClock {
@@ -599,12 +593,7 @@ mod player_tests {
     #[test]
     fn motion_commands_switch_clips_change_speed_and_survive_bad_files() {
         let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            ling_core::configure_phases,
-            ling_core::show::plugin,
-            crate::plugin,
-        ));
+        app.add_plugins((MinimalPlugins, ling_core::plugin, crate::plugin));
         let show = ShowFile {
             base_dir: ling_testkit::repo_root().join("scenes"),
             ..default()

@@ -260,8 +260,7 @@ mod tests {
         app.add_plugins((
             MinimalPlugins,
             TransformPlugin,
-            ling_core::configure_phases,
-            ling_core::show::plugin,
+            ling_core::plugin,
             crate::plugin,
         ));
         crate::spawn_test_performer(&mut app);

@@ -342,13 +342,7 @@ mod tests {
     #[test]
     fn switching_performers_keeps_the_stage_on_bad_files() {
         let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            TransformPlugin,
-            ling_core::configure_phases,
-            ling_core::show::plugin,
-            plugin,
-        ));
+        app.add_plugins((MinimalPlugins, TransformPlugin, ling_core::plugin, plugin));
         app.update();
         let count = |app: &mut App| {
             let world = app.world_mut();

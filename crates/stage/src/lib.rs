@@ -241,6 +241,12 @@ fn frame_performer(
     cameras.update(at, time.delta_secs());
 }
 
+/// The stage's state and the runner's choices: lighting, camera, where it renders and how well.
+pub mod prelude {
+    pub use crate::plugin as stage_plugin;
+    pub use crate::{CameraDirector, StageCamera, StageLighting, StageOutput, StageQuality};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
