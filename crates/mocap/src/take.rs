@@ -547,18 +547,31 @@ pub(crate) fn plugin(app: &mut App) {
         );
 }
 
+/// Publishes the recorder's state into [`RecordingStatus`], cloning paths only when they change
+/// (it runs every frame).
 fn publish_recording_status(recording: Res<Recording>, mut status: ResMut<RecordingStatus>) {
-    let now = RecordingStatus {
-        recording: recording.recorder.as_ref().map(|r| RecordingProgress {
-            dir: r.dir.clone(),
-            frames: r.frames(),
-            seconds: r.frames() as f64 / r.fps as f64,
-        }),
-        last_take: recording.last_take.clone(),
-        last_error: recording.last_error.clone(),
-    };
-    if *status != now {
-        *status = now;
+    match (recording.recorder.as_ref(), status.recording.as_mut()) {
+        (Some(r), Some(shown)) if shown.dir == r.dir => {
+            if shown.frames != r.frames() {
+                shown.frames = r.frames();
+                shown.seconds = r.frames() as f64 / r.fps as f64;
+            }
+        }
+        (Some(r), _) => {
+            status.recording = Some(RecordingProgress {
+                dir: r.dir.clone(),
+                frames: r.frames(),
+                seconds: r.frames() as f64 / r.fps as f64,
+            });
+        }
+        (None, Some(_)) => status.recording = None,
+        (None, None) => {}
+    }
+    if status.last_take != recording.last_take {
+        status.last_take = recording.last_take.clone();
+    }
+    if status.last_error != recording.last_error {
+        status.last_error = recording.last_error.clone();
     }
 }
 

@@ -85,11 +85,18 @@ pub(crate) fn credit_line(meta: &avatar::AvatarMeta) -> String {
 }
 
 /// Publishes the credits of the avatars on stage into [`PerformerStatus`].
-fn publish_credits(rigs: Query<&avatar_scene::AvatarRig>, mut status: ResMut<PerformerStatus>) {
-    let credits: Vec<String> = rigs.iter().map(|rig| credit_line(&rig.file.meta)).collect();
-    if status.credits != credits {
-        status.credits = credits;
+/// Only when a rig comes or goes, so the panel's credits cost nothing on other frames.
+fn publish_credits(
+    rigs: Query<&avatar_scene::AvatarRig>,
+    added: Query<(), Added<avatar_scene::AvatarRig>>,
+    mut removed: RemovedComponents<avatar_scene::AvatarRig>,
+    mut status: ResMut<PerformerStatus>,
+) {
+    let gone = removed.read().count() > 0;
+    if added.is_empty() && !gone {
+        return;
     }
+    status.credits = rigs.iter().map(|rig| credit_line(&rig.file.meta)).collect();
 }
 
 /// An avatar file being read for a performer switch.
