@@ -20,6 +20,7 @@ use ling_core::show::{ActiveShow, DirectorCommand};
 use ling_core::signals::{HumanoidPose, Performer, stage_position};
 
 pub mod effects;
+pub mod keying;
 mod set;
 mod textures;
 
@@ -244,6 +245,7 @@ fn frame_performer(
 /// The stage's state and the runner's choices: lighting, camera, where it renders and how well.
 pub mod prelude {
     pub use crate::plugin as stage_plugin;
+    pub use crate::keying::{Backdrop, BackdropFill, SetVisibility};
     pub use crate::{CameraDirector, StageCamera, StageLighting, StageOutput, StageQuality};
 }
 
