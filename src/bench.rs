@@ -111,6 +111,7 @@ pub fn run(
             keep_frames: true,
             progress: false,
             msaa_samples: 4,
+            ..RenderOptions::default()
         };
         let report = render::render(show, &options)?;
         println!(

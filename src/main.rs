@@ -71,7 +71,9 @@ enum Commands {
         #[arg(long, value_name = "SECONDS")]
         quit_after: Option<f64>,
     },
-    /// Render a show offline to an MP4 (or PNG frames) through the normal render pipeline.
+    /// Render a show offline to a video (or PNG frames) through the normal render pipeline:
+    /// a landscape show, a vertical short (--preset douyin), or the performer alone on a
+    /// transparent background (--alpha) or a key colour (--background green) for compositing.
     Render {
         /// Show file (RON).
         show: PathBuf,
@@ -81,7 +83,9 @@ enum Commands {
         /// Play this BVH motion capture instead of the show's motion.
         #[arg(long, value_name = "FILE.bvh")]
         motion: Option<PathBuf>,
-        /// Output video (.mp4); PNG frames are written next to it while rendering.
+        /// Output video: .mp4, .mov or .mkv (H.264), .webm (VP9); with --alpha .mov (ProRes
+        /// 4444) or .webm (VP9 with alpha). PNG frames are written next to it while rendering;
+        /// any other name keeps the PNG frames only.
         #[arg(long, short)]
         out: PathBuf,
         /// Seconds of show to render (default: the whole show).
@@ -93,12 +97,35 @@ enum Commands {
         /// Show time to start at, in seconds.
         #[arg(long, default_value_t = 0.0)]
         start: f64,
-        #[arg(long, default_value_t = 1280)]
-        width: u32,
-        #[arg(long, default_value_t = 720)]
-        height: u32,
-        #[arg(long, default_value_t = 30)]
-        fps: u32,
+        /// Picture size and rate for a platform: landscape (1920×1080), douyin or shorts
+        /// (1080×1920), square (1080×1080), all 30 fps at the platform's bitrate. The shots
+        /// reframe for the picture's aspect so the performer stays whole. --width, --height
+        /// and --fps override it.
+        #[arg(long, value_name = "PRESET", value_parser = ling_broadcast::preset::Preset::parse)]
+        preset: Option<ling_broadcast::preset::Preset>,
+        /// Picture width [default: 1280, or the preset's].
+        #[arg(long)]
+        width: Option<u32>,
+        /// Picture height [default: 720, or the preset's].
+        #[arg(long)]
+        height: Option<u32>,
+        /// Frames per second [default: 30, or the preset's].
+        #[arg(long)]
+        fps: Option<u32>,
+        /// Transparent background: RGBA PNG frames (straight alpha) and a video that keeps the
+        /// alpha (.mov: ProRes 4444, .webm: VP9 with alpha; .mp4 cannot). No bloom.
+        #[arg(long, conflicts_with = "background")]
+        alpha: bool,
+        /// Lay the picture over a key colour for chroma keying: green (#00b140), blue
+        /// (#0047bb), magenta or #rrggbb. The background is exactly that colour (no bloom).
+        /// `transparent` is --alpha; `stage` the plain render.
+        #[arg(long, value_name = "COLOR", value_parser = ling_stage::stage::keying::BackdropFill::parse)]
+        background: Option<ling_stage::stage::keying::BackdropFill>,
+        /// What stays of the set with --alpha or --background: performer (the default when
+        /// keyed: her alone), floor (and the stage floor with her shadow), full (the whole set;
+        /// only the house around it is keyed). A plain render always shows the full stage.
+        #[arg(long, value_name = "full|floor|performer", value_parser = ling_stage::stage::keying::SetVisibility::parse)]
+        set: Option<ling_stage::stage::keying::SetVisibility>,
         /// Keep the PNG frames after encoding.
         #[arg(long)]
         keep_frames: bool,
@@ -299,33 +326,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seconds,
             frames,
             start,
+            preset,
             width,
             height,
             fps,
+            alpha,
+            background,
+            set,
             keep_frames,
             msaa,
             quiet,
         } => {
+            use ling_stage::stage::keying::{Backdrop, BackdropFill, SetVisibility};
+            let fill = match (alpha, background) {
+                (true, _) => BackdropFill::Transparent,
+                (false, background) => background.unwrap_or(BackdropFill::Stage),
+            };
+            if set.is_some() && !fill.is_keyed() {
+                anyhow::bail!(
+                    "--set chooses what stays of the set behind a keyed picture: add --alpha or --background COLOR"
+                );
+            }
+            let mut options = RenderOptions::default();
+            if let Some(preset) = preset {
+                options = options.with_preset(preset);
+            }
+            options.width = width.unwrap_or(options.width);
+            options.height = height.unwrap_or(options.height);
+            options.fps = fps.unwrap_or(options.fps);
             let file = with_avatar(load_show(&show, motion)?, avatar);
-            let frames = frames.or(seconds.map(|s| (s * fps as f64).round() as u32));
+            let frames = frames.or(seconds.map(|s| (s * options.fps as f64).round() as u32));
             let options = RenderOptions {
                 out: out.clone(),
-                width,
-                height,
-                fps,
                 frames,
                 start,
                 keep_frames,
                 progress: !quiet,
                 msaa_samples: msaa,
+                backdrop: Backdrop {
+                    fill,
+                    set: set.unwrap_or(SetVisibility::PerformerOnly),
+                },
+                ..options
             };
             let report = render::render(file, &options)
                 .with_context(|| format!("rendering {} to {}", show.display(), out.display()))?;
             println!(
                 "rendered {} frames at {}×{} in {:.1} s ({:.2} frames/s, {} warm-up frames)",
                 report.frames,
-                width,
-                height,
+                options.width,
+                options.height,
                 report.render_seconds,
                 report.fps(),
                 report.warmup_frames

@@ -1,5 +1,11 @@
 //! Offline rendering: the show through the normal render pipeline on a fixed step, frame by
-//! frame, to PNG files and then (with ffmpeg) to an H.264 MP4.
+//! frame, to PNG files and then (with ffmpeg) to a video: H.264 (`.mp4`, `.mov`, `.mkv`) or VP9
+//! (`.webm`), or with a transparent background ProRes 4444 (`.mov`) or VP9 with alpha (`.webm`).
+//!
+//! A keyed render ([`RenderOptions::backdrop`]) clears the stage camera to transparent and
+//! hides the set as asked; the read-back picture (premultiplied by coverage) is then written
+//! either with straight alpha ([`BackdropFill::Transparent`]) or laid over an exact key colour
+//! ([`BackdropFill::Key`]).
 //!
 //! The loop is driven from here rather than by a runner: set the clock to frame `i / fps`,
 //! request a screenshot of the stage camera's image, update the app, wait for the GPU. The
@@ -32,12 +38,15 @@ use crate::LingStagePlugins;
 use ling_core::show::{ClockMode, ShowClock, ShowFile, insert_show};
 use ling_mocap::MotionPlayer;
 use ling_performer::avatar_scene::{avatar_loading, register_avatar_source};
+use ling_broadcast::preset::Preset;
+use ling_set::keying::{Backdrop, BackdropFill, key_over, unpremultiply};
 use ling_set::{StageOutput, StageQuality};
 
 /// What to render and where.
 #[derive(Debug, Clone)]
 pub struct RenderOptions {
-    /// The video file (`.mp4`); the PNG frames go in a folder beside it.
+    /// The video file (`.mp4`, `.mov`, `.mkv`, `.webm`; see [`video_format`]); the PNG frames
+    /// go in a folder beside it. Any other name writes the PNG frames only.
     pub out: PathBuf,
     /// Frame width in pixels.
     pub width: u32,
@@ -55,6 +64,23 @@ pub struct RenderOptions {
     pub progress: bool,
     /// MSAA samples (1 = off, 2, 4, 8).
     pub msaa_samples: u32,
+    /// What fills the background and which set pieces show. Keyed backdrops write RGBA PNG
+    /// frames with straight alpha ([`BackdropFill::Transparent`]) or opaque frames over an
+    /// exact key colour ([`BackdropFill::Key`]).
+    pub backdrop: Backdrop,
+    /// Video bitrate (kbit/s), as a platform asks for; `None` encodes at constant quality.
+    /// ProRes ignores it (its rate follows from the profile).
+    pub video_kbps: Option<u32>,
+}
+
+impl RenderOptions {
+    /// Takes a preset's picture size, frame rate and bitrate.
+    pub fn with_preset(mut self, preset: Preset) -> Self {
+        (self.width, self.height) = preset.size();
+        self.fps = preset.fps();
+        self.video_kbps = Some(preset.video_kbps());
+        self
+    }
 }
 
 impl Default for RenderOptions {
@@ -69,9 +95,47 @@ impl Default for RenderOptions {
             keep_frames: false,
             progress: true,
             msaa_samples: 4,
+            backdrop: Backdrop::default(),
+            video_kbps: None,
         }
     }
 }
+
+/// How the PNG frames become a video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoFormat {
+    /// H.264, yuv420p (`.mp4`, `.mov`, `.mkv`): plays everywhere, no alpha.
+    H264,
+    /// VP9, yuv420p (`.webm`), no alpha.
+    Vp9,
+    /// ProRes 4444 with a 10-bit alpha channel, yuva444p10le (`.mov`): for editors.
+    ProRes4444,
+    /// VP9 with alpha, yuva420p (`.webm`): for browsers and OBS.
+    Vp9Alpha,
+}
+
+/// The video format for `out`: `None` when `out` is not a video file name (PNG frames only).
+/// With `alpha`, `.mov` is ProRes 4444 and `.webm` VP9 with alpha; other containers are an
+/// error, since H.264 cannot carry alpha.
+pub fn video_format(out: &Path, alpha: bool) -> anyhow::Result<Option<VideoFormat>> {
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    Ok(match (ext.as_deref(), alpha) {
+        (Some("mp4" | "mov" | "mkv"), false) => Some(VideoFormat::H264),
+        (Some("webm"), false) => Some(VideoFormat::Vp9),
+        (Some("mov"), true) => Some(VideoFormat::ProRes4444),
+        (Some("webm"), true) => Some(VideoFormat::Vp9Alpha),
+        (Some(ext @ ("mp4" | "mkv")), true) => bail!(
+            "a .{ext} video cannot keep a transparent background (its H.264 has no alpha \
+             channel): write .mov (ProRes 4444) or .webm (VP9 with alpha) instead, or use \
+             --background COLOR for a key colour"
+        ),
+        _ => None,
+    })
+}
+
 
 /// What a render produced.
 #[derive(Debug, Clone)]
@@ -131,6 +195,9 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
             show.duration
         );
     }
+    let alpha = options.backdrop.fill == BackdropFill::Transparent;
+    // Before any frame renders: a render that cannot be encoded as asked fails at once.
+    let format = video_format(&options.out, alpha)?;
     let dir = frames_dir_for(&options.out);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
@@ -144,7 +211,7 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     let motion = MotionPlayer::for_show(&show)?;
     let track = ling_audio::AudioTrack::for_show(&show)?;
     let audio_path = track.as_ref().map(|t| t.path.clone());
-    let mut app = build_app(show, width, height, options.msaa_samples)?;
+    let mut app = build_app(show, width, height, options.msaa_samples, options.backdrop)?;
     app.insert_resource(motion);
     if let Some(track) = track {
         app.insert_resource(track);
@@ -216,14 +283,28 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     }
 
     // PNG encoding happens on a writer thread so the render loop never waits on the disk.
-    let (tx, rx) = crossbeam_channel::bounded::<(u32, image::RgbImage)>(8);
+    // The read-back picture is premultiplied by coverage (see `ling_set::keying`): keyed frames
+    // are finished here, off the render loop.
+    let (tx, rx) = crossbeam_channel::bounded::<(u32, image::RgbaImage)>(8);
     let written = Arc::new(AtomicUsize::new(0));
+    let fill = options.backdrop.fill;
     let writer = {
         let dir = dir.clone();
         let written = written.clone();
         std::thread::spawn(move || -> anyhow::Result<()> {
-            for (i, frame) in rx {
+            for (i, mut frame) in rx {
                 let path = frame_path(&dir, i);
+                let frame = match fill {
+                    BackdropFill::Stage => image::DynamicImage::ImageRgba8(frame).into_rgb8().into(),
+                    BackdropFill::Transparent => {
+                        unpremultiply(&mut frame);
+                        image::DynamicImage::ImageRgba8(frame)
+                    }
+                    BackdropFill::Key(key) => {
+                        key_over(&mut frame, key);
+                        image::DynamicImage::ImageRgba8(frame).into_rgb8().into()
+                    }
+                };
                 frame
                     .save_with_format(&path, image::ImageFormat::Png)
                     .with_context(|| format!("cannot write frame {}", path.display()))?;
@@ -247,7 +328,7 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
             .observe(move |captured: On<ScreenshotCaptured>| {
                 match captured.image.clone().try_into_dynamic() {
                     Ok(img) => {
-                        let _ = tx.send((i, img.to_rgb8()));
+                        let _ = tx.send((i, img.into_rgba8()));
                     }
                     Err(e) => error!("frame {i}: cannot read back the rendered image: {e}"),
                 }
@@ -287,23 +368,20 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         frames_dir: Some(dir.clone()),
         note: None,
     };
-    let is_video = options
-        .out
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mp4" | "mov" | "mkv"));
-    if !is_video {
+    let Some(format) = format else {
         report.note = Some(format!(
-            "{} is not a video file name (.mp4/.mov/.mkv): PNG frames only",
+            "{} is not a video file name (.mp4/.mov/.mkv/.webm): PNG frames only",
             options.out.display()
         ));
         return Ok(report);
-    }
-    match encode(
+    };
+    match encode_as(
         &dir,
         fps,
         &options.out,
         audio_path.as_deref().map(|p| (p, options.start)),
+        format,
+        options.video_kbps,
     ) {
         Ok(()) => {
             report.video = Some(options.out.clone());
@@ -340,7 +418,13 @@ pub fn headless_render_plugins() -> bevy::app::PluginGroupBuilder {
         .disable::<PipelinedRenderingPlugin>()
 }
 
-fn build_app(show: ShowFile, width: u32, height: u32, msaa_samples: u32) -> anyhow::Result<App> {
+fn build_app(
+    show: ShowFile,
+    width: u32,
+    height: u32,
+    msaa_samples: u32,
+    backdrop: Backdrop,
+) -> anyhow::Result<App> {
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
     app.add_plugins(headless_render_plugins());
@@ -359,6 +443,7 @@ fn build_app(show: ShowFile, width: u32, height: u32, msaa_samples: u32) -> anyh
     let handle = app.world_mut().resource_mut::<Assets<Image>>().add(target);
     app.insert_resource(StageOutput::Image(handle));
     app.insert_resource(StageQuality { msaa_samples });
+    app.insert_resource(backdrop);
     app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::ZERO));
     app.add_plugins(LingStagePlugins);
     crate::check_show_effects(&app, &show)?;
@@ -388,7 +473,7 @@ pub fn measure_avatar_load(avatar: &Path) -> anyhow::Result<(Duration, i64)> {
         performer: ling_core::show::PerformerSpec::None,
         ..default()
     };
-    let mut app = build_app(empty, 64, 64, 1)?;
+    let mut app = build_app(empty, 64, 64, 1, Backdrop::default())?;
     for _ in 0..MIN_WARMUP_FRAMES {
         update_and_wait(&mut app)?;
     }
@@ -450,19 +535,102 @@ fn progress_bar(len: u64, visible: bool, name: &str) -> indicatif::ProgressBar {
 /// Encodes `dir/frame_%05d.png` to `out` with ffmpeg (H.264, yuv420p for players everywhere),
 /// with the show's audio from `audio.1` seconds in, so sound and picture stay in sync.
 pub fn encode(dir: &Path, fps: u32, out: &Path, audio: Option<(&Path, f64)>) -> anyhow::Result<()> {
+    encode_as(dir, fps, out, audio, VideoFormat::H264, None)
+}
+
+fn has_encoder(name: &str) -> bool {
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-encoders"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(name))
+        })
+        .unwrap_or(false)
+}
+
+/// Encodes `dir/frame_%05d.png` to `out` with ffmpeg in `format`, at `kbps` (or constant
+/// quality), with the show's audio from `audio.1` seconds in (AAC; Opus in WebM).
+pub fn encode_as(
+    dir: &Path,
+    fps: u32,
+    out: &Path,
+    audio: Option<(&Path, f64)>,
+    format: VideoFormat,
+    kbps: Option<u32>,
+) -> anyhow::Result<()> {
     let version = Command::new("ffmpeg").arg("-version").output();
     if !matches!(&version, Ok(o) if o.status.success()) {
         bail!("ffmpeg is not installed (apt-get install ffmpeg)");
     }
-    let has_x264 = Command::new("ffmpeg")
-        .args(["-hide_banner", "-encoders"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).contains("libx264"))
-        .unwrap_or(false);
-    let codec: &[&str] = if has_x264 {
-        &["-c:v", "libx264", "-preset", "medium", "-crf", "18"]
+    let rate = |kbps: u32| -> Vec<String> {
+        vec![
+            "-b:v".into(),
+            format!("{kbps}k"),
+            "-maxrate".into(),
+            format!("{kbps}k"),
+            "-bufsize".into(),
+            format!("{}k", kbps * 2),
+        ]
+    };
+    let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<String>>();
+    let mut codec: Vec<String> = match format {
+        VideoFormat::H264 if has_encoder("libx264") => {
+            let mut a = args(&["-c:v", "libx264", "-preset", "medium"]);
+            a.extend(kbps.map_or_else(|| args(&["-crf", "18"]), rate));
+            a.extend(args(&["-pix_fmt", "yuv420p"]));
+            a
+        }
+        VideoFormat::H264 => {
+            let mut a = args(&["-c:v", "mpeg4"]);
+            a.extend(kbps.map_or_else(|| args(&["-q:v", "3"]), rate));
+            a.extend(args(&["-pix_fmt", "yuv420p"]));
+            a
+        }
+        VideoFormat::Vp9 | VideoFormat::Vp9Alpha => {
+            if !has_encoder("libvpx-vp9") {
+                bail!("this ffmpeg has no VP9 encoder (libvpx-vp9) for {}", out.display());
+            }
+            let pix = if format == VideoFormat::Vp9Alpha {
+                "yuva420p"
+            } else {
+                "yuv420p"
+            };
+            let mut a = args(&["-c:v", "libvpx-vp9", "-pix_fmt", pix, "-crf", "30"]);
+            // Constrained quality at the preset's bitrate, else constant quality.
+            let bitrate = kbps.map_or_else(|| "0".to_string(), |k| format!("{k}k"));
+            a.extend(args(&["-b:v", bitrate.as_str()]));
+            a.extend(args(&["-row-mt", "1"]));
+            a
+        }
+        VideoFormat::ProRes4444 => {
+            if !has_encoder("prores_ks") {
+                bail!("this ffmpeg has no ProRes encoder (prores_ks) for {}", out.display());
+            }
+            args(&[
+                "-c:v",
+                "prores_ks",
+                "-profile:v",
+                "4444",
+                "-pix_fmt",
+                "yuva444p10le",
+                "-vendor",
+                "apl0",
+            ])
+        }
+    };
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    if matches!(ext.as_deref(), Some("mp4" | "mov")) {
+        codec.extend(args(&["-movflags", "+faststart"]));
+    }
+    let audio_codec = if ext.as_deref() == Some("webm") {
+        ["libopus", "160k"]
     } else {
-        &["-c:v", "mpeg4", "-q:v", "3"]
+        ["aac", "192k"]
     };
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
@@ -484,9 +652,9 @@ pub fn encode(dir: &Path, fps: u32, out: &Path, audio: Option<(&Path, f64)>) -> 
                 "-map".into(),
                 "1:a".into(),
                 "-c:a".into(),
-                "aac".into(),
+                audio_codec[0].into(),
                 "-b:a".into(),
-                "192k".into(),
+                audio_codec[1].into(),
                 // Pad the audio with silence so the video keeps every frame.
                 "-af".into(),
                 "apad".into(),
@@ -495,7 +663,6 @@ pub fn encode(dir: &Path, fps: u32, out: &Path, audio: Option<(&Path, f64)>) -> 
             None => Vec::new(),
         })
         .args(codec)
-        .args(["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
         .arg(out)
         .output()
         .context("cannot run ffmpeg")?;

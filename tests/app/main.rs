@@ -4,4 +4,5 @@
 
 mod audio;
 mod cli;
+mod keying;
 mod vmc;

@@ -6,7 +6,10 @@
 //! two doors, "one table, two chairs", and hanging palace lanterns. Lighting is a small rig (warm
 //! key, follow spot, rim lights, curtain wash, lantern glow) driven by named [`LightLook`]s that
 //! light cues fade between. One stage camera frames the performer in one of three
-//! [`CameraShot`]s and cuts or blends between them on `CutTo` commands.
+//! [`CameraShot`]s and cuts or blends between them on `CutTo` commands; the shots are composed
+//! for 16:9 and [`reframe`]d for narrower pictures (9:16, 1:1) so the performer stays whole.
+//! The [`keying::Backdrop`] takes the background (and as much of the set as asked) out of the
+//! picture for compositing.
 //!
 //! The logic (which look, which shot, fades, framing) runs in any app; the visible set, lights
 //! and camera are spawned only where rendering is present, so headless tests exercise the same
@@ -87,8 +90,71 @@ pub struct CameraDirector {
     elapsed: f32,
     /// Smoothed performer position the shots follow.
     follow: Option<Vec3>,
-    /// The framing computed this frame: eye, look-at, fov.
+    /// The framing computed this frame: eye, look-at, vertical fov (reframed for `aspect`).
     pub framing: (Vec3, Vec3, f32),
+    /// Width over height of the picture the shots are framed for: the stage camera's aspect
+    /// (read from its projection each frame), [`SHOT_ASPECT`] where there is no camera. Narrower
+    /// pictures (9:16, 1:1) are reframed so the performer stays whole; see [`reframe`].
+    pub aspect: f32,
+}
+
+/// The aspect (16:9) the shots of [`CameraShot::framing`] are composed for.
+pub const SHOT_ASPECT: f32 = 16.0 / 9.0;
+
+/// Half the width (metres) a shot must show around the performer: her arms and water sleeves
+/// reach about 1.2 m either side of her (with a margin for the camera's follow lag); the
+/// close-up needs her face and headdress.
+fn half_width_needed(shot: CameraShot) -> f32 {
+    match shot {
+        CameraShot::CloseUp => 0.3,
+        CameraShot::Medium | CameraShot::Wide => 1.4,
+    }
+}
+
+/// Reframes `shot`'s 16:9 `framing` of a performer standing at `performer` for a picture of
+/// `aspect` (width over height). The field of view is vertical, so a narrower picture at the
+/// same fov loses its sides: where the shot would no longer hold the width the performer needs
+/// (her sleeves for the wide and medium shots, her face for the close-up), the camera dollies
+/// back along its line of sight, and where she is off to a side (the wide shot looks at the
+/// centre of the stage) it pans with her, just enough to keep her whole. Pictures 16:9 or wider
+/// keep the framing as composed.
+pub fn reframe(
+    shot: CameraShot,
+    framing: (Vec3, Vec3, f32),
+    performer: Vec3,
+    aspect: f32,
+) -> (Vec3, Vec3, f32) {
+    let (mut eye, mut look, fov) = framing;
+    if !aspect.is_finite() || aspect <= 0.0 || aspect >= SHOT_ASPECT - 1e-3 {
+        return framing;
+    }
+    let forward = (look - eye).normalize_or_zero();
+    let right = forward.cross(Vec3::Y).normalize_or_zero();
+    if right == Vec3::ZERO {
+        return framing;
+    }
+    let half_width = half_width_needed(shot);
+    let centre = performer
+        + Vec3::Y
+            * match shot {
+                CameraShot::CloseUp => 1.65,
+                CameraShot::Medium | CameraShot::Wide => 1.0,
+            };
+    // Horizontal half-extent per metre of depth.
+    let spread = (fov * 0.5).tan() * aspect;
+    let depth = (centre - eye).dot(forward);
+    if depth * spread < half_width {
+        eye -= forward * (half_width / spread - depth);
+    }
+    let depth = (centre - eye).dot(forward);
+    let offset = (centre - eye).dot(right);
+    let room = (depth * spread - half_width).max(0.0);
+    if offset.abs() > room {
+        let pan = right * (offset.signum() * (offset.abs() - room));
+        eye += pan;
+        look += pan;
+    }
+    (eye, look, fov)
 }
 
 impl Default for CameraDirector {
@@ -100,6 +166,7 @@ impl Default for CameraDirector {
             elapsed: 0.0,
             follow: None,
             framing: CameraShot::Wide.framing(Vec3::ZERO),
+            aspect: SHOT_ASPECT,
         }
     }
 }
@@ -122,14 +189,15 @@ impl CameraDirector {
         self.follow.unwrap_or(Vec3::ZERO)
     }
 
-    /// Updates the framing for a performer at `performer` after `dt` seconds.
+    /// Updates the framing for a performer at `performer` after `dt` seconds, reframed for
+    /// [`Self::aspect`].
     pub fn update(&mut self, performer: Vec3, dt: f32) {
         let follow = match self.follow {
             Some(prev) => prev.lerp(performer, 1.0 - (-dt * 3.0).exp()),
             None => performer,
         };
         self.follow = Some(follow);
-        let target = self.shot.framing(follow);
+        let target = reframe(self.shot, self.shot.framing(follow), follow, self.aspect);
         self.framing = match self.blend_from {
             Some(from) if self.blend > 0.0 => {
                 self.elapsed = (self.elapsed + dt).min(self.blend);
@@ -182,6 +250,7 @@ pub fn plugin(app: &mut App) {
         .init_resource::<CameraDirector>()
         .init_resource::<StageOutput>()
         .init_resource::<StageQuality>()
+        .init_resource::<keying::Backdrop>()
         .add_systems(Startup, set::spawn_opera_stage)
         .add_systems(
             Update,
@@ -192,6 +261,7 @@ pub fn plugin(app: &mut App) {
                 set::apply_light_look.run_if(resource_changed::<StageLighting>),
                 set::react_to_audio,
                 set::aim_stage_camera,
+                keying::apply_backdrop,
                 set::aim_follow_lights,
                 set::publish_anchors,
             )
@@ -232,8 +302,16 @@ fn advance_light_fades(time: Res<Time>, mut lighting: ResMut<StageLighting>) {
 fn frame_performer(
     time: Res<Time>,
     performers: Query<(&Transform, &HumanoidPose), With<Performer>>,
+    projections: Query<&Projection, With<StageCamera>>,
     mut cameras: ResMut<CameraDirector>,
 ) {
+    // Bevy keeps the projection's aspect to the render target's size.
+    if let Some(Projection::Perspective(p)) = projections.iter().next() {
+        if p.aspect_ratio.is_finite() && p.aspect_ratio > 0.0 && p.aspect_ratio != cameras.aspect
+        {
+            cameras.aspect = p.aspect_ratio;
+        }
+    }
     let at = performers
         .iter()
         .next()
@@ -245,8 +323,10 @@ fn frame_performer(
 /// The stage's state and the runner's choices: lighting, camera, where it renders and how well.
 pub mod prelude {
     pub use crate::plugin as stage_plugin;
-    pub use crate::keying::{Backdrop, BackdropFill, SetVisibility};
-    pub use crate::{CameraDirector, StageCamera, StageLighting, StageOutput, StageQuality};
+    pub use crate::keying::{Backdrop, BackdropFill, SetPiece, SetVisibility};
+    pub use crate::{
+        CameraDirector, SHOT_ASPECT, StageCamera, StageLighting, StageOutput, StageQuality,
+    };
 }
 
 #[cfg(test)]
@@ -301,6 +381,28 @@ mod tests {
         assert!(d > 0.1 && d < close.0.distance(wide.0));
         cam.update(performer, 0.6);
         assert_eq!(cam.framing, wide);
+    }
+
+    #[test]
+    fn shots_keep_their_framing_at_16_9_and_reframe_for_portrait() {
+        let door = Vec3::new(3.45, 0.0, -3.0);
+        for shot in [CameraShot::Wide, CameraShot::Medium, CameraShot::CloseUp] {
+            let f = shot.framing(door);
+            assert_eq!(reframe(shot, f, door, SHOT_ASPECT), f, "{shot:?} at 16:9");
+            assert_eq!(reframe(shot, f, door, 21.0 / 9.0), f, "{shot:?} wider than 16:9");
+        }
+        // The wide shot looks at the centre of the stage: in portrait it pans to her.
+        let wide = CameraShot::Wide.framing(door);
+        let (eye, look, fov) = reframe(CameraShot::Wide, wide, door, 9.0 / 16.0);
+        assert_eq!(fov, wide.2);
+        assert!(eye.x > 1.0 && (look.x - eye.x).abs() < 1e-4, "pans: {eye} {look}");
+        // The medium shot dollies back until her sleeves fit; the close-up stays on her face.
+        let medium = CameraShot::Medium.framing(Vec3::ZERO);
+        let (eye, look, _) = reframe(CameraShot::Medium, medium, Vec3::ZERO, 9.0 / 16.0);
+        let half = (eye - look).length() * (medium.2 * 0.5).tan() * 9.0 / 16.0;
+        assert!(half >= 1.39, "medium half-width at 9:16: {half} m");
+        let close = CameraShot::CloseUp.framing(Vec3::ZERO);
+        assert_eq!(reframe(CameraShot::CloseUp, close, Vec3::ZERO, 9.0 / 16.0), close);
     }
 
     /// The show and stage plugins in a bare app, on an externally driven clock.

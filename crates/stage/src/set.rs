@@ -8,6 +8,7 @@ use bevy::post_process::bloom::Bloom;
 use bevy::prelude::*;
 use bevy::render::view::Msaa;
 
+use super::keying::SetPiece;
 use super::textures;
 use super::{CameraDirector, StageCamera, StageLighting, StageOutput, StageQuality};
 use ling_core::signals::Performer;
@@ -58,11 +59,13 @@ fn block(
     size: Vec3,
     at: Vec3,
     material: &Handle<StandardMaterial>,
+    piece: SetPiece,
 ) {
     commands.spawn((
         Mesh3d(meshes.add(Cuboid::from_size(size))),
         MeshMaterial3d(material.clone()),
         Transform::from_translation(at),
+        piece,
     ));
 }
 
@@ -132,6 +135,7 @@ pub(super) fn spawn_opera_stage(
         Vec3::new(40.0, 0.1, 40.0),
         Vec3::new(0.0, -STAGE_HEIGHT - 0.05, 8.0),
         &p.black,
+        SetPiece::House,
     );
     block(
         &mut commands,
@@ -139,6 +143,7 @@ pub(super) fn spawn_opera_stage(
         Vec3::new(24.0, 12.0, 0.2),
         Vec3::new(0.0, 5.0, STAGE_BACK - 0.4),
         &p.black,
+        SetPiece::House,
     );
 
     // The raised stage, its gilded lip, and the red carpet.
@@ -152,6 +157,7 @@ pub(super) fn spawn_opera_stage(
         ),
         Vec3::new(0.0, -STAGE_HEIGHT / 2.0, (STAGE_FRONT + STAGE_BACK) / 2.0),
         &p.lacquer,
+        SetPiece::StageFloor,
     );
     block(
         &mut commands,
@@ -159,6 +165,7 @@ pub(super) fn spawn_opera_stage(
         Vec3::new(2.0 * STAGE_HALF_WIDTH + 0.02, 0.1, 0.06),
         Vec3::new(0.0, -0.07, STAGE_FRONT + 0.01),
         &p.gold,
+        SetPiece::StageFloor,
     );
     let carpet = materials.add(textured(images, textures::carpet(), 0.92));
     block(
@@ -167,6 +174,7 @@ pub(super) fn spawn_opera_stage(
         Vec3::new(7.6, 0.02, 6.0),
         Vec3::new(0.0, 0.01, 0.1),
         &carpet,
+        SetPiece::StageFloor,
     );
 
     // The embroidered back curtain (守旧) between the two doors.
@@ -174,6 +182,7 @@ pub(super) fn spawn_opera_stage(
     commands.spawn((
         Mesh3d(meshes.add(folded_panel(5.6, 4.8, 0.035, 9.0, 48))),
         MeshMaterial3d(back_curtain),
+        SetPiece::Scenery,
         Transform::from_xyz(0.0, 2.4, STAGE_BACK + 0.1),
     ));
     block(
@@ -182,6 +191,7 @@ pub(super) fn spawn_opera_stage(
         Vec3::new(5.8, 0.14, 0.14),
         Vec3::new(0.0, 4.86, STAGE_BACK + 0.1),
         &p.gold,
+        SetPiece::Scenery,
     );
 
     // The two doors, 出将 (enter, stage right) and 入相 (exit, stage left), with their door
@@ -194,6 +204,7 @@ pub(super) fn spawn_opera_stage(
         commands.spawn((
             Mesh3d(meshes.add(folded_panel(1.1, 2.5, 0.03, 5.0, 24))),
             MeshMaterial3d(door_curtain.clone()),
+            SetPiece::Scenery,
             Transform::from_xyz(x, 1.25, STAGE_BACK + 0.12),
             ling_physics::cloth::ClothPanel {
                 width: 1.1,
@@ -209,6 +220,7 @@ pub(super) fn spawn_opera_stage(
                 Vec3::new(0.1, 2.7, 0.12),
                 Vec3::new(x + dx, 1.35, STAGE_BACK + 0.12),
                 &p.gold,
+                SetPiece::Scenery,
             );
         }
         block(
@@ -217,6 +229,7 @@ pub(super) fn spawn_opera_stage(
             Vec3::new(1.3, 0.12, 0.14),
             Vec3::new(x, 2.7, STAGE_BACK + 0.12),
             &p.gold,
+            SetPiece::Scenery,
         );
         block(
             &mut commands,
@@ -224,6 +237,7 @@ pub(super) fn spawn_opera_stage(
             Vec3::new(1.0, 0.42, 0.06),
             Vec3::new(x, 3.1, STAGE_BACK + 0.14),
             &plaque,
+            SetPiece::Scenery,
         );
         block(
             &mut commands,
@@ -231,6 +245,7 @@ pub(super) fn spawn_opera_stage(
             Vec3::new(1.0, 4.9, 0.1),
             Vec3::new(side * 4.55, 2.45, STAGE_BACK + 0.05),
             &p.lacquer,
+            SetPiece::Scenery,
         );
         // Black masking legs in the wings.
         block(
@@ -239,6 +254,7 @@ pub(super) fn spawn_opera_stage(
             Vec3::new(0.1, 6.0, 1.4),
             Vec3::new(side * 4.5, 3.0, 0.0),
             &p.black,
+            SetPiece::Scenery,
         );
     }
 
@@ -250,6 +266,7 @@ pub(super) fn spawn_opera_stage(
         Vec3::new(1.3, 0.06, 0.7),
         Vec3::new(0.0, 0.84, -2.0),
         &p.dark_wood,
+        SetPiece::Scenery,
     );
     block(
         &mut commands,
@@ -257,6 +274,7 @@ pub(super) fn spawn_opera_stage(
         Vec3::new(1.26, 0.8, 0.66),
         Vec3::new(0.0, 0.41, -2.0),
         &table_cloth,
+        SetPiece::Scenery,
     );
     for side in [-1.0f32, 1.0] {
         let x = side * 1.15;
@@ -266,6 +284,7 @@ pub(super) fn spawn_opera_stage(
             Vec3::new(0.55, 0.05, 0.5),
             Vec3::new(x, 0.5, -1.75),
             &p.dark_wood,
+            SetPiece::Scenery,
         );
         block(
             &mut commands,
@@ -273,6 +292,7 @@ pub(super) fn spawn_opera_stage(
             Vec3::new(0.5, 0.46, 0.46),
             Vec3::new(x, 0.24, -1.75),
             &table_cloth,
+            SetPiece::Scenery,
         );
         block(
             &mut commands,
@@ -280,6 +300,7 @@ pub(super) fn spawn_opera_stage(
             Vec3::new(0.55, 0.75, 0.06),
             Vec3::new(x, 0.9, -2.0),
             &table_cloth,
+            SetPiece::Scenery,
         );
         block(
             &mut commands,
@@ -287,6 +308,7 @@ pub(super) fn spawn_opera_stage(
             Vec3::new(0.6, 0.06, 0.08),
             Vec3::new(x, 1.29, -2.0),
             &p.dark_wood,
+            SetPiece::Scenery,
         );
     }
 
@@ -301,6 +323,7 @@ pub(super) fn spawn_opera_stage(
             Vec3::new(0.5, PROSCENIUM_TOP + STAGE_HEIGHT, 0.5),
             Vec3::new(x, (PROSCENIUM_TOP - STAGE_HEIGHT) / 2.0, STAGE_FRONT + 0.3),
             &p.lacquer,
+            SetPiece::Scenery,
         );
         for (y, h) in [(-STAGE_HEIGHT + 0.2, 0.4), (PROSCENIUM_TOP - 1.0, 0.3)] {
             block(
@@ -309,17 +332,20 @@ pub(super) fn spawn_opera_stage(
                 Vec3::new(0.62, h, 0.62),
                 Vec3::new(x, y, STAGE_FRONT + 0.3),
                 &p.gold,
+                SetPiece::Scenery,
             );
         }
         commands.spawn((
             Mesh3d(meshes.add(folded_panel(1.0, 5.6, 0.09, 7.0, 40))),
             MeshMaterial3d(p.velvet.clone()),
+            SetPiece::Scenery,
             Transform::from_xyz(side * 4.2, 2.8, STAGE_FRONT - 0.05),
         ));
     }
     commands.spawn((
         Mesh3d(meshes.add(Cuboid::new(2.0 * PROSCENIUM_HALF_WIDTH + 0.8, 1.0, 0.5))),
         MeshMaterial3d(carving),
+        SetPiece::Scenery,
         Transform::from_xyz(0.0, PROSCENIUM_TOP - 0.35, STAGE_FRONT + 0.3),
     ));
     let valance = materials.add(textured(images, textures::valance(), 0.8));
@@ -332,6 +358,7 @@ pub(super) fn spawn_opera_stage(
             96,
         ))),
         MeshMaterial3d(valance),
+        SetPiece::Scenery,
         Transform::from_xyz(0.0, PROSCENIUM_TOP - 1.15, STAGE_FRONT),
     ));
     for i in 0..11 {
@@ -339,6 +366,7 @@ pub(super) fn spawn_opera_stage(
         commands.spawn((
             Mesh3d(meshes.add(Cylinder::new(0.12, 0.06))),
             MeshMaterial3d(p.gold.clone()),
+            SetPiece::Scenery,
             Transform::from_xyz(x, PROSCENIUM_TOP + 0.2, STAGE_FRONT + 0.58)
                 .with_rotation(Quat::from_rotation_x(std::f32::consts::FRAC_PI_2)),
         ));
@@ -367,16 +395,22 @@ pub(super) fn spawn_opera_stage(
         commands
             .spawn((Transform::from_xyz(x, y, z), Visibility::default()))
             .with_children(|lantern| {
-                lantern.spawn((Mesh3d(body.clone()), MeshMaterial3d(silk.clone())));
+                lantern.spawn((
+                    Mesh3d(body.clone()),
+                    MeshMaterial3d(silk.clone()),
+                    SetPiece::Scenery,
+                ));
                 for dy in [-0.26f32, 0.26] {
                     lantern.spawn((
                         Mesh3d(cap.clone()),
+                        SetPiece::Scenery,
                         MeshMaterial3d(p.gold.clone()),
                         Transform::from_xyz(0.0, dy, 0.0),
                     ));
                 }
                 lantern.spawn((
                     Mesh3d(cord.clone()),
+                    SetPiece::Scenery,
                     MeshMaterial3d(p.black.clone()),
                     Transform::from_xyz(0.0, 1.78, 0.0),
                 ));
@@ -384,6 +418,7 @@ pub(super) fn spawn_opera_stage(
                     let a = k as f32 * std::f32::consts::TAU / 6.0;
                     lantern.spawn((
                         Mesh3d(tassel.clone()),
+                        SetPiece::Scenery,
                         MeshMaterial3d(p.tassel.clone()),
                         Transform::from_xyz(0.27 * a.cos(), -0.5, 0.27 * a.sin()),
                     ));
@@ -469,12 +504,14 @@ pub(super) fn spawn_opera_stage(
     }
 
     // The stage camera: HDR with bloom for the lanterns, filmic tonemapping, indoor exposure.
+    // A keyed backdrop (`keying::apply_backdrop`) clears it to transparent and takes the bloom
+    // off; tonemapping and the output blit keep alpha.
     let (eye, look, fov) = super::CameraShot::Wide.framing(Vec3::ZERO);
     let mut camera = commands.spawn((
         StageCamera,
         Camera3d::default(),
         Camera {
-            clear_color: ClearColorConfig::Custom(Color::srgb(0.01, 0.01, 0.012)),
+            clear_color: ClearColorConfig::Custom(super::keying::HOUSE_CLEAR),
             ..default()
         },
         Projection::Perspective(PerspectiveProjection { fov, ..default() }),
