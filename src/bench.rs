@@ -38,8 +38,18 @@ fn headless_frame_times(show: &ShowFile, frames: u32) -> Vec<f64> {
 }
 
 /// The benchmark's sections, by the name `bench --only` takes.
-pub const SECTIONS: [&str; 10] = [
-    "frame", "avatars", "chains", "cloth", "audio", "mic", "tracking", "bvh", "vmc", "render",
+pub const SECTIONS: [&str; 11] = [
+    "frame",
+    "avatars",
+    "chains",
+    "cloth",
+    "audio",
+    "mic",
+    "tracking",
+    "bvh",
+    "vmc",
+    "render",
+    "broadcast",
 ];
 
 pub fn run(
@@ -47,6 +57,7 @@ pub fn run(
     frames: u32,
     render_frames: u32,
     (width, height): (u32, u32),
+    broadcast_seconds: f64,
     only: &[String],
 ) -> anyhow::Result<()> {
     if let Some(unknown) = only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
@@ -113,7 +124,7 @@ pub fn run(
             msaa_samples: 4,
             ..RenderOptions::default()
         };
-        let report = render::render(show, &options)?;
+        let report = render::render(show.clone(), &options)?;
         println!(
             "| offline render {}×{} ({} frames, PNG written) | {:.2} frames/s ({:.0} ms/frame) |",
             width,
@@ -121,6 +132,66 @@ pub fn run(
             report.frames,
             report.fps(),
             1000.0 / report.fps()
+        );
+    }
+    if wanted("broadcast") && broadcast_seconds > 0.0 {
+        broadcast_cost(&show, (width, height), broadcast_seconds)?;
+    }
+    Ok(())
+}
+
+/// The broadcast path's cost: the same real-time headless show, `seconds` off air and
+/// `seconds` on air to an H.264 file, at the bench size and 30 fps. Reports the mean frame
+/// time of each and their ratio, the main thread's hand-off cost per frame, and what the
+/// output sent, repeated and dropped.
+fn broadcast_cost(show: &ShowFile, (width, height): (u32, u32), seconds: f64) -> anyhow::Result<()> {
+    use ling_broadcast::target::{OutputTarget, StreamSettings};
+    use ling_stage::broadcast::{self, BroadcastOptions};
+    let dir = tempfile::tempdir()?;
+    let target = OutputTarget::parse(&dir.path().join("bench.mkv").display().to_string())?;
+    let settings = StreamSettings::for_target(&target, width, height, 30);
+    let options = |on_air: bool| BroadcastOptions {
+        outputs: vec![ling_broadcast::OutputSpec {
+            target: target.clone(),
+            settings: settings.clone(),
+        }],
+        width,
+        height,
+        fps: 30,
+        msaa_samples: 4,
+        backdrop: default(),
+        seconds: Some(seconds),
+        looping: true,
+        progress: false,
+        on_air,
+    };
+    let off = broadcast::run(show.clone(), options(false))?;
+    let on = broadcast::run(show.clone(), options(true))?;
+    let frame_ms = |r: &broadcast::BroadcastReport| r.wall_seconds * 1000.0 / r.frames_rendered.max(1) as f64;
+    let (off_ms, on_ms) = (frame_ms(&off), frame_ms(&on));
+    println!(
+        "| real-time headless frame {width}×{height}, off air / on air ({seconds:.0} s each) | {off_ms:.1} / {on_ms:.1} ms ({:.1} / {:.1} fps) |",
+        1000.0 / off_ms,
+        1000.0 / on_ms
+    );
+    println!(
+        "| broadcast path cost (on-air frame time / off-air frame time) | {:.3} (+{:.1} %) |",
+        on_ms / off_ms,
+        (on_ms / off_ms - 1.0) * 100.0
+    );
+    println!(
+        "| broadcast hand-off on the main thread (unpad + share + audio) | {:.2} ms/frame |",
+        on.handoff_ms
+    );
+    for o in &on.outputs {
+        println!(
+            "| broadcast to {} over {:.0} s at 30 fps | {} sent ({:.1} fps), {} repeated (renderer slower than 30 fps), {} dropped |",
+            o.target,
+            on.wall_seconds,
+            o.frames_sent,
+            o.frames_sent as f64 / on.wall_seconds.max(1e-9),
+            o.frames_repeated,
+            o.frames_dropped
         );
     }
     Ok(())

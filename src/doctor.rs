@@ -298,6 +298,50 @@ fn check_ffmpeg() -> Check {
     }
 }
 
+/// Virtual cameras: v4l2loopback devices `--out v4l2:/dev/videoN` can write to.
+fn check_virtual_camera() -> Check {
+    const HOW: &str = "sudo apt-get install v4l2loopback-dkms && sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=\"Ling Stage\" exclusive_caps=1, then --out v4l2:/dev/video10";
+    let devices: Vec<String> = std::fs::read_dir("/sys/devices/virtual/video4linux")
+        .map(|entries| {
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("video"))
+                .collect();
+            names.sort();
+            names
+        })
+        .unwrap_or_default();
+    if !devices.is_empty() {
+        let listed: Vec<String> = devices
+            .iter()
+            .map(|d| {
+                let device = format!("/dev/{d}");
+                match ling_broadcast::target::check_v4l2(std::path::Path::new(&device)) {
+                    Ok(card) => format!("{device} (\"{card}\")"),
+                    Err(why) => format!("{device} ({why})"),
+                }
+            })
+            .collect();
+        return Check::new(
+            "virtual cam",
+            Status::Ok,
+            format!("v4l2loopback: {}; use --out v4l2:DEVICE", listed.join(", ")),
+        );
+    }
+    let loaded = std::path::Path::new("/sys/module/v4l2loopback").exists();
+    let installed = Command::new("modinfo")
+        .arg("v4l2loopback")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let detail = match (loaded, installed) {
+        (true, _) => format!("the v4l2loopback module is loaded but made no device; reload it: {HOW}"),
+        (false, true) => format!("the v4l2loopback module is installed but not loaded: {HOW}"),
+        (false, false) => format!("no v4l2loopback module (OBS, Zoom and browsers take a virtual camera from it): {HOW}"),
+    };
+    Check::new("virtual cam", Status::Missing, detail)
+}
+
 /// Runs every check.
 pub fn run() -> Vec<Check> {
     let mut checks = vec![check_render_adapter(), check_display()];
@@ -306,5 +350,6 @@ pub fn run() -> Vec<Check> {
     checks.push(check_onnxruntime());
     checks.push(check_models());
     checks.push(check_ffmpeg());
+    checks.push(check_virtual_camera());
     checks
 }

@@ -31,12 +31,14 @@ use bevy::app::PluginGroupBuilder;
 use bevy::prelude::*;
 use ling_stage_fx::{EffectRegistry, FxPlugin};
 
+pub mod broadcast;
 pub mod doctor;
 pub mod live;
 pub mod record;
 pub mod render;
 
 pub use ling_audio as audio;
+pub use ling_broadcast as output;
 pub use ling_core::{AppSystems, background, looks, settings, show, signals};
 pub use ling_director as director;
 pub use ling_mocap as mocap;

@@ -1,4 +1,7 @@
-//! The live show: a window with the stage and the director panel, on wall-clock time.
+//! The live show on wall-clock time: the console window (director panel and program monitor)
+//! and the program window (the picture alone, for capture, projection or fullscreen), or both
+//! docked in one window. The stage renders into the program image, which both windows show
+//! and the outputs (`--out`) send.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,10 +11,14 @@ use anyhow::bail;
 use bevy::prelude::*;
 use bevy::render::RenderPlugin;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured, save_to_disk};
-use bevy::window::{PresentMode, WindowResolution};
+use bevy::window::{ExitCondition, PresentMode, WindowResolution};
 use bevy_egui::EguiPlugin;
 
 use crate::LingStagePlugins;
+use ling_broadcast::{OutputSpec, ProgramAudio, ProgramOutputs};
+use ling_director::{ConsoleLayout, ProgramWindow};
+use ling_set::keying::Backdrop;
+use ling_set::{StageOutput, StageQuality};
 use crate::doctor::display_available;
 use ling_core::show::{ClockMode, DirectorCommand, ShowFile, insert_show};
 use ling_mocap::MotionPlayer;
@@ -20,10 +27,13 @@ use ling_mocap::vmc_source::VmcSettings;
 use ling_performer::avatar_scene::register_avatar_source;
 
 /// How a live show runs: automation for tests, VMC, recording, microphone and tracking.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LiveOptions {
-    /// Save a screenshot of the whole window (stage and panel) at this wall-clock time.
+    /// Save a screenshot of the console window (panel and program monitor) at this
+    /// wall-clock time.
     pub screenshot: Option<(PathBuf, f64)>,
+    /// Save a screenshot of the program window at this wall-clock time.
+    pub program_screenshot: Option<(PathBuf, f64)>,
     /// Close the window after this many wall-clock seconds.
     pub quit_after: Option<f64>,
     /// Loop the show (default for live).
@@ -40,14 +50,50 @@ pub struct LiveOptions {
     pub microphone: Option<Option<String>>,
     /// Face and hand tracking from a webcam or a video/image file played as the camera.
     pub tracking: Option<ling_tracking::live::TrackingInput>,
+    /// The program picture's size in pixels.
+    pub program_size: (u32, u32),
+    /// MSAA samples of the stage camera.
+    pub msaa_samples: u32,
+    /// A separate program window (`false`: the picture docked in the console).
+    pub program_window: bool,
+    /// Open the program window fullscreen on this monitor.
+    pub fullscreen: Option<usize>,
+    /// Background and set pieces (keying).
+    pub backdrop: Backdrop,
+    /// Outputs; on air from the start when there are any.
+    pub outputs: Vec<OutputSpec>,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        Self {
+            screenshot: None,
+            program_screenshot: None,
+            quit_after: None,
+            looping: true,
+            vmc: VmcSettings::default(),
+            record_now: false,
+            takes_dir: PathBuf::from("takes"),
+            show_path: PathBuf::new(),
+            microphone: None,
+            tracking: None,
+            program_size: (1280, 720),
+            msaa_samples: 4,
+            program_window: true,
+            fullscreen: None,
+            backdrop: Backdrop::default(),
+            outputs: Vec::new(),
+        }
+    }
 }
 
 /// Scripted screenshot and exit, for tests and documentation.
 #[derive(Resource, Clone)]
 struct Automation {
     options: LiveOptions,
-    /// Set by the screenshot observer once the PNG is written.
+    /// Set by the screenshot observers once the PNGs are written.
     saved: Arc<AtomicBool>,
+    program_saved: Arc<AtomicBool>,
 }
 
 /// How long past `quit_after` to wait for a requested screenshot before giving up.
@@ -63,7 +109,14 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     }
     let motion = MotionPlayer::for_show(&show)?;
     let track = ling_audio::AudioTrack::for_show(&show)?;
-    let title = format!("Ling Stage — {}", show.name);
+    let title = format!("Ling Stage — {} — console", show.name);
+    let audio = match &track {
+        Some(track) => ling_audio::analysis::AudioClip::load(&track.path)
+            .map(|clip| ProgramAudio(Arc::new(clip)))
+            .map_err(|e| warn!("the outputs will be silent: {e}"))
+            .ok(),
+        None => None,
+    };
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
     app.add_plugins(
@@ -75,6 +128,8 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
                     present_mode: PresentMode::AutoVsync,
                     ..default()
                 }),
+                // Closing the console ends the show; the program window alone does not.
+                exit_condition: ExitCondition::OnPrimaryClosed,
                 ..default()
             })
             .set(RenderPlugin {
@@ -82,15 +137,40 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
                 ..default()
             }),
     )
-    .set_error_handler(bevy::ecs::error::warn)
-    .add_plugins(EguiPlugin::default())
+    .set_error_handler(bevy::ecs::error::warn);
+    let (width, height) = options.program_size;
+    let image = {
+        let mut images = app.world_mut().resource_mut::<Assets<Image>>();
+        ling_broadcast::program_image(&mut images, width, height)
+    };
+    app.insert_resource(StageOutput::Image(image))
+        .insert_resource(StageQuality {
+            msaa_samples: options.msaa_samples,
+        })
+        .insert_resource(options.backdrop)
+        .insert_resource(ConsoleLayout {
+            program_window: options.program_window,
+            fullscreen: options.fullscreen,
+            title: format!("Ling Stage — {} — program", show.name),
+        })
+        .insert_resource(if options.outputs.is_empty() {
+            ProgramOutputs::default()
+        } else {
+            ProgramOutputs::on_air(options.outputs.clone())
+        });
+    if let Some(audio) = audio {
+        app.insert_resource(audio);
+    }
+    app.add_plugins(EguiPlugin::default())
     .add_plugins(LingStagePlugins)
+    .add_plugins(ling_broadcast::plugin)
     .add_plugins(ling_director::plugin)
     .insert_resource(motion)
     .insert_resource(options.vmc.clone())
     .insert_resource(Automation {
         options: options.clone(),
         saved: Arc::new(AtomicBool::new(options.screenshot.is_none())),
+        program_saved: Arc::new(AtomicBool::new(options.program_screenshot.is_none())),
     })
     .add_systems(Update, automate);
     let camera_mouth = show.camera_mouth;
@@ -124,29 +204,51 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     }
 }
 
+/// Asks for a screenshot of `shot` that raises `saved` once written to `path`.
+fn request_screenshot(commands: &mut Commands, shot: Screenshot, path: PathBuf, saved: Arc<AtomicBool>) {
+    let mut save = save_to_disk(path.clone());
+    commands
+        .spawn(shot)
+        .observe(move |captured: On<ScreenshotCaptured>| {
+            save(captured);
+            saved.store(true, Ordering::SeqCst);
+        });
+    info!("screenshot requested: {}", path.display());
+}
+
 fn automate(
     mut commands: Commands,
     time: Res<Time<Real>>,
     mut automation: ResMut<Automation>,
+    program: Option<Res<ProgramWindow>>,
     mut exit: MessageWriter<AppExit>,
 ) {
     let now = time.elapsed_secs_f64();
     if let Some((path, at)) = automation.options.screenshot.clone() {
         if now >= at {
             let saved = automation.saved.clone();
-            let mut save = save_to_disk(path.clone());
-            commands.spawn(Screenshot::primary_window()).observe(
-                move |captured: On<ScreenshotCaptured>| {
-                    save(captured);
-                    saved.store(true, Ordering::SeqCst);
-                },
-            );
+            request_screenshot(&mut commands, Screenshot::primary_window(), path, saved);
             automation.options.screenshot = None;
-            info!("screenshot requested: {}", path.display());
+        }
+    }
+    if let Some((path, at)) = automation.options.program_screenshot.clone() {
+        if now >= at {
+            let saved = automation.program_saved.clone();
+            match &program {
+                Some(window) => {
+                    request_screenshot(&mut commands, Screenshot::window(window.0), path, saved)
+                }
+                None => {
+                    warn!("no program window to screenshot (docked layout)");
+                    saved.store(true, Ordering::SeqCst);
+                }
+            }
+            automation.options.program_screenshot = None;
         }
     }
     if let Some(quit) = automation.options.quit_after {
-        let saved = automation.saved.load(Ordering::SeqCst);
+        let saved = automation.saved.load(Ordering::SeqCst)
+            && automation.program_saved.load(Ordering::SeqCst);
         if now >= quit && (saved || now >= quit + SCREENSHOT_GRACE_SECONDS) {
             if !saved {
                 warn!("quitting without the requested screenshot: it never arrived");

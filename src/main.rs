@@ -26,7 +26,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Commands {
-    /// Open the live stage with the director panel (needs a display).
+    /// Open the live stage: the console (director panel and program monitor) and the program
+    /// window (the picture alone, for OBS or a projector; F11 toggles fullscreen). Needs a
+    /// display. With --out the program goes on air at once.
     Live {
         /// Show file (RON); the built-in demo show if omitted.
         show: Option<PathBuf>,
@@ -62,11 +64,23 @@ enum Commands {
         /// Start recording a take at once, into this folder (the panel can start one too).
         #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "takes")]
         record: Option<PathBuf>,
-        /// Save a PNG of the window (stage and panel) after SECONDS of wall time.
+        /// Save a PNG of the console window (panel and program monitor) after SECONDS of wall
+        /// time.
         #[arg(long, value_name = "FILE")]
         screenshot: Option<PathBuf>,
+        /// Save a PNG of the program window after SECONDS of wall time.
+        #[arg(long, value_name = "FILE")]
+        screenshot_program: Option<PathBuf>,
         #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
         screenshot_at: f64,
+        /// One window: the program docked in the console (for small screens).
+        #[arg(long)]
+        docked: bool,
+        /// Open the program window fullscreen on monitor N (0 = the first).
+        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "0", conflicts_with = "docked")]
+        fullscreen: Option<usize>,
+        #[command(flatten)]
+        program: ProgramArgs,
         /// Close the window after SECONDS of wall time.
         #[arg(long, value_name = "SECONDS")]
         quit_after: Option<f64>,
@@ -136,6 +150,26 @@ enum Commands {
         #[arg(long)]
         quiet: bool,
     },
+    /// Send a show or a take live to streams, files and virtual cameras: headless, in real
+    /// time, no window (works on a software renderer).
+    Broadcast {
+        /// Show file (RON) or take folder.
+        show: PathBuf,
+        /// Play this BVH motion capture instead of the show's motion.
+        #[arg(long, value_name = "FILE.bvh")]
+        motion: Option<PathBuf>,
+        /// Stop after SECONDS on air (default: when the show ends; with --loop, never).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Loop the show.
+        #[arg(long = "loop")]
+        looping: bool,
+        /// No status lines.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        program: ProgramArgs,
+    },
     /// Record a show (and any VMC input) as a take, headless and in real time.
     Record {
         /// Show file (RON).
@@ -167,8 +201,12 @@ enum Commands {
         width: u32,
         #[arg(long, default_value_t = 720)]
         height: u32,
+        /// Seconds of real-time headless show for the broadcast measurement, run twice (off
+        /// air, then on air to a file); 0 skips it.
+        #[arg(long, default_value_t = 60.0)]
+        broadcast_seconds: f64,
         /// Only these sections (comma-separated): frame, avatars, chains, cloth, audio, mic,
-        /// tracking, bvh, vmc, render.
+        /// tracking, bvh, vmc, render, broadcast.
         #[arg(long, value_name = "SECTIONS", value_delimiter = ',')]
         only: Vec<String>,
     },
@@ -230,6 +268,112 @@ enum AudioCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The program picture and where it goes: shared by `live` and `broadcast`.
+#[derive(clap::Args, Debug, Clone)]
+struct ProgramArgs {
+    /// Send the program to URL: rtmp://… or rtmps://… (Twitch, YouTube, Bilibili, Douyin push
+    /// URLs), srt://HOST:PORT, udp://HOST:PORT (MPEG-TS), a file recorded while live (.mp4
+    /// .mkv .ts .flv; .mov and .webm keep alpha), or v4l2:/dev/videoN (a v4l2loopback virtual
+    /// camera). Repeat for several outputs.
+    #[arg(long = "out", value_name = "URL")]
+    outputs: Vec<String>,
+    /// Size, frame rate and bitrate for a platform: landscape (1920×1080), douyin or shorts
+    /// (1080×1920), square (1080×1080). The camera shots reframe for the aspect.
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
+    /// Program width in pixels (default 1280, or the preset's).
+    #[arg(long)]
+    width: Option<u32>,
+    /// Program height in pixels (default 720, or the preset's).
+    #[arg(long)]
+    height: Option<u32>,
+    /// Frames per second sent (default 30).
+    #[arg(long)]
+    fps: Option<u32>,
+    /// Video bitrate in kbit/s (default: the preset's, or about 0.1 bit per pixel).
+    #[arg(long, value_name = "KBPS")]
+    bitrate: Option<u32>,
+    /// Seconds between keyframes (streaming platforms want 2).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    keyframe: f32,
+    /// What fills the background: stage, transparent, green, blue, magenta or a hex colour
+    /// (#00b140). A key colour is exact in every frame (laid under the picture after bloom
+    /// and tonemapping).
+    #[arg(long, value_name = "COLOR", default_value = "stage")]
+    background: String,
+    /// With a keyed background, which set pieces stay: performer (default), floor (the floor
+    /// she stands on, with her shadow) or full.
+    #[arg(long, value_name = "PIECES")]
+    set: Option<String>,
+    /// Anti-aliasing samples of the stage camera: 1 (off, fastest on software renderers), 2, 4
+    /// or 8.
+    #[arg(long, default_value_t = 4)]
+    msaa: u32,
+}
+
+/// The program settings the command line asks for: picture size, frame rate, backdrop and
+/// outputs. Bad URLs, devices and colours are refused here, naming what is wrong.
+struct Program {
+    size: (u32, u32),
+    fps: u32,
+    msaa: u32,
+    backdrop: ling_stage::stage::keying::Backdrop,
+    outputs: Vec<ling_broadcast::OutputSpec>,
+}
+
+impl ProgramArgs {
+    fn resolve(&self) -> anyhow::Result<Program> {
+        use ling_broadcast::preset::Preset;
+        use ling_broadcast::target::{OutputTarget, StreamSettings, TargetKind};
+        use ling_stage::stage::keying::{Backdrop, BackdropFill, SetVisibility};
+        let preset = self
+            .preset
+            .as_deref()
+            .map(Preset::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        let (pw, ph) = preset.map_or((1280, 720), |p| p.size());
+        let size = (self.width.unwrap_or(pw), self.height.unwrap_or(ph));
+        let fps = self.fps.or(preset.map(|p| p.fps())).unwrap_or(30);
+        if size.0 == 0 || size.1 == 0 || fps == 0 {
+            anyhow::bail!("width, height and fps must be positive");
+        }
+        if ![1, 2, 4, 8].contains(&self.msaa) {
+            anyhow::bail!("--msaa must be 1, 2, 4 or 8 (got {})", self.msaa);
+        }
+        let fill = BackdropFill::parse(&self.background).map_err(anyhow::Error::msg)?;
+        let set = match &self.set {
+            Some(text) => SetVisibility::parse(text).map_err(anyhow::Error::msg)?,
+            None if fill.is_keyed() => SetVisibility::PerformerOnly,
+            None => SetVisibility::Full,
+        };
+        let mut outputs = Vec::new();
+        for text in &self.outputs {
+            let target = OutputTarget::parse(text)?;
+            if target.kind == TargetKind::V4l2 {
+                ling_broadcast::target::check_v4l2(Path::new(&target.url))
+                    .map_err(|why| anyhow::anyhow!("{text}: {why}"))?;
+            }
+            let mut settings = StreamSettings::for_target(&target, size.0, size.1, fps);
+            if let Some(kbps) = self.bitrate.or(preset
+                .filter(|p| p.size() == size)
+                .map(|p| p.video_kbps()))
+            {
+                settings.video_kbps = kbps;
+            }
+            settings.keyframe_seconds = self.keyframe;
+            outputs.push(ling_broadcast::OutputSpec { target, settings });
+        }
+        Ok(Program {
+            size,
+            fps,
+            msaa: self.msaa,
+            backdrop: Backdrop { fill, set },
+            outputs,
+        })
+    }
 }
 
 /// The tracking source the live options ask for.
@@ -295,15 +439,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             camera_file,
             record,
             screenshot,
+            screenshot_program,
             screenshot_at,
             quit_after,
+            docked,
+            fullscreen,
+            program,
         } => {
             let path = show.unwrap_or_else(demo_show_path);
             let show = with_avatar(load_show(&path, motion)?, avatar);
+            let program = program.resolve()?;
             live::run(
                 show,
                 LiveOptions {
                     screenshot: screenshot.map(|p| (p, screenshot_at)),
+                    program_screenshot: screenshot_program.map(|p| (p, screenshot_at)),
+                    program_size: program.size,
+                    msaa_samples: program.msaa,
+                    program_window: !docked,
+                    fullscreen,
+                    backdrop: program.backdrop,
+                    outputs: program.outputs,
                     quit_after,
                     looping: !once,
                     vmc: VmcSettings {
@@ -390,6 +546,55 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("note: {note}");
             }
         }
+        Commands::Broadcast {
+            show,
+            motion,
+            seconds,
+            looping,
+            quiet,
+            program,
+        } => {
+            let file = load_show(&show, motion)?;
+            let program = program.resolve()?;
+            let report = ling_stage::broadcast::run(
+                file,
+                ling_stage::broadcast::BroadcastOptions {
+                    outputs: program.outputs,
+                    width: program.size.0,
+                    height: program.size.1,
+                    fps: program.fps,
+                    msaa_samples: program.msaa,
+                    backdrop: program.backdrop,
+                    seconds,
+                    looping,
+                    progress: !quiet,
+                    on_air: true,
+                },
+            )
+            .with_context(|| format!("broadcasting {}", show.display()))?;
+            println!(
+                "broadcast: {:.2} s on air, show clock {:.2} s, {} frames rendered, {} read back, longest frame {:.0} ms",
+                report.wall_seconds,
+                report.show_seconds,
+                report.frames_rendered,
+                report.frames_read,
+                report.longest_frame.as_secs_f64() * 1000.0
+            );
+            for o in &report.outputs {
+                println!(
+                    "output {}: {} frames sent, {} repeated, {} dropped, {} attempt(s){}",
+                    o.target,
+                    o.frames_sent,
+                    o.frames_repeated,
+                    o.frames_dropped,
+                    o.attempts,
+                    o.last_error
+                        .as_ref()
+                        .map(|e| format!(", last error: {e}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
         Commands::Record {
             show,
             takes,
@@ -438,12 +643,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             render_frames,
             width,
             height,
+            broadcast_seconds,
             only,
         } => bench::run(
             &demo_show_path(),
             frames,
             render_frames,
             (width, height),
+            broadcast_seconds,
             &only,
         )?,
         Commands::Mocap(MocapCommand::Inspect { file }) => report::inspect_bvh(&file)?,

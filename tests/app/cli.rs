@@ -272,7 +272,8 @@ fn which_ffmpeg() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Opens the live window on a virtual X display and screenshots the stage with its panel.
+/// Opens the live stage docked in one window on a virtual X display and screenshots the
+/// program monitor with the panel beside it.
 #[test]
 fn live_window_shows_stage_and_director_panel() {
     let xvfb = Command::new("xvfb-run").arg("--help").output();
@@ -286,18 +287,19 @@ fn live_window_shows_stage_and_director_panel() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["-a", "-s", "-screen 0 1280x720x24"])
         .arg(env!("CARGO_BIN_EXE_ling-stage"))
-        .args(["live", "--screenshot"])
+        .args(["live", "--docked", "--screenshot"])
         .arg(&shot)
         .args(["--screenshot-at", "12", "--quit-after", "13"]));
     assert!(out.status.success(), "live run failed:\n{stdout}\n{stderr}");
     let img = load(&shot);
     assert_eq!(img.dimensions(), (1280, 720));
-    // The panel docks on the right (300 logical px): grey egui chrome. The stage is left of it:
-    // lit, and red-dominated (curtain, carpet, lacquer).
+    // The panel docks on the right (300 logical px): grey egui chrome. The program monitor is
+    // left of it, the 16:9 picture fitted into 964×704 (rows 89..631): lit, and red-dominated
+    // (curtain, carpet, lacquer).
     let region_mean = |x0: u32, x1: u32| {
         let mut sum = [0f64; 3];
         let mut n = 0f64;
-        for y in 0..720 {
+        for y in 100..620 {
             for x in x0..x1 {
                 let p = img.get_pixel(x, y);
                 for c in 0..3 {

@@ -1,8 +1,9 @@
 //! The app's integration tests, in one test binary so Bevy and the app link once: the
-//! `ling-stage` binary as a user runs it (`cli`), audio in and out (`audio`), and VMC against
-//! an independent peer (`vmc`).
+//! `ling-stage` binary as a user runs it (`cli`), going on air to real ffmpeg receivers
+//! (`broadcast`), audio in and out (`audio`), and VMC against an independent peer (`vmc`).
 
 mod audio;
+mod broadcast;
 mod cli;
 mod keying;
 mod vmc;

@@ -22,8 +22,9 @@
 //!
 //! When ffmpeg exits or a write fails, the link is [`LinkState::Retrying`]: after 1 s, 2 s,
 //! 4 s… (at most 15 s; back to 1 s after a connection that went on air) a new ffmpeg starts.
-//! A file target never loses an earlier attempt's recording: the retry writes `name-2.ext`
-//! (the first free name; an existing file is never overwritten).
+//! A file target never loses an earlier attempt's recording: the first attempt writes the file
+//! asked for (replacing an old one, as `render` does), a retry writes `name-2.ext` (the first
+//! free name; nothing is overwritten after the first attempt).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -348,8 +349,8 @@ fn push_ring(ring: &mut VecDeque<f32>, samples: &[f32], capacity: usize) {
     ring.extend(samples.iter().copied());
 }
 
-/// The file a retry writes: `base` for the first attempt, `name-N.ext` after, always a name
-/// that does not exist yet. Returns the path and its index.
+/// The file a retry writes: `name-N.ext` from N = `from` on (1 is `base` itself), always a
+/// name that does not exist yet. Returns the path and its index.
 fn free_file(base: &Path, from: u32) -> (PathBuf, u32) {
     let stem = base
         .file_stem()
@@ -383,10 +384,17 @@ enum Ended {
 /// One output's life: attempts, backoff, stop.
 fn supervise(shared: Arc<Shared>) {
     let mut backoff = FIRST_BACKOFF;
-    let mut file_index = 1;
+    let mut file_index = 0;
     while !shared.stop.load(Ordering::Acquire) {
         let (target, file) = if shared.target.kind == TargetKind::File {
-            let (path, index) = free_file(Path::new(&shared.target.url), file_index);
+            // The first attempt writes the file asked for (replacing an old one, as `render`
+            // does); a retry never writes over what this run recorded: it takes a new name.
+            let base = Path::new(&shared.target.url);
+            let (path, index) = if file_index == 0 {
+                (base.to_path_buf(), 1)
+            } else {
+                free_file(base, file_index + 1)
+            };
             file_index = index;
             (shared.target.with_file(&path), Some(path))
         } else {

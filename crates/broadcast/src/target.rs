@@ -377,7 +377,8 @@ pub fn ffmpeg_args(target: &OutputTarget, settings: &StreamSettings, alpha: bool
         "pipe:1",
     ]);
     if target.kind == TargetKind::File {
-        push(&["-n"]);
+        // The session picks the name: the file asked for first, fresh names for retries.
+        push(&["-y"]);
     }
     let size = format!("{}x{}", settings.width, settings.height);
     let fps = settings.fps.max(1).to_string();

@@ -2,23 +2,24 @@
 //! The director panel: the live operator's console (egui).
 //!
 //! The panel reads state (clock, stage lighting, camera, the sources' `*Status` resources,
-//! frame timing) through view structs and sends [`DirectorCommand`] messages; it owns no show
-//! logic. Each section of the panel is one function in `sections`. It docks on the right of the window and
-//! the stage camera's viewport shrinks to the area left of it, so the panel never covers the
-//! stage.
+//! the outputs' [`BroadcastStatus`], frame timing) through view structs and sends
+//! [`DirectorCommand`] messages; it owns no show logic. Each section of the panel is one
+//! function in `sections`. It docks on the right of the console window; the area left of it is
+//! the program monitor, which shows the program picture (the image the stage camera renders
+//! into and the outputs send). The [`program`] window shows the same picture alone, for
+//! capture or projection.
 
 use bevy::camera::visibility::RenderLayers;
-use bevy::camera::{CameraOutputMode, Viewport};
 use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
-use bevy::render::render_resource::BlendState;
-use bevy::window::PrimaryWindow;
 use bevy_egui::{
-    EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, PrimaryEguiContext, egui,
+    EguiContexts, EguiGlobalSettings, EguiPrimaryContextPass, EguiTextureHandle,
+    PrimaryEguiContext, egui,
 };
 
 use ling_audio::{AudioLevel, AudioStatus};
+use ling_broadcast::BroadcastStatus;
 use ling_core::settings::PhysicsSettings;
 use ling_core::show::{ActiveShow, CommandLog, DirectorCommand, ShowClock};
 use ling_core::signals::{HumanoidPose, Performer};
@@ -26,12 +27,16 @@ use ling_mocap::MotionStatus;
 use ling_mocap::take::RecordingStatus;
 use ling_mocap::vmc_source::VmcHealth;
 use ling_performer::PerformerStatus;
-use ling_set::{CameraDirector, StageCamera, StageLighting};
+use ling_set::keying::Backdrop;
+use ling_set::{CameraDirector, StageLighting, StageOutput};
 use ling_stage_fx::{EffectInstance, EffectParams, EffectRegistry, EffectStatus};
 use ling_tracking::TrackingStatus;
 use ling_tracking::live::TrackingSettings;
 
+pub mod program;
 mod sections;
+
+pub use program::{ConsoleLayout, ProgramWindow};
 
 /// Panel settings the operator changes while directing.
 #[derive(Resource, Debug, Clone)]
@@ -70,13 +75,15 @@ pub fn plugin(app: &mut App) {
         app.add_plugins(FrameTimeDiagnosticsPlugin::default());
     }
     app.init_resource::<PanelState>()
+        .init_resource::<BroadcastStatus>()
+        .init_resource::<Backdrop>()
+        .add_plugins(program::plugin)
         .add_systems(Startup, spawn_panel_camera)
-        .add_systems(EguiPrimaryContextPass, draw_panel)
-        .add_systems(PostUpdate, fit_stage_viewport);
+        .add_systems(EguiPrimaryContextPass, draw_panel);
 }
 
-/// egui draws through its own camera on top of the stage, so the stage camera keeps its HDR,
-/// bloom and tonemapping settings to itself.
+/// The console window is drawn by egui alone: the stage camera renders into the program image,
+/// which the console shows as its monitor.
 fn spawn_panel_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSettings>) {
     settings.auto_create_primary_context = false;
     commands.spawn((
@@ -85,11 +92,7 @@ fn spawn_panel_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSet
         RenderLayers::none(),
         Camera {
             order: 1,
-            output_mode: CameraOutputMode::Write {
-                blend_state: Some(BlendState::ALPHA_BLENDING),
-                clear_color: ClearColorConfig::None,
-            },
-            clear_color: ClearColorConfig::Custom(Color::NONE),
+            clear_color: ClearColorConfig::Custom(Color::srgb(0.06, 0.06, 0.07)),
             ..default()
         },
     ));
@@ -109,6 +112,9 @@ struct ShowView<'w> {
     cameras: Res<'w, CameraDirector>,
     physics: Res<'w, PhysicsSettings>,
     diagnostics: Res<'w, DiagnosticsStore>,
+    broadcast: Res<'w, BroadcastStatus>,
+    output: Res<'w, StageOutput>,
+    backdrop: Res<'w, Backdrop>,
 }
 
 /// What the panel shows of the sources and the performer, all from their status resources.
@@ -171,6 +177,8 @@ fn draw_panel(
                     ui.label(egui::RichText::new(&show.0.name).italics());
                 }
                 ui.separator();
+                sections::on_air(ui, &view.broadcast, out);
+                ui.separator();
                 sections::clock(ui, &view.clock, out);
                 ui.separator();
                 sections::camera(ui, &view.cameras, panel, out);
@@ -208,31 +216,48 @@ fn draw_panel(
             });
         });
     panel.width = response.response.rect.width();
+    // The program monitor: the rest of the window.
+    if let StageOutput::Image(image) = &*view.output {
+        let texture = contexts.add_image(EguiTextureHandle::Weak(image.id()));
+        let ctx = contexts.ctx_mut()?;
+        let mut area = ctx.viewport_rect();
+        area.max.x -= panel.width;
+        program_monitor(ctx, area, texture, &view);
+    }
     Ok(())
 }
 
-/// Keeps the stage camera's viewport to the window area left of the panel.
-fn fit_stage_viewport(
-    panel: Res<PanelState>,
-    window: Single<&Window, With<PrimaryWindow>>,
-    mut camera: Single<&mut Camera, With<StageCamera>>,
+/// Draws the program picture fitted into `area` of the console, with its on-air tally.
+fn program_monitor(
+    ctx: &egui::Context,
+    area: egui::Rect,
+    texture: egui::TextureId,
+    view: &ShowView,
 ) {
-    let scale = window.scale_factor();
-    let width = window.physical_width();
-    let height = window.physical_height();
-    let panel_px = ((panel.width * scale) as u32).min(width.saturating_sub(1));
-    let size = UVec2::new(width - panel_px, height);
-    if size.x == 0 || size.y == 0 {
-        return;
-    }
-    let viewport = Viewport {
-        physical_position: UVec2::ZERO,
-        physical_size: size,
-        ..default()
+    let painter = ctx.layer_painter(egui::LayerId::background());
+    let size = view.broadcast.size.max(UVec2::ONE);
+    let rect = program::fit(area.shrink(8.0), size);
+    painter.rect_filled(rect, 0.0, program::backdrop_colour(&view.backdrop));
+    painter.image(
+        texture,
+        rect,
+        egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+        egui::Color32::WHITE,
+    );
+    let (tally, colour) = if view.broadcast.on_air {
+        ("ON AIR", egui::Color32::from_rgb(210, 30, 30))
+    } else {
+        ("PROGRAM", egui::Color32::from_gray(90))
     };
-    if camera.viewport.as_ref().map(|v| v.physical_size) != Some(size) {
-        camera.viewport = Some(viewport);
-    }
+    let label = egui::Rect::from_min_size(rect.min + egui::vec2(8.0, 8.0), egui::vec2(84.0, 22.0));
+    painter.rect_filled(label, 3.0, colour);
+    painter.text(
+        label.center(),
+        egui::Align2::CENTER_CENTER,
+        tally,
+        egui::FontId::proportional(13.0),
+        egui::Color32::WHITE,
+    );
 }
 
 /// What an app needs to add the panel.

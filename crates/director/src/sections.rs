@@ -11,6 +11,8 @@ use ling_core::show::{
     ActiveShow, CommandLog, DirectorCommand, MotionSpec, PerformerSpec, ShowClock,
 };
 use ling_core::signals::stage_position;
+use ling_broadcast::BroadcastStatus;
+use ling_broadcast::session::LinkState;
 use ling_mocap::take::RecordingStatus;
 use ling_mocap::vmc_source::VmcHealth;
 use ling_performer::PerformerStatus;
@@ -71,6 +73,89 @@ pub(crate) fn clock(
     );
     if seek.changed() {
         out.write(DirectorCommand::Seek(t));
+    }
+}
+
+/// The outputs: on air or off, and per output its state, uptime, frames sent and dropped,
+/// encoder lag, bitrate, and ffmpeg's own error line when it failed.
+pub(crate) fn on_air(
+    ui: &mut egui::Ui,
+    status: &BroadcastStatus,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    ui.horizontal(|ui| {
+        ui.strong("Output");
+        let (text, fill) = if status.on_air {
+            ("ON AIR", egui::Color32::from_rgb(200, 30, 30))
+        } else {
+            ("off air", egui::Color32::from_gray(60))
+        };
+        ui.label(
+            egui::RichText::new(text)
+                .strong()
+                .color(egui::Color32::WHITE)
+                .background_color(fill),
+        );
+        ui.label(
+            egui::RichText::new(format!("{}×{}", status.size.x, status.size.y))
+                .small()
+                .weak(),
+        );
+    });
+    if status.configured.is_empty() {
+        ui.label(
+            egui::RichText::new("no outputs: start with --out URL (rtmp://, srt://, udp://, a file, v4l2:/dev/videoN)")
+                .small()
+                .weak(),
+        );
+        return;
+    }
+    let label = if status.on_air { "Go off air" } else { "Go on air" };
+    if ui.button(label).clicked() {
+        out.write(DirectorCommand::OnAir(!status.on_air));
+    }
+    if !status.on_air {
+        for target in &status.configured {
+            ui.label(egui::RichText::new(target).small().monospace());
+        }
+        return;
+    }
+    for output in &status.outputs {
+        let (state, colour) = match output.state {
+            LinkState::OnAir => ("live", egui::Color32::from_rgb(90, 200, 90)),
+            LinkState::Starting => ("connecting", egui::Color32::from_rgb(220, 200, 80)),
+            LinkState::Retrying => ("retrying", WARNING),
+            LinkState::Stopped => ("stopped", egui::Color32::GRAY),
+        };
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(state).color(colour).strong());
+            ui.label(egui::RichText::new(&output.target).small().monospace());
+        });
+        ui.label(
+            egui::RichText::new(format!(
+                "up {}  {:.1} fps  {} sent  {} dropped  lag {:.0} ms  {:.0} kbit/s",
+                fmt_time(output.uptime.as_secs_f64()),
+                output.fps_sent,
+                output.frames_sent,
+                output.frames_dropped,
+                output.encoder_lag.as_secs_f64() * 1000.0,
+                output.bitrate_kbps
+            ))
+            .small()
+            .monospace(),
+        );
+        if let Some(retry) = output.retry_in {
+            ui.label(
+                egui::RichText::new(format!(
+                    "attempt {} failed; retrying in {:.0} s",
+                    output.attempts,
+                    retry.as_secs_f64().ceil()
+                ))
+                .small()
+                .color(WARNING),
+            );
+        }
+        warning(ui, output.last_error.as_ref());
     }
 }
 
@@ -598,6 +683,8 @@ fn describe(command: &DirectorCommand) -> String {
         DirectorCommand::StopEffect { name } => format!("effect stopped: {name}"),
         DirectorCommand::CalibrateTracking(c) => format!("tracking: {}", c.label()),
         DirectorCommand::TuneTracking(_) => "tracking filters".to_string(),
+        DirectorCommand::OnAir(true) => "on air".to_string(),
+        DirectorCommand::OnAir(false) => "off air".to_string(),
         other => format!("{other:?}"),
     }
 }

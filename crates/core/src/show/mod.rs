@@ -154,6 +154,9 @@ pub enum DirectorCommand {
     CalibrateTracking(Calibrate),
     /// Tracking filters (One Euro), confidence gate and the camera's share of the mouth.
     TuneTracking(TrackingTuning),
+    /// Put the program on air (start every configured stream, file and virtual camera
+    /// output) or take it off air (stop them; files are closed and kept).
+    OnAir(bool),
 }
 
 impl DirectorCommand {
@@ -189,6 +192,8 @@ impl DirectorCommand {
                 | DirectorCommand::SwitchPerformer(_)
                 // Calibration captures a moment of the live camera.
                 | DirectorCommand::CalibrateTracking(_)
+                // Going on air is the operator's, never undone by a seek.
+                | DirectorCommand::OnAir(_)
         )
     }
 }
