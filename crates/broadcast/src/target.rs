@@ -814,7 +814,10 @@ mod tests {
             mp4.contains("-movflags +frag_keyframe+empty_moov+default_base_moof -f mp4 rec.mp4")
         );
         assert!(mp4.contains("-f f32le -ar 44100 -ac 1 -i pipe:3") && mp4.contains("-c:a aac"));
-        assert!(mp4.contains(" -n "), "files are never overwritten: {mp4}");
+        assert!(
+            mp4.contains(" -y "),
+            "the session names the file (fresh names for retries): {mp4}"
+        );
 
         let mov = args_of("key.mov", 30, Some(48000), true);
         assert!(
