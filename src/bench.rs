@@ -144,7 +144,11 @@ pub fn run(
 /// `seconds` on air to an H.264 file, at the bench size and 30 fps. Reports the mean frame
 /// time of each and their ratio, the main thread's hand-off cost per frame, and what the
 /// output sent, repeated and dropped.
-fn broadcast_cost(show: &ShowFile, (width, height): (u32, u32), seconds: f64) -> anyhow::Result<()> {
+fn broadcast_cost(
+    show: &ShowFile,
+    (width, height): (u32, u32),
+    seconds: f64,
+) -> anyhow::Result<()> {
     use ling_broadcast::target::{OutputTarget, StreamSettings};
     use ling_stage::broadcast::{self, BroadcastOptions};
     let dir = tempfile::tempdir()?;
@@ -167,7 +171,8 @@ fn broadcast_cost(show: &ShowFile, (width, height): (u32, u32), seconds: f64) ->
     };
     let off = broadcast::run(show.clone(), options(false))?;
     let on = broadcast::run(show.clone(), options(true))?;
-    let frame_ms = |r: &broadcast::BroadcastReport| r.wall_seconds * 1000.0 / r.frames_rendered.max(1) as f64;
+    let frame_ms =
+        |r: &broadcast::BroadcastReport| r.wall_seconds * 1000.0 / r.frames_rendered.max(1) as f64;
     let (off_ms, on_ms) = (frame_ms(&off), frame_ms(&on));
     println!(
         "| real-time headless frame {width}×{height}, off air / on air ({seconds:.0} s each) | {off_ms:.1} / {on_ms:.1} ms ({:.1} / {:.1} fps) |",

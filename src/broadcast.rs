@@ -80,7 +80,9 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
     if options.outputs.is_empty() {
         bail!("nothing to broadcast to: give at least one --out URL");
     }
-    let BroadcastOptions { width, height, fps, .. } = options;
+    let BroadcastOptions {
+        width, height, fps, ..
+    } = options;
     if width == 0 || height == 0 || fps == 0 {
         bail!("width, height and fps must be positive (got {width}×{height} at {fps} fps)");
     }
@@ -124,7 +126,9 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
     app.finish();
     app.cleanup();
     if app.world().get_resource::<RenderDevice>().is_none() {
-        bail!("no render device: install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers)");
+        bail!(
+            "no render device: install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers)"
+        );
     }
 
     warm_up(&mut app)?;
@@ -215,7 +219,11 @@ fn warm_up(app: &mut App) -> anyhow::Result<()> {
             .waiting_pipelines()
             .count();
         let loading = avatar_loading(app.world_mut());
-        idle = if pending == 0 && !loading { idle + 1 } else { 0 };
+        idle = if pending == 0 && !loading {
+            idle + 1
+        } else {
+            0
+        };
         if started.elapsed() > WARMUP_LIMIT {
             bail!(
                 "the stage was not ready after {} s (pipelines compiling: {pending}, avatar loading: {loading})",
@@ -292,7 +300,11 @@ fn count_and_stop(
     exit.write(AppExit::Success);
 }
 
-fn print_progress(mut since: ResMut<OnAirSince>, status: Res<BroadcastStatus>, clock: Res<ShowClock>) {
+fn print_progress(
+    mut since: ResMut<OnAirSince>,
+    status: Res<BroadcastStatus>,
+    clock: Res<ShowClock>,
+) {
     if !since.progress || since.last_print.elapsed() < Duration::from_secs(5) {
         return;
     }

@@ -335,9 +335,13 @@ fn check_virtual_camera() -> Check {
         .output()
         .is_ok_and(|o| o.status.success());
     let detail = match (loaded, installed) {
-        (true, _) => format!("the v4l2loopback module is loaded but made no device; reload it: {HOW}"),
+        (true, _) => {
+            format!("the v4l2loopback module is loaded but made no device; reload it: {HOW}")
+        }
         (false, true) => format!("the v4l2loopback module is installed but not loaded: {HOW}"),
-        (false, false) => format!("no v4l2loopback module (OBS, Zoom and browsers take a virtual camera from it): {HOW}"),
+        (false, false) => format!(
+            "no v4l2loopback module (OBS, Zoom and browsers take a virtual camera from it): {HOW}"
+        ),
     };
     Check::new("virtual cam", Status::Missing, detail)
 }

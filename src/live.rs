@@ -15,16 +15,16 @@ use bevy::window::{ExitCondition, PresentMode, WindowResolution};
 use bevy_egui::EguiPlugin;
 
 use crate::LingStagePlugins;
-use ling_broadcast::{OutputSpec, ProgramAudio, ProgramOutputs};
-use ling_director::{ConsoleLayout, ProgramWindow};
-use ling_set::keying::Backdrop;
-use ling_set::{StageOutput, StageQuality};
 use crate::doctor::display_available;
+use ling_broadcast::{OutputSpec, ProgramAudio, ProgramOutputs};
 use ling_core::show::{ClockMode, DirectorCommand, ShowFile, insert_show};
+use ling_director::{ConsoleLayout, ProgramWindow};
 use ling_mocap::MotionPlayer;
 use ling_mocap::take::Recording;
 use ling_mocap::vmc_source::VmcSettings;
 use ling_performer::avatar_scene::register_avatar_source;
+use ling_set::keying::Backdrop;
+use ling_set::{StageOutput, StageQuality};
 
 /// How a live show runs: automation for tests, VMC, recording, microphone and tracking.
 #[derive(Debug, Clone)]
@@ -162,17 +162,17 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
         app.insert_resource(audio);
     }
     app.add_plugins(EguiPlugin::default())
-    .add_plugins(LingStagePlugins)
-    .add_plugins(ling_broadcast::plugin)
-    .add_plugins(ling_director::plugin)
-    .insert_resource(motion)
-    .insert_resource(options.vmc.clone())
-    .insert_resource(Automation {
-        options: options.clone(),
-        saved: Arc::new(AtomicBool::new(options.screenshot.is_none())),
-        program_saved: Arc::new(AtomicBool::new(options.program_screenshot.is_none())),
-    })
-    .add_systems(Update, automate);
+        .add_plugins(LingStagePlugins)
+        .add_plugins(ling_broadcast::plugin)
+        .add_plugins(ling_director::plugin)
+        .insert_resource(motion)
+        .insert_resource(options.vmc.clone())
+        .insert_resource(Automation {
+            options: options.clone(),
+            saved: Arc::new(AtomicBool::new(options.screenshot.is_none())),
+            program_saved: Arc::new(AtomicBool::new(options.program_screenshot.is_none())),
+        })
+        .add_systems(Update, automate);
     let camera_mouth = show.camera_mouth;
     crate::check_show_effects(&app, &show)?;
     insert_show(&mut app, show, ClockMode::Realtime, options.looping);
@@ -205,7 +205,12 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
 }
 
 /// Asks for a screenshot of `shot` that raises `saved` once written to `path`.
-fn request_screenshot(commands: &mut Commands, shot: Screenshot, path: PathBuf, saved: Arc<AtomicBool>) {
+fn request_screenshot(
+    commands: &mut Commands,
+    shot: Screenshot,
+    path: PathBuf,
+    saved: Arc<AtomicBool>,
+) {
     let mut save = save_to_disk(path.clone());
     commands
         .spawn(shot)

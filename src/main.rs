@@ -357,9 +357,9 @@ impl ProgramArgs {
                     .map_err(|why| anyhow::anyhow!("{text}: {why}"))?;
             }
             let mut settings = StreamSettings::for_target(&target, size.0, size.1, fps);
-            if let Some(kbps) = self.bitrate.or(preset
-                .filter(|p| p.size() == size)
-                .map(|p| p.video_kbps()))
+            if let Some(kbps) = self
+                .bitrate
+                .or(preset.filter(|p| p.size() == size).map(|p| p.video_kbps()))
             {
                 settings.video_kbps = kbps;
             }

@@ -35,10 +35,10 @@ use bevy::window::ExitCondition;
 use bevy::winit::WinitPlugin;
 
 use crate::LingStagePlugins;
+use ling_broadcast::preset::Preset;
 use ling_core::show::{ClockMode, ShowClock, ShowFile, insert_show};
 use ling_mocap::MotionPlayer;
 use ling_performer::avatar_scene::{avatar_loading, register_avatar_source};
-use ling_broadcast::preset::Preset;
 use ling_set::keying::{Backdrop, BackdropFill, key_over, unpremultiply};
 use ling_set::{StageOutput, StageQuality};
 
@@ -135,7 +135,6 @@ pub fn video_format(out: &Path, alpha: bool) -> anyhow::Result<Option<VideoForma
         _ => None,
     })
 }
-
 
 /// What a render produced.
 #[derive(Debug, Clone)]
@@ -295,7 +294,9 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
             for (i, mut frame) in rx {
                 let path = frame_path(&dir, i);
                 let frame = match fill {
-                    BackdropFill::Stage => image::DynamicImage::ImageRgba8(frame).into_rgb8().into(),
+                    BackdropFill::Stage => {
+                        image::DynamicImage::ImageRgba8(frame).into_rgb8().into()
+                    }
                     BackdropFill::Transparent => {
                         unpremultiply(&mut frame);
                         image::DynamicImage::ImageRgba8(frame)
@@ -590,7 +591,10 @@ pub fn encode_as(
         }
         VideoFormat::Vp9 | VideoFormat::Vp9Alpha => {
             if !has_encoder("libvpx-vp9") {
-                bail!("this ffmpeg has no VP9 encoder (libvpx-vp9) for {}", out.display());
+                bail!(
+                    "this ffmpeg has no VP9 encoder (libvpx-vp9) for {}",
+                    out.display()
+                );
             }
             let pix = if format == VideoFormat::Vp9Alpha {
                 "yuva420p"
@@ -606,7 +610,10 @@ pub fn encode_as(
         }
         VideoFormat::ProRes4444 => {
             if !has_encoder("prores_ks") {
-                bail!("this ffmpeg has no ProRes encoder (prores_ks) for {}", out.display());
+                bail!(
+                    "this ffmpeg has no ProRes encoder (prores_ks) for {}",
+                    out.display()
+                );
             }
             args(&[
                 "-c:v",

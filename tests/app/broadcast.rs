@@ -96,21 +96,29 @@ fn probe(file: &Path) -> Probe {
         .arg(file)
         .output()
         .expect("run ffprobe");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("ffprobe {}: {e}: {}", file.display(), String::from_utf8_lossy(&out.stderr)));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "ffprobe {}: {e}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     let streams = json["streams"].as_array().cloned().unwrap_or_default();
     let rate = |s: &serde_json::Value, key: &str| -> f64 {
         let text = s[key].as_str().unwrap_or("0/1");
         let (n, d) = text.split_once('/').unwrap_or((text, "1"));
         n.parse::<f64>().unwrap_or(0.0) / d.parse::<f64>().unwrap_or(1.0).max(1e-9)
     };
-    let video = streams.iter().find(|s| s["codec_type"] == "video").map(|s| {
-        (
-            s["width"].as_u64().unwrap_or(0) as u32,
-            s["height"].as_u64().unwrap_or(0) as u32,
-            rate(s, "r_frame_rate"),
-        )
-    });
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .map(|s| {
+            (
+                s["width"].as_u64().unwrap_or(0) as u32,
+                s["height"].as_u64().unwrap_or(0) as u32,
+                rate(s, "r_frame_rate"),
+            )
+        });
     Probe {
         video,
         audio: streams.iter().any(|s| s["codec_type"] == "audio"),
@@ -153,10 +161,9 @@ fn show_with_tone(dir: &Path) -> PathBuf {
             .unwrap();
     }
     writer.finalize().unwrap();
-    let demo = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo.ron"),
-    )
-    .unwrap();
+    let demo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo.ron"))
+            .unwrap();
     let show = demo.replacen(
         "    performer: BuiltIn,",
         "    performer: BuiltIn,\n    audio: Some(\"tone.wav\"),",
@@ -175,7 +182,9 @@ fn broadcast(show: &Path, out: &str, seconds: f64) -> Command {
         .arg(show)
         .args(["--out", out])
         .args(["--seconds", &seconds.to_string()])
-        .args(["--width", "320", "--height", "180", "--fps", "30", "--msaa", "1", "--quiet"]);
+        .args([
+            "--width", "320", "--height", "180", "--fps", "30", "--msaa", "1", "--quiet",
+        ]);
     cmd
 }
 
@@ -216,7 +225,9 @@ fn broadcast_sends_picture_and_sound_to_an_rtmp_listener() {
     wait_for(&mut listener, Duration::from_secs(20));
     assert!(ok, "broadcast failed:\n{text}");
     let p = probe(&received);
-    let (w, h, fps) = p.video.unwrap_or_else(|| panic!("no video received:\n{text}"));
+    let (w, h, fps) = p
+        .video
+        .unwrap_or_else(|| panic!("no video received:\n{text}"));
     assert_eq!((w, h), (320, 180), "{text}");
     assert!((fps - 30.0).abs() < 0.01, "30 fps: {fps}");
     assert!(p.audio, "an audio stream was received");
@@ -261,17 +272,23 @@ fn broadcast_sends_mpeg_ts_over_srt_and_udp() {
     assert!(ok, "SRT broadcast failed:\n{text}");
     let p = probe(&srt);
     assert_eq!(p.video.map(|v| (v.0, v.1)), Some((320, 180)), "{text}");
-    assert!(p.audio && p.duration > 2.0, "SRT: {:.2} s, audio {}", p.duration, p.audio);
+    assert!(
+        p.audio && p.duration > 2.0,
+        "SRT: {:.2} s, audio {}",
+        p.duration,
+        p.audio
+    );
 
     // UDP: MPEG-TS datagrams to a receiver that stops after 2 s of stream.
     let port = free_udp_port();
     let udp = dir.path().join("udp.ts");
-    let mut listener = receiver(
-        &["-i", &format!("udp://127.0.0.1:{port}"), "-t", "2"],
-        &udp,
-    );
+    let mut listener = receiver(&["-i", &format!("udp://127.0.0.1:{port}"), "-t", "2"], &udp);
     std::thread::sleep(Duration::from_millis(500));
-    let (ok, text) = output_of(&mut broadcast(&show, &format!("udp://127.0.0.1:{port}"), 4.0));
+    let (ok, text) = output_of(&mut broadcast(
+        &show,
+        &format!("udp://127.0.0.1:{port}"),
+        4.0,
+    ));
     wait_for(&mut listener, Duration::from_secs(15));
     assert!(ok, "UDP broadcast failed:\n{text}");
     let p = probe(&udp);
@@ -321,12 +338,21 @@ fn a_stalled_and_dead_output_never_stalls_the_show() {
         "the show clock kept wall time: {clock} s of show in {wall} s\n{text}"
     );
     let longest = number_after(&text, "longest frame ");
-    assert!(longest < 500.0, "no frame waited on the output: {longest} ms\n{text}");
+    assert!(
+        longest < 500.0,
+        "no frame waited on the output: {longest} ms\n{text}"
+    );
     let dropped = number_after(&text, "repeated, ");
-    assert!(dropped > 0.0, "frames were dropped while the receiver was frozen:\n{text}");
+    assert!(
+        dropped > 0.0,
+        "frames were dropped while the receiver was frozen:\n{text}"
+    );
     let attempts = number_after(&text, "dropped, ");
     assert!(attempts >= 2.0, "the dead output was retried:\n{text}");
-    assert!(text.contains("last error:"), "ffmpeg's reason is reported:\n{text}");
+    assert!(
+        text.contains("last error:"),
+        "ffmpeg's reason is reported:\n{text}"
+    );
 }
 
 #[test]
@@ -371,7 +397,11 @@ fn the_program_window_shows_the_picture_and_no_panel() {
     );
     assert!(out.status.success(), "live failed:\n{text}");
     let img = image::open(&program).unwrap().to_rgb8();
-    assert_eq!(img.dimensions(), (1280, 720), "the program window is the picture's size");
+    assert_eq!(
+        img.dimensions(),
+        (1280, 720),
+        "the program window is the picture's size"
+    );
     // Where the console has its panel (the right 300 px) the program has stage: lit and red,
     // not neutral grey chrome.
     let mean = |x0: u32, x1: u32, y0: u32, y1: u32| {
@@ -404,11 +434,17 @@ fn the_program_window_shows_the_picture_and_no_panel() {
             p[0] > 200 && p[1] > 200 && p[2] > 200
         })
         .count();
-    assert!(bright < 200, "no panel text in the program: {bright} white pixels");
+    assert!(
+        bright < 200,
+        "no panel text in the program: {bright} white pixels"
+    );
     let console = image::open(&console).unwrap().to_rgb8();
     let panel_text = (console.width() - 280..console.width())
         .flat_map(|x| (0..console.height()).map(move |y| (x, y)))
         .filter(|&(x, y)| console.get_pixel(x, y)[0] > 150)
         .count();
-    assert!(panel_text > 500, "the console shows the panel: {panel_text} bright pixels");
+    assert!(
+        panel_text > 500,
+        "the console shows the panel: {panel_text} bright pixels"
+    );
 }

@@ -226,12 +226,23 @@ fn render(args: &[&str]) {
 
 fn ffprobe(file: &Path, entries: &str) -> String {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", entries])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            entries,
+        ])
         .args(["-of", "default=noprint_wrappers=1"])
         .arg(file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
@@ -249,7 +260,11 @@ fn decode_rgba(video: &Path, decoder: Option<&str>, png: &Path) -> image::RgbaIm
         .arg(png)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     image::open(png).unwrap().to_rgba8()
 }
 
@@ -286,7 +301,11 @@ fn alpha_render_is_transparent_around_an_opaque_performer_in_mov_and_webm() {
     ]);
     let frames = ling_stage::render::frames_dir_for(&mov);
     let png = image::open(ling_stage::render::frame_path(&frames, 0)).unwrap();
-    assert_eq!(png.color(), image::ColorType::Rgba8, "alpha frames are RGBA");
+    assert_eq!(
+        png.color(),
+        image::ColorType::Rgba8,
+        "alpha frames are RGBA"
+    );
     let png = png.to_rgba8();
     let alpha = |(x, y): (u32, u32)| png.get_pixel(x, y)[3];
     for corner in [(0, 0), (W - 1, 0), (0, H - 1), (W - 1, H - 1)] {
@@ -304,7 +323,10 @@ fn alpha_render_is_transparent_around_an_opaque_performer_in_mov_and_webm() {
         "alpha frame {W}×{H}: {opaque} opaque, {edges} edge, {} transparent pixels; pelvis {pelvis:?}, chest {chest:?}",
         coverage.len() - opaque - edges
     );
-    assert!(opaque > 500, "the performer is drawn: {opaque} opaque pixels");
+    assert!(
+        opaque > 500,
+        "the performer is drawn: {opaque} opaque pixels"
+    );
     assert!(edges > 20, "anti-aliased edges keep partial alpha: {edges}");
     assert!(
         opaque + edges < coverage.len() / 2,
@@ -342,7 +364,10 @@ fn alpha_render_is_transparent_around_an_opaque_performer_in_mov_and_webm() {
     );
     let back = decode_rgba(&webm, Some("libvpx-vp9"), &dir.path().join("webm.png"));
     let (corner, at_chest) = (back.get_pixel(0, 0)[3], back.get_pixel(chest.0, chest.1)[3]);
-    assert!(corner < 8 && at_chest > 247, "webm alpha: corner {corner}, chest {at_chest}");
+    assert!(
+        corner < 8 && at_chest > 247,
+        "webm alpha: corner {corner}, chest {at_chest}"
+    );
 }
 
 #[test]
@@ -372,7 +397,11 @@ fn keyed_render_is_exactly_the_key_colour_behind_her() {
         0,
     ))
     .unwrap();
-    assert_eq!(png.color(), image::ColorType::Rgb8, "keyed frames are opaque RGB");
+    assert_eq!(
+        png.color(),
+        image::ColorType::Rgb8,
+        "keyed frames are opaque RGB"
+    );
     let png = png.to_rgb8();
     let key = [0, 177, 64];
     let [pelvis, chest] = pelvis_and_chest_pixels(W, H, AT);
@@ -409,13 +438,22 @@ fn alpha_in_mp4_and_set_without_a_key_are_refused_before_rendering() {
         stderr.contains("alpha") && stderr.contains(".mov") && stderr.contains(".webm"),
         "{stderr}"
     );
-    assert!(!ling_stage::render::frames_dir_for(&mp4).exists(), "nothing rendered");
+    assert!(
+        !ling_stage::render::frames_dir_for(&mp4).exists(),
+        "nothing rendered"
+    );
     let out = run(&["--set", "floor", "--out", mp4.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("--alpha"), "{stderr}");
+    assert!(
+        !out.status.success() && stderr.contains("--alpha"),
+        "{stderr}"
+    );
     let out = run(&["--background", "chartreuse", "--out", mp4.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("chartreuse"), "{stderr}");
+    assert!(
+        !out.status.success() && stderr.contains("chartreuse"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -464,6 +502,9 @@ fn shorts_preset_renders_a_vertical_video_with_her_in_it() {
     assert_ne!(frame.get_pixel(chest.0, chest.1).0, key);
     // Her whole width is inside the picture: the left and right columns are all key colour.
     for x in [0, 269] {
-        assert!((0..480).all(|y| frame.get_pixel(x, y).0 == key), "column {x}");
+        assert!(
+            (0..480).all(|y| frame.get_pixel(x, y).0 == key),
+            "column {x}"
+        );
     }
 }

@@ -276,11 +276,17 @@ fn request_frames(
         // Deadlines advance by the period; after a stall they restart from now instead of
         // asking for a burst of frames.
         let next = readbacks.next_due.map_or(now, |t| t + period);
-        readbacks.next_due = Some(if next + period < now { now + period } else { next + period });
+        readbacks.next_due = Some(if next + period < now {
+            now + period
+        } else {
+            next + period
+        });
         readbacks.pending.push_back(clock.time);
         match carrier {
             Some((entity, false)) => {
-                commands.entity(entity).insert(Readback::texture(image.clone()));
+                commands
+                    .entity(entity)
+                    .insert(Readback::texture(image.clone()));
             }
             Some((_, true)) => {}
             None => {

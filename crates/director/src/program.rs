@@ -74,7 +74,10 @@ fn spawn_program_window(
         warn!("the stage renders straight to the window: no program window");
         return;
     };
-    let size = images.get(image).map(|i| i.size()).unwrap_or(UVec2::new(1280, 720));
+    let size = images
+        .get(image)
+        .map(|i| i.size())
+        .unwrap_or(UVec2::new(1280, 720));
     let (width, height) = window_size(size);
     let window = commands
         .spawn((

@@ -5,14 +5,14 @@ use bevy::diagnostic::{DiagnosticsStore, FrameTimeDiagnosticsPlugin};
 use bevy::prelude::*;
 use bevy_egui::egui;
 
+use ling_broadcast::BroadcastStatus;
+use ling_broadcast::session::LinkState;
 use ling_core::looks::CameraShot;
 use ling_core::settings::{Calibrate, PhysicsSettings};
 use ling_core::show::{
     ActiveShow, CommandLog, DirectorCommand, MotionSpec, PerformerSpec, ShowClock,
 };
 use ling_core::signals::stage_position;
-use ling_broadcast::BroadcastStatus;
-use ling_broadcast::session::LinkState;
 use ling_mocap::take::RecordingStatus;
 use ling_mocap::vmc_source::VmcHealth;
 use ling_performer::PerformerStatus;
@@ -110,7 +110,11 @@ pub(crate) fn on_air(
         );
         return;
     }
-    let label = if status.on_air { "Go off air" } else { "Go on air" };
+    let label = if status.on_air {
+        "Go off air"
+    } else {
+        "Go on air"
+    };
     if ui.button(label).clicked() {
         out.write(DirectorCommand::OnAir(!status.on_air));
     }

@@ -78,9 +78,7 @@ impl SetVisibility {
             "full" | "stage" => Ok(Self::Full),
             "floor" | "shadow" => Ok(Self::Floor),
             "performer" | "none" => Ok(Self::PerformerOnly),
-            _ => Err(format!(
-                "set \"{text}\": expected full, floor or performer"
-            )),
+            _ => Err(format!("set \"{text}\": expected full, floor or performer")),
         }
     }
 }
@@ -142,7 +140,8 @@ pub(crate) fn apply_backdrop(
     }
     let keyed = backdrop.fill.is_keyed();
     for (entity, mut camera, has_bloom) in &mut cameras {
-        camera.clear_color = ClearColorConfig::Custom(if keyed { Color::NONE } else { HOUSE_CLEAR });
+        camera.clear_color =
+            ClearColorConfig::Custom(if keyed { Color::NONE } else { HOUSE_CLEAR });
         // Glow spreads colour into pixels whose alpha stays 0: it cannot be keyed.
         if keyed && has_bloom {
             commands.entity(entity).remove::<Bloom>();
@@ -244,13 +243,21 @@ mod tests {
         let mut px = vec![0, 0, 0, 0, 200, 10, 20, 255, 100, 0, 0, 128, 1, 0, 2, 0];
         key_over(&mut px, [0, 177, 64]);
         assert_eq!(&px[0..4], &[0, 177, 64, 255]);
-        assert_eq!(&px[12..16], &[0, 177, 64, 255], "dither noise without coverage");
+        assert_eq!(
+            &px[12..16],
+            &[0, 177, 64, 255],
+            "dither noise without coverage"
+        );
         assert_eq!(&px[4..8], &[200, 10, 20, 255]);
         // Half coverage: the picture (already premultiplied) plus half the key, in linear light.
         assert_eq!(px[8], 100);
         let half_key = linear_to_srgb(srgb_to_linear_table()[177] * (1.0 - 128.0 / 255.0));
         assert!((px[9] as i32 - half_key as i32).abs() <= 1, "{}", px[9]);
-        assert!(px[9] > 88, "a linear blend is brighter than a byte blend: {}", px[9]);
+        assert!(
+            px[9] > 88,
+            "a linear blend is brighter than a byte blend: {}",
+            px[9]
+        );
         assert_eq!(px[11], 255);
     }
 
@@ -297,10 +304,22 @@ mod tests {
 
     #[test]
     fn backgrounds_parse_by_name_and_hex() {
-        assert_eq!(BackdropFill::parse("green").unwrap(), BackdropFill::Key([0, 177, 64]));
-        assert_eq!(BackdropFill::parse("#FF0010").unwrap(), BackdropFill::Key([255, 0, 16]));
-        assert_eq!(BackdropFill::parse("transparent").unwrap(), BackdropFill::Transparent);
+        assert_eq!(
+            BackdropFill::parse("green").unwrap(),
+            BackdropFill::Key([0, 177, 64])
+        );
+        assert_eq!(
+            BackdropFill::parse("#FF0010").unwrap(),
+            BackdropFill::Key([255, 0, 16])
+        );
+        assert_eq!(
+            BackdropFill::parse("transparent").unwrap(),
+            BackdropFill::Transparent
+        );
         assert!(BackdropFill::parse("#12").unwrap_err().contains("#12"));
-        assert_eq!(SetVisibility::parse("performer").unwrap(), SetVisibility::PerformerOnly);
+        assert_eq!(
+            SetVisibility::parse("performer").unwrap(),
+            SetVisibility::PerformerOnly
+        );
     }
 }

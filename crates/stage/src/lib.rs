@@ -307,8 +307,7 @@ fn frame_performer(
 ) {
     // Bevy keeps the projection's aspect to the render target's size.
     if let Some(Projection::Perspective(p)) = projections.iter().next() {
-        if p.aspect_ratio.is_finite() && p.aspect_ratio > 0.0 && p.aspect_ratio != cameras.aspect
-        {
+        if p.aspect_ratio.is_finite() && p.aspect_ratio > 0.0 && p.aspect_ratio != cameras.aspect {
             cameras.aspect = p.aspect_ratio;
         }
     }
@@ -322,8 +321,8 @@ fn frame_performer(
 
 /// The stage's state and the runner's choices: lighting, camera, where it renders and how well.
 pub mod prelude {
-    pub use crate::plugin as stage_plugin;
     pub use crate::keying::{Backdrop, BackdropFill, SetPiece, SetVisibility};
+    pub use crate::plugin as stage_plugin;
     pub use crate::{
         CameraDirector, SHOT_ASPECT, StageCamera, StageLighting, StageOutput, StageQuality,
     };
@@ -389,20 +388,30 @@ mod tests {
         for shot in [CameraShot::Wide, CameraShot::Medium, CameraShot::CloseUp] {
             let f = shot.framing(door);
             assert_eq!(reframe(shot, f, door, SHOT_ASPECT), f, "{shot:?} at 16:9");
-            assert_eq!(reframe(shot, f, door, 21.0 / 9.0), f, "{shot:?} wider than 16:9");
+            assert_eq!(
+                reframe(shot, f, door, 21.0 / 9.0),
+                f,
+                "{shot:?} wider than 16:9"
+            );
         }
         // The wide shot looks at the centre of the stage: in portrait it pans to her.
         let wide = CameraShot::Wide.framing(door);
         let (eye, look, fov) = reframe(CameraShot::Wide, wide, door, 9.0 / 16.0);
         assert_eq!(fov, wide.2);
-        assert!(eye.x > 1.0 && (look.x - eye.x).abs() < 1e-4, "pans: {eye} {look}");
+        assert!(
+            eye.x > 1.0 && (look.x - eye.x).abs() < 1e-4,
+            "pans: {eye} {look}"
+        );
         // The medium shot dollies back until her sleeves fit; the close-up stays on her face.
         let medium = CameraShot::Medium.framing(Vec3::ZERO);
         let (eye, look, _) = reframe(CameraShot::Medium, medium, Vec3::ZERO, 9.0 / 16.0);
         let half = (eye - look).length() * (medium.2 * 0.5).tan() * 9.0 / 16.0;
         assert!(half >= 1.39, "medium half-width at 9:16: {half} m");
         let close = CameraShot::CloseUp.framing(Vec3::ZERO);
-        assert_eq!(reframe(CameraShot::CloseUp, close, Vec3::ZERO, 9.0 / 16.0), close);
+        assert_eq!(
+            reframe(CameraShot::CloseUp, close, Vec3::ZERO, 9.0 / 16.0),
+            close
+        );
     }
 
     /// The show and stage plugins in a bare app, on an externally driven clock.
