@@ -9,10 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use bevy::prelude::*;
-use bevy::render::RenderApp;
-use bevy::render::render_resource::PipelineCache;
 use bevy::render::renderer::RenderDevice;
 
 use crate::LingStagePlugins;
@@ -20,9 +18,8 @@ use ling_broadcast::session::BroadcastStats;
 use ling_broadcast::{BroadcastStatus, OutputSpec, ProgramAudio, ProgramOutputs};
 use ling_core::show::{ClockMode, DirectorCommand, ShowClock, ShowFile, insert_show};
 use ling_mocap::MotionPlayer;
-use ling_performer::avatar_scene::{avatar_loading, register_avatar_source};
+use ling_performer::avatar_scene::register_avatar_source;
 use ling_set::keying::Backdrop;
-use ling_set::{StageOutput, StageQuality};
 
 /// What to broadcast and how.
 #[derive(Debug, Clone)]
@@ -88,26 +85,17 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
     }
     let motion = MotionPlayer::for_show(&show)?;
     let track = ling_audio::AudioTrack::for_show(&show)?;
-    let audio = match &track {
-        Some(track) => Some(
-            ling_audio::analysis::AudioClip::load(&track.path)
-                .with_context(|| format!("loading the show's sound {}", track.path.display()))?,
-        ),
-        None => None,
-    };
+    let audio = track.as_ref().map(ProgramAudio::for_track).transpose()?;
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
     app.add_plugins(crate::render::headless_render_plugins());
-    let image = {
-        let mut images = app.world_mut().resource_mut::<Assets<Image>>();
-        ling_broadcast::program_image(&mut images, width, height)
-    };
-    app.insert_resource(StageOutput::Image(image))
-        .insert_resource(StageQuality {
-            msaa_samples: options.msaa_samples,
-        })
-        .insert_resource(options.backdrop)
-        .insert_resource(ProgramOutputs::off_air(options.outputs.clone()))
+    ling_broadcast::insert_program(
+        &mut app,
+        (width, height),
+        options.msaa_samples,
+        options.backdrop,
+    );
+    app.insert_resource(ProgramOutputs::off_air(options.outputs.clone()))
         .add_plugins(LingStagePlugins)
         .add_plugins(ling_broadcast::plugin)
         .insert_resource(motion);
@@ -115,7 +103,7 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
         app.insert_resource(track);
     }
     if let Some(audio) = audio {
-        app.insert_resource(ProgramAudio(std::sync::Arc::new(audio)));
+        app.insert_resource(audio);
     }
     crate::check_show_effects(&app, &show)?;
     let show_duration = show.duration;
@@ -178,7 +166,7 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
     let period = Duration::from_secs_f64(1.0 / fps as f64);
     let exit = loop {
         let started = Instant::now();
-        update_and_poll(&mut app)?;
+        crate::render::update_and_wait(&mut app)?;
         if let Some(exit) = app.should_exit() {
             break exit;
         }
@@ -210,15 +198,9 @@ fn warm_up(app: &mut App) -> anyhow::Result<()> {
             clock.time = 0.0;
             clock.playing = false;
         }
-        update_and_poll(app)?;
+        crate::render::update_and_wait(app)?;
         frames += 1;
-        let pending = app
-            .sub_app(RenderApp)
-            .world()
-            .resource::<PipelineCache>()
-            .waiting_pipelines()
-            .count();
-        let loading = avatar_loading(app.world_mut());
+        let (pending, loading) = crate::render::stage_loading(app);
         idle = if pending == 0 && !loading {
             idle + 1
         } else {
@@ -234,19 +216,6 @@ fn warm_up(app: &mut App) -> anyhow::Result<()> {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-    Ok(())
-}
-
-fn update_and_poll(app: &mut App) -> anyhow::Result<()> {
-    app.update();
-    app.world()
-        .resource::<RenderDevice>()
-        .wgpu_device()
-        .poll(bevy::render::render_resource::PollType::Wait {
-            submission_index: None,
-            timeout: None,
-        })
-        .map_err(|e| anyhow::anyhow!("the GPU did not finish a frame: {e}"))?;
     Ok(())
 }
 

@@ -24,7 +24,6 @@ use ling_mocap::take::Recording;
 use ling_mocap::vmc_source::VmcSettings;
 use ling_performer::avatar_scene::register_avatar_source;
 use ling_set::keying::Backdrop;
-use ling_set::{StageOutput, StageQuality};
 
 /// How a live show runs: automation for tests, VMC, recording, microphone and tracking.
 #[derive(Debug, Clone)]
@@ -110,13 +109,11 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     let motion = MotionPlayer::for_show(&show)?;
     let track = ling_audio::AudioTrack::for_show(&show)?;
     let title = format!("Ling Stage — {} — console", show.name);
-    let audio = match &track {
-        Some(track) => ling_audio::analysis::AudioClip::load(&track.path)
-            .map(|clip| ProgramAudio(Arc::new(clip)))
+    let audio = track.as_ref().and_then(|track| {
+        ProgramAudio::for_track(track)
             .map_err(|e| warn!("the outputs will be silent: {e}"))
-            .ok(),
-        None => None,
-    };
+            .ok()
+    });
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
     app.add_plugins(
@@ -138,26 +135,22 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
             }),
     )
     .set_error_handler(bevy::ecs::error::warn);
-    let (width, height) = options.program_size;
-    let image = {
-        let mut images = app.world_mut().resource_mut::<Assets<Image>>();
-        ling_broadcast::program_image(&mut images, width, height)
-    };
-    app.insert_resource(StageOutput::Image(image))
-        .insert_resource(StageQuality {
-            msaa_samples: options.msaa_samples,
-        })
-        .insert_resource(options.backdrop)
-        .insert_resource(ConsoleLayout {
-            program_window: options.program_window,
-            fullscreen: options.fullscreen,
-            title: format!("Ling Stage — {} — program", show.name),
-        })
-        .insert_resource(if options.outputs.is_empty() {
-            ProgramOutputs::default()
-        } else {
-            ProgramOutputs::on_air(options.outputs.clone())
-        });
+    ling_broadcast::insert_program(
+        &mut app,
+        options.program_size,
+        options.msaa_samples,
+        options.backdrop,
+    );
+    app.insert_resource(ConsoleLayout {
+        program_window: options.program_window,
+        fullscreen: options.fullscreen,
+        title: format!("Ling Stage — {} — program", show.name),
+    })
+    .insert_resource(if options.outputs.is_empty() {
+        ProgramOutputs::default()
+    } else {
+        ProgramOutputs::on_air(options.outputs.clone())
+    });
     if let Some(audio) = audio {
         app.insert_resource(audio);
     }

@@ -19,14 +19,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use bevy::asset::RenderAssetUsages;
-use bevy::image::Image;
 use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
-use bevy::render::render_resource::{
-    Extent3d, PipelineCache, PollType, TextureDimension, TextureFormat, TextureUsages,
-};
+use bevy::render::render_resource::{PipelineCache, PollType};
 use bevy::render::renderer::RenderDevice;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy::render::{RenderApp, RenderPlugin};
@@ -39,8 +35,8 @@ use ling_broadcast::preset::Preset;
 use ling_core::show::{ClockMode, ShowClock, ShowFile, insert_show};
 use ling_mocap::MotionPlayer;
 use ling_performer::avatar_scene::{avatar_loading, register_avatar_source};
+use ling_set::StageOutput;
 use ling_set::keying::{Backdrop, BackdropFill, key_over, unpremultiply};
-use ling_set::{StageOutput, StageQuality};
 
 /// What to render and where.
 #[derive(Debug, Clone)]
@@ -237,13 +233,7 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         }
         update_and_wait(&mut app)?;
         warmup += 1;
-        let pending = app
-            .sub_app(RenderApp)
-            .world()
-            .resource::<PipelineCache>()
-            .waiting_pipelines()
-            .count();
-        let loading = avatar_loading(app.world_mut());
+        let (pending, loading) = stage_loading(&mut app);
         idle_frames = if pending == 0 && !loading {
             idle_frames + 1
         } else {
@@ -429,22 +419,7 @@ fn build_app(
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
     app.add_plugins(headless_render_plugins());
-    let mut target = Image::new_uninit(
-        Extent3d {
-            width,
-            height,
-            depth_or_array_layers: 1,
-        },
-        TextureDimension::D2,
-        TextureFormat::Rgba8UnormSrgb,
-        RenderAssetUsages::RENDER_WORLD,
-    );
-    target.texture_descriptor.usage |=
-        TextureUsages::RENDER_ATTACHMENT | TextureUsages::COPY_SRC | TextureUsages::TEXTURE_BINDING;
-    let handle = app.world_mut().resource_mut::<Assets<Image>>().add(target);
-    app.insert_resource(StageOutput::Image(handle));
-    app.insert_resource(StageQuality { msaa_samples });
-    app.insert_resource(backdrop);
+    ling_broadcast::insert_program(&mut app, (width, height), msaa_samples, backdrop);
     app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::ZERO));
     app.add_plugins(LingStagePlugins);
     crate::check_show_effects(&app, &show)?;
@@ -504,7 +479,21 @@ pub fn measure_avatar_load(avatar: &Path) -> anyhow::Result<(Duration, i64)> {
     Ok((took, after - before))
 }
 
-fn update_and_wait(app: &mut App) -> anyhow::Result<()> {
+/// What the stage still waits for: render pipelines compiling, and whether the avatar is
+/// loading.
+pub(crate) fn stage_loading(app: &mut App) -> (usize, bool) {
+    let pending = app
+        .sub_app(RenderApp)
+        .world()
+        .resource::<PipelineCache>()
+        .waiting_pipelines()
+        .count();
+    (pending, avatar_loading(app.world_mut()))
+}
+
+/// Runs one frame and waits for the GPU to finish it (a software renderer only makes progress
+/// when polled).
+pub(crate) fn update_and_wait(app: &mut App) -> anyhow::Result<()> {
     app.update();
     app.world()
         .resource::<RenderDevice>()

@@ -56,6 +56,25 @@ pub fn program_image(images: &mut Assets<Image>, width: u32, height: u32) -> Han
     images.add(image)
 }
 
+/// Points the stage camera at a new program image of `width`×`height` with the given
+/// anti-aliasing and backdrop: what every runner (live, render, broadcast) does before adding
+/// the stage. Returns the image.
+pub fn insert_program(
+    app: &mut App,
+    (width, height): (u32, u32),
+    msaa_samples: u32,
+    backdrop: Backdrop,
+) -> Handle<Image> {
+    let image = {
+        let mut images = app.world_mut().resource_mut::<Assets<Image>>();
+        program_image(&mut images, width, height)
+    };
+    app.insert_resource(StageOutput::Image(image.clone()))
+        .insert_resource(ling_set::StageQuality { msaa_samples })
+        .insert_resource(backdrop);
+    image
+}
+
 /// One configured output: where, and how it is encoded.
 #[derive(Debug, Clone)]
 pub struct OutputSpec {
@@ -190,6 +209,15 @@ impl BroadcastStatus {
 #[derive(Resource, Debug, Clone)]
 pub struct ProgramAudio(pub Arc<AudioClip>);
 
+impl ProgramAudio {
+    /// Decodes the show's track for the outputs; the error names the file.
+    pub fn for_track(
+        track: &ling_audio::AudioTrack,
+    ) -> Result<Self, ling_audio::analysis::AudioError> {
+        AudioClip::load(&track.path).map(|clip| Self(Arc::new(clip)))
+    }
+}
+
 /// Frames asked of the renderer and not yet arrived: the show time each was asked at.
 #[derive(Resource, Debug, Default)]
 struct Readbacks {
@@ -303,6 +331,11 @@ fn request_frames(
     }
 }
 
+/// The longest forward step of show time between two sent frames that still counts as
+/// playback (its sound is sent); longer steps are seeks. A software renderer at a few frames
+/// per second must not lose its sound.
+const MAX_SOUND_STEP: f64 = 2.0;
+
 /// Rows of a read-back texture are padded to 256 bytes; the outputs want them packed.
 fn unpad(data: &[u8], width: u32, height: u32) -> Option<Vec<u8>> {
     let row = width as usize * 4;
@@ -370,7 +403,7 @@ fn send_frame(
     // The sound of the show time this frame covers: from the last frame's time to this one's.
     // A jump (seek, loop, pause) sends nothing; the outputs fill the gap with silence.
     let sound = match (&audio, readbacks.last_time) {
-        (Some(audio), Some(last)) if time > last && time - last < 0.5 => {
+        (Some(audio), Some(last)) if time > last && time - last < MAX_SOUND_STEP => {
             sound_between(&audio.0, last, time)
         }
         _ => Vec::new(),
