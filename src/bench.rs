@@ -121,7 +121,6 @@ pub fn run(
             start: 2.0,
             keep_frames: true,
             progress: false,
-            msaa_samples: 4,
             ..RenderOptions::default()
         };
         let report = render::render(show.clone(), &options)?;
@@ -162,7 +161,7 @@ fn broadcast_cost(
         width,
         height,
         fps: 30,
-        msaa_samples: 4,
+        quality: ling_stage::stage::QualityRequest::fixed(ling_stage::stage::StageQuality::FINAL),
         backdrop: default(),
         seconds: Some(seconds),
         looping: true,

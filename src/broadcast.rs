@@ -19,6 +19,7 @@ use ling_broadcast::{BroadcastStatus, OutputSpec, ProgramAudio, ProgramOutputs};
 use ling_core::show::{ClockMode, DirectorCommand, ShowClock, ShowFile, insert_show};
 use ling_mocap::MotionPlayer;
 use ling_performer::avatar_scene::register_avatar_source;
+use ling_set::QualityRequest;
 use ling_set::keying::Backdrop;
 
 /// What to broadcast and how.
@@ -32,8 +33,8 @@ pub struct BroadcastOptions {
     pub height: u32,
     /// Frame rate of the outputs.
     pub fps: u32,
-    /// MSAA samples of the stage camera (1 = off).
-    pub msaa_samples: u32,
+    /// Picture quality (by default draft on a software renderer, final on a GPU).
+    pub quality: QualityRequest,
     /// Background and set pieces (keying).
     pub backdrop: Backdrop,
     /// Stop after this many seconds on air (default: when the show ends, or never when looping).
@@ -89,12 +90,7 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
     app.add_plugins(crate::render::headless_render_plugins());
-    ling_broadcast::insert_program(
-        &mut app,
-        (width, height),
-        options.msaa_samples,
-        options.backdrop,
-    );
+    ling_broadcast::insert_program(&mut app, (width, height), options.quality, options.backdrop);
     app.insert_resource(ProgramOutputs::off_air(options.outputs.clone()))
         .add_plugins(LingStagePlugins)
         .add_plugins(ling_broadcast::plugin)

@@ -51,8 +51,8 @@ pub struct LiveOptions {
     pub tracking: Option<ling_tracking::live::TrackingInput>,
     /// The program picture's size in pixels.
     pub program_size: (u32, u32),
-    /// MSAA samples of the stage camera.
-    pub msaa_samples: u32,
+    /// Picture quality (by default draft on a software renderer, final on a GPU).
+    pub quality: ling_set::QualityRequest,
     /// A separate program window (`false`: the picture docked in the console).
     pub program_window: bool,
     /// Open the program window fullscreen on this monitor.
@@ -77,7 +77,7 @@ impl Default for LiveOptions {
             microphone: None,
             tracking: None,
             program_size: (1280, 720),
-            msaa_samples: 4,
+            quality: default(),
             program_window: true,
             fullscreen: None,
             backdrop: Backdrop::default(),
@@ -138,7 +138,7 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     ling_broadcast::insert_program(
         &mut app,
         options.program_size,
-        options.msaa_samples,
+        options.quality,
         options.backdrop,
     );
     app.insert_resource(ConsoleLayout {

@@ -143,9 +143,14 @@ enum Commands {
         /// Keep the PNG frames after encoding.
         #[arg(long)]
         keep_frames: bool,
-        /// Anti-aliasing samples: 1 (off, ~30% faster on software renderers), 2, 4 or 8.
-        #[arg(long, default_value_t = 4)]
-        msaa: u32,
+        /// Picture quality: final (4× MSAA, bloom, 2048-texel shadows) or draft (no MSAA, no
+        /// bloom, 1024-texel shadows; about twice as fast on a software renderer).
+        #[arg(long, value_name = "draft|final", default_value = "final", value_parser = parse_quality)]
+        quality: ling_stage::stage::StageQuality,
+        /// Anti-aliasing samples, overriding the quality's: 1 (off, ~30% faster on software
+        /// renderers), 2, 4 or 8.
+        #[arg(long)]
+        msaa: Option<u32>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -307,10 +312,29 @@ struct ProgramArgs {
     /// she stands on, with her shadow) or full.
     #[arg(long, value_name = "PIECES")]
     set: Option<String>,
-    /// Anti-aliasing samples of the stage camera: 1 (off, fastest on software renderers), 2, 4
-    /// or 8.
-    #[arg(long, default_value_t = 4)]
-    msaa: u32,
+    /// Picture quality: final (4× MSAA, bloom, 2048-texel shadows) or draft (no MSAA, no
+    /// bloom, 1024-texel shadows; about twice as fast on a software renderer). Default: draft
+    /// on a software renderer (real time comes first), final on a GPU.
+    #[arg(long, value_name = "draft|final", value_parser = parse_quality)]
+    quality: Option<ling_stage::stage::StageQuality>,
+    /// Anti-aliasing samples of the stage camera, overriding the quality's: 1 (off, fastest
+    /// on software renderers), 2, 4 or 8.
+    #[arg(long)]
+    msaa: Option<u32>,
+}
+
+fn parse_quality(text: &str) -> Result<ling_stage::stage::StageQuality, String> {
+    ling_stage::stage::StageQuality::named(text)
+        .ok_or_else(|| format!("\"{text}\" is not a quality: draft or final"))
+}
+
+fn check_msaa(msaa: Option<u32>) -> anyhow::Result<()> {
+    match msaa {
+        Some(n) if ![1, 2, 4, 8].contains(&n) => {
+            anyhow::bail!("--msaa must be 1, 2, 4 or 8 (got {n})")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The program settings the command line asks for: picture size, frame rate, backdrop and
@@ -318,7 +342,7 @@ struct ProgramArgs {
 struct Program {
     size: (u32, u32),
     fps: u32,
-    msaa: u32,
+    quality: ling_stage::stage::QualityRequest,
     backdrop: ling_stage::stage::keying::Backdrop,
     outputs: Vec<ling_broadcast::OutputSpec>,
 }
@@ -340,9 +364,7 @@ impl ProgramArgs {
         if size.0 == 0 || size.1 == 0 || fps == 0 {
             anyhow::bail!("width, height and fps must be positive");
         }
-        if ![1, 2, 4, 8].contains(&self.msaa) {
-            anyhow::bail!("--msaa must be 1, 2, 4 or 8 (got {})", self.msaa);
-        }
+        check_msaa(self.msaa)?;
         let fill = BackdropFill::parse(&self.background).map_err(anyhow::Error::msg)?;
         let set = match &self.set {
             Some(text) => SetVisibility::parse(text).map_err(anyhow::Error::msg)?,
@@ -369,7 +391,10 @@ impl ProgramArgs {
         Ok(Program {
             size,
             fps,
-            msaa: self.msaa,
+            quality: ling_stage::stage::QualityRequest {
+                preset: self.quality,
+                msaa_samples: self.msaa,
+            },
             backdrop: Backdrop { fill, set },
             outputs,
         })
@@ -455,7 +480,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     screenshot: screenshot.map(|p| (p, screenshot_at)),
                     program_screenshot: screenshot_program.map(|p| (p, screenshot_at)),
                     program_size: program.size,
-                    msaa_samples: program.msaa,
+                    quality: program.quality,
                     program_window: !docked,
                     fullscreen,
                     backdrop: program.backdrop,
@@ -490,9 +515,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             background,
             set,
             keep_frames,
+            quality,
             msaa,
             quiet,
         } => {
+            check_msaa(msaa)?;
             use ling_stage::stage::keying::{Backdrop, BackdropFill, SetVisibility};
             let fill = match (alpha, background) {
                 (true, _) => BackdropFill::Transparent,
@@ -518,7 +545,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 start,
                 keep_frames,
                 progress: !quiet,
-                msaa_samples: msaa,
+                quality: ling_stage::stage::QualityRequest {
+                    preset: Some(quality),
+                    msaa_samples: msaa,
+                },
                 backdrop: Backdrop {
                     fill,
                     set: set.unwrap_or(SetVisibility::PerformerOnly),
@@ -563,7 +593,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     width: program.size.0,
                     height: program.size.1,
                     fps: program.fps,
-                    msaa_samples: program.msaa,
+                    quality: program.quality,
                     backdrop: program.backdrop,
                     seconds,
                     looping,
@@ -673,13 +703,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
-    // Behave like other command-line tools when output is piped into `head`: end quietly.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    // Reports and listings behave like other command-line tools when piped into `head`: they
+    // end quietly. Commands that feed ffmpeg keep SIGPIPE ignored: an encoder or stream that
+    // dies must be an error the show survives (retried, reported), never the end of the show.
+    let feeds_encoders = matches!(
+        cli.command,
+        Commands::Live { .. }
+            | Commands::Render { .. }
+            | Commands::Broadcast { .. }
+            | Commands::Record { .. }
+            | Commands::Bench { .. }
+    );
+    #[cfg(unix)]
+    if !feeds_encoders {
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

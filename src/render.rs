@@ -35,8 +35,8 @@ use ling_broadcast::preset::Preset;
 use ling_core::show::{ClockMode, ShowClock, ShowFile, insert_show};
 use ling_mocap::MotionPlayer;
 use ling_performer::avatar_scene::{avatar_loading, register_avatar_source};
-use ling_set::StageOutput;
 use ling_set::keying::{Backdrop, BackdropFill, key_over, unpremultiply};
+use ling_set::{QualityRequest, StageOutput, StageQuality};
 
 /// What to render and where.
 #[derive(Debug, Clone)]
@@ -58,8 +58,8 @@ pub struct RenderOptions {
     pub keep_frames: bool,
     /// Show a progress bar on the terminal.
     pub progress: bool,
-    /// MSAA samples (1 = off, 2, 4, 8).
-    pub msaa_samples: u32,
+    /// Picture quality: final by default, draft for speed, MSAA overridden.
+    pub quality: QualityRequest,
     /// What fills the background and which set pieces show. Keyed backdrops write RGBA PNG
     /// frames with straight alpha ([`BackdropFill::Transparent`]) or opaque frames over an
     /// exact key colour ([`BackdropFill::Key`]).
@@ -90,7 +90,7 @@ impl Default for RenderOptions {
             start: 0.0,
             keep_frames: false,
             progress: true,
-            msaa_samples: 4,
+            quality: QualityRequest::fixed(StageQuality::FINAL),
             backdrop: Backdrop::default(),
             video_kbps: None,
         }
@@ -200,13 +200,10 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = show.name.clone();
 
-    if ![1, 2, 4, 8].contains(&options.msaa_samples) {
-        bail!("--msaa must be 1, 2, 4 or 8 (got {})", options.msaa_samples);
-    }
     let motion = MotionPlayer::for_show(&show)?;
     let track = ling_audio::AudioTrack::for_show(&show)?;
     let audio_path = track.as_ref().map(|t| t.path.clone());
-    let mut app = build_app(show, width, height, options.msaa_samples, options.backdrop)?;
+    let mut app = build_app(show, width, height, options.quality, options.backdrop)?;
     app.insert_resource(motion);
     if let Some(track) = track {
         app.insert_resource(track);
@@ -413,13 +410,13 @@ fn build_app(
     show: ShowFile,
     width: u32,
     height: u32,
-    msaa_samples: u32,
+    quality: QualityRequest,
     backdrop: Backdrop,
 ) -> anyhow::Result<App> {
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
     app.add_plugins(headless_render_plugins());
-    ling_broadcast::insert_program(&mut app, (width, height), msaa_samples, backdrop);
+    ling_broadcast::insert_program(&mut app, (width, height), quality, backdrop);
     app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::ZERO));
     app.add_plugins(LingStagePlugins);
     crate::check_show_effects(&app, &show)?;
@@ -449,7 +446,13 @@ pub fn measure_avatar_load(avatar: &Path) -> anyhow::Result<(Duration, i64)> {
         performer: ling_core::show::PerformerSpec::None,
         ..default()
     };
-    let mut app = build_app(empty, 64, 64, 1, Backdrop::default())?;
+    let mut app = build_app(
+        empty,
+        64,
+        64,
+        QualityRequest::fixed(StageQuality::DRAFT),
+        Backdrop::default(),
+    )?;
     for _ in 0..MIN_WARMUP_FRAMES {
         update_and_wait(&mut app)?;
     }

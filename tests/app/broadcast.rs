@@ -2,6 +2,7 @@
 //! that stalls and dies while the show goes on, the virtual camera check, and the program
 //! window under Xvfb.
 
+use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -208,7 +209,6 @@ fn number_after(text: &str, key: &str) -> f64 {
 }
 
 #[test]
-#[ignore = "#14 open: the headless broadcast loop renders ~2 fps on lavapipe (frames are repeated, sound spans dropped); run with --ignored"]
 fn broadcast_sends_picture_and_sound_to_an_rtmp_listener() {
     if !has_ffmpeg() {
         ling_testkit::skip("broadcast over RTMP: ffmpeg/ffprobe not installed");
@@ -247,7 +247,6 @@ fn broadcast_sends_picture_and_sound_to_an_rtmp_listener() {
 }
 
 #[test]
-#[ignore = "#14 open: the headless broadcast loop renders ~2 fps on lavapipe (frames are repeated, sound spans dropped); run with --ignored"]
 fn broadcast_sends_mpeg_ts_over_srt_and_udp() {
     if !has_ffmpeg() {
         ling_testkit::skip("broadcast over SRT/UDP: ffmpeg/ffprobe not installed");
@@ -282,7 +281,18 @@ fn broadcast_sends_mpeg_ts_over_srt_and_udp() {
     // UDP: MPEG-TS datagrams to a receiver that stops after 2 s of stream.
     let port = free_udp_port();
     let udp = dir.path().join("udp.ts");
-    let mut listener = receiver(&["-i", &format!("udp://127.0.0.1:{port}"), "-t", "2"], &udp);
+    // A 1 s stream analysis (the default 5 s would outlast the 4 s broadcast: nothing written).
+    let mut listener = receiver(
+        &[
+            "-analyzeduration",
+            "1000000",
+            "-i",
+            &format!("udp://127.0.0.1:{port}"),
+            "-t",
+            "2",
+        ],
+        &udp,
+    );
     std::thread::sleep(Duration::from_millis(500));
     let (ok, text) = output_of(&mut broadcast(
         &show,
@@ -299,7 +309,6 @@ fn broadcast_sends_mpeg_ts_over_srt_and_udp() {
 /// The receiver freezes (SIGSTOP) and then dies: the show clock keeps wall time, frames are
 /// dropped and counted, and the output is retried.
 #[test]
-#[ignore = "#14 open: the headless broadcast loop renders ~2 fps on lavapipe (frames are repeated, sound spans dropped); run with --ignored"]
 fn a_stalled_and_dead_output_never_stalls_the_show() {
     if !has_ffmpeg() {
         ling_testkit::skip("stalled output: ffmpeg/ffprobe not installed");
@@ -312,13 +321,31 @@ fn a_stalled_and_dead_output_never_stalls_the_show() {
     let received = dir.path().join("stalled.flv");
     let mut listener = receiver(&["-listen", "1", "-i", &url], &received);
     wait_listening(port);
-    let child = broadcast(&show, &url, 10.0)
+    let mut child = broadcast(&show, &url, 10.0)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Let it go on air (warm-up first), then freeze the receiver, then kill it.
-    std::thread::sleep(Duration::from_secs(8));
+    // Read the log as it comes, to know when the show is on air (after its warm-up, however
+    // long a busy machine takes for it).
+    let stderr = child.stderr.take().unwrap();
+    let (on_air_tx, on_air) = std::sync::mpsc::channel();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("on air: rtmp") {
+                let _ = on_air_tx.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    on_air
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the broadcast went on air");
+    // Two seconds on air, then the receiver freezes for four, then dies.
+    std::thread::sleep(Duration::from_secs(2));
     let pid = listener.id().to_string();
     Command::new("kill").args(["-STOP", &pid]).status().unwrap();
     std::thread::sleep(Duration::from_secs(4));
@@ -328,7 +355,7 @@ fn a_stalled_and_dead_output_never_stalls_the_show() {
     let text = format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        log.join().unwrap()
     );
     assert!(out.status.success(), "{text}");
     let wall = number_after(&text, "broadcast: ");
@@ -337,9 +364,11 @@ fn a_stalled_and_dead_output_never_stalls_the_show() {
         (clock - wall).abs() < 0.3,
         "the show clock kept wall time: {clock} s of show in {wall} s\n{text}"
     );
+    // A software renderer takes a few hundred ms a frame; a show waiting on the frozen
+    // receiver would have one frame as long as the freeze (4 s).
     let longest = number_after(&text, "longest frame ");
     assert!(
-        longest < 500.0,
+        longest < 2000.0,
         "no frame waited on the output: {longest} ms\n{text}"
     );
     let dropped = number_after(&text, "repeated, ");

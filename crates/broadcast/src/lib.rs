@@ -57,12 +57,12 @@ pub fn program_image(images: &mut Assets<Image>, width: u32, height: u32) -> Han
 }
 
 /// Points the stage camera at a new program image of `width`×`height` with the given
-/// anti-aliasing and backdrop: what every runner (live, render, broadcast) does before adding
+/// quality and backdrop: what every runner (live, render, broadcast) does before adding
 /// the stage. Returns the image.
 pub fn insert_program(
     app: &mut App,
     (width, height): (u32, u32),
-    msaa_samples: u32,
+    quality: ling_set::QualityRequest,
     backdrop: Backdrop,
 ) -> Handle<Image> {
     let image = {
@@ -70,7 +70,7 @@ pub fn insert_program(
         program_image(&mut images, width, height)
     };
     app.insert_resource(StageOutput::Image(image.clone()))
-        .insert_resource(ling_set::StageQuality { msaa_samples })
+        .insert_resource(quality)
         .insert_resource(backdrop);
     image
 }

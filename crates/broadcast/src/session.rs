@@ -33,7 +33,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -50,6 +50,8 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const FAILED_WRITE_GRACE: Duration = Duration::from_secs(2);
 /// How often the supervisor looks at its child and its flags.
 const POLL: Duration = Duration::from_millis(20);
+/// Seconds of sound an output holds before dropping the oldest.
+const AUDIO_RING_SECONDS: usize = 3;
 
 /// One picture for the outputs.
 #[derive(Clone)]
@@ -166,6 +168,9 @@ struct Shared {
     pending: Mutex<Option<Frame>>,
     audio: Mutex<VecDeque<f32>>,
     audio_capacity: usize,
+    /// The largest recent hand-over of sound, in samples (decays): how bursty the sound comes.
+    /// A slow renderer hands over a long stretch with each frame; the writer buffers that much.
+    audio_burst: AtomicUsize,
     frames_sent: AtomicU64,
     frames_repeated: AtomicU64,
     frames_dropped: AtomicU64,
@@ -211,7 +216,7 @@ impl Broadcaster {
     ) -> Self {
         let audio_capacity = settings
             .audio_input(&target)
-            .map_or(0, |rate| rate.max(1) as usize);
+            .map_or(0, |rate| AUDIO_RING_SECONDS * rate.max(1) as usize);
         let shared = Arc::new(Shared {
             program: program.into(),
             label: target.label(),
@@ -224,6 +229,7 @@ impl Broadcaster {
             pending: Mutex::new(None),
             audio: Mutex::new(VecDeque::with_capacity(audio_capacity)),
             audio_capacity,
+            audio_burst: AtomicUsize::new(0),
             frames_sent: AtomicU64::new(0),
             frames_repeated: AtomicU64::new(0),
             frames_dropped: AtomicU64::new(0),
@@ -268,7 +274,7 @@ impl Broadcaster {
     }
 
     /// Hands mono sound over, at [`StreamSettings::audio_rate`]. Never blocks: the samples go
-    /// into a ring of one second that drops its oldest samples when full. Ignored while no
+    /// into a ring of a few seconds that drops its oldest samples when full. Ignored while no
     /// ffmpeg is running, and by outputs without sound input.
     pub fn push_audio(&self, mono: &[f32]) {
         let shared = &self.shared;
@@ -276,6 +282,10 @@ impl Broadcaster {
             return;
         }
         push_ring(&mut lock(&shared.audio), mono, shared.audio_capacity);
+        let burst = shared.audio_burst.load(Ordering::Relaxed);
+        shared
+            .audio_burst
+            .store(mono.len().max(burst - burst / 16), Ordering::Relaxed);
     }
 
     /// The output's statistics now.
@@ -732,6 +742,12 @@ fn write_video(shared: &Shared, link: &Link, mut stdin: std::process::ChildStdin
 
 /// The sound writer: `rate / fps` samples per frame written, on the same clock, to
 /// ffmpeg's descriptor 3.
+///
+/// Sound arrives with the frames, in stretches as long as the time between two rendered
+/// frames: 33 ms on a GPU, a few hundred on a software renderer. The writer is a jitter
+/// buffer sized by those stretches: it starts (and restarts after running dry) once it holds
+/// half a stretch more than it needs, so the next stretch arrives before the sound runs out,
+/// and it drops sound only when more than two stretches pile up (keeps sound on picture).
 fn write_audio(shared: &Shared, link: &Link, mut pipe: std::io::PipeWriter, rate: u32) {
     let fps = shared.settings.fps.max(1) as u64;
     let rate = rate as u64;
@@ -739,11 +755,11 @@ fn write_audio(shared: &Shared, link: &Link, mut pipe: std::io::PipeWriter, rate
     // Half a tick after the video's tick, to see the frame it just wrote.
     let start = Instant::now() + period / 2;
     let due = |tick: u64| start + Duration::from_secs_f64(tick as f64 / fps as f64);
-    // Sound that came ahead of its frame by more than this is dropped (keeps sound on picture).
-    let slack = (3 * rate / fps).max(rate / 10) as usize;
+    let min_slack = (3 * rate / fps).max(rate / 10) as usize;
     let mut tick: u64 = 0;
     let mut written: u64 = 0;
     let mut skipped_seen: u64 = 0;
+    let mut playing = false;
     let mut bytes: Vec<u8> = Vec::new();
     while sleep_until(due(tick), &link.done) {
         tick = tick.max((start.elapsed().as_secs_f64() * fps as f64).floor() as u64) + 1;
@@ -758,14 +774,20 @@ fn write_audio(shared: &Shared, link: &Link, mut pipe: std::io::PipeWriter, rate
         }
         bytes.clear();
         {
+            let burst = shared.audio_burst.load(Ordering::Relaxed);
             let mut ring = lock(&shared.audio);
             let drop_now = skip.min(ring.len());
             ring.drain(..drop_now);
-            let surplus = ring.len().saturating_sub(need + slack);
+            let surplus = ring.len().saturating_sub(need + min_slack.max(2 * burst));
             ring.drain(..surplus);
-            let take = need.min(ring.len());
-            for sample in ring.drain(..take) {
-                bytes.extend_from_slice(&sample.to_le_bytes());
+            playing = playing || ring.len() >= need + burst / 2;
+            if playing {
+                let take = need.min(ring.len());
+                // Ran dry: fill with silence and wait to hold enough again.
+                playing = take == need;
+                for sample in ring.drain(..take) {
+                    bytes.extend_from_slice(&sample.to_le_bytes());
+                }
             }
         }
         // Underrun: silence.

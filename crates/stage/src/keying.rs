@@ -130,22 +130,28 @@ pub(crate) const HOUSE_CLEAR: Color = Color::srgb(0.01, 0.01, 0.012);
 pub(crate) fn apply_backdrop(
     mut commands: Commands,
     backdrop: Res<Backdrop>,
+    quality: Res<crate::StageQuality>,
     mut cameras: Query<(Entity, &mut Camera, Has<Bloom>), With<crate::StageCamera>>,
     new_cameras: Query<(), Added<crate::StageCamera>>,
     new_pieces: Query<(), Added<SetPiece>>,
     mut pieces: Query<(&SetPiece, &mut Visibility)>,
 ) {
-    if !backdrop.is_changed() && new_cameras.is_empty() && new_pieces.is_empty() {
+    if !backdrop.is_changed()
+        && !quality.is_changed()
+        && new_cameras.is_empty()
+        && new_pieces.is_empty()
+    {
         return;
     }
     let keyed = backdrop.fill.is_keyed();
+    let bloom = quality.bloom && !keyed;
     for (entity, mut camera, has_bloom) in &mut cameras {
         camera.clear_color =
             ClearColorConfig::Custom(if keyed { Color::NONE } else { HOUSE_CLEAR });
         // Glow spreads colour into pixels whose alpha stays 0: it cannot be keyed.
-        if keyed && has_bloom {
+        if !bloom && has_bloom {
             commands.entity(entity).remove::<Bloom>();
-        } else if !keyed && !has_bloom {
+        } else if bloom && !has_bloom {
             commands.entity(entity).insert(Bloom::NATURAL);
         }
     }
