@@ -1161,6 +1161,61 @@ mod tests {
         assert!(mean > -20.0, "mean volume {mean} dB\n{text}");
     }
 
+    /// A software renderer hands a frame over every 300 ms with 300 ms of sound: the sound
+    /// plays on without gaps once the jitter buffer holds enough.
+    #[test]
+    fn sound_in_long_stretches_plays_without_gaps() {
+        if !has_ffmpeg() {
+            return ling_testkit::skip("ffmpeg and ffprobe are not installed");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("slow.mkv");
+        let target = OutputTarget::parse(file.to_str().unwrap()).unwrap();
+        let b = Broadcaster::start(
+            target.clone(),
+            settings(&target, Some(RATE)),
+            Background::Opaque,
+        );
+        let start = Instant::now();
+        for n in 0..14u64 {
+            let due = start + Duration::from_millis(300 * n);
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            // Nine frames' worth of tone per hand-over.
+            let sound: Vec<f32> = (9 * n..9 * (n + 1)).flat_map(tone).collect();
+            b.push_audio(&sound);
+            b.push_frame(bar_frame(n));
+        }
+        let stats = b.stop();
+        assert_eq!(stats.attempts, 1, "{stats:?}");
+        let out = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostats", "-i"])
+            .arg(&file)
+            .args([
+                "-map",
+                "0:a",
+                "-af",
+                "silencedetect=noise=-40dB:d=0.04",
+                "-f",
+                "null",
+                "-",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        // Silence is allowed while the buffer first fills (under a second), never after.
+        let late_silences: Vec<f64> = text
+            .lines()
+            .filter_map(|l| l.split("silence_start:").nth(1))
+            .filter_map(|v| v.trim().parse::<f64>().ok())
+            .filter(|t| *t > 1.0)
+            .collect();
+        assert!(
+            late_silences.is_empty(),
+            "gaps in the sound at {late_silences:?} s\n{text}"
+        );
+        assert!(text.contains("Audio:"), "{text}");
+    }
+
     #[test]
     fn session_streams_mpegts_over_udp() {
         if !has_ffmpeg() {
