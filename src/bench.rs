@@ -161,7 +161,9 @@ fn broadcast_cost(
         width,
         height,
         fps: 30,
-        quality: ling_stage::stage::QualityRequest::fixed(ling_stage::stage::StageQuality::FINAL),
+        // What a user gets: draft on a software renderer, final on a GPU.
+        quality: ling_stage::stage::QualityRequest::default(),
+        microphone: None,
         backdrop: default(),
         seconds: Some(seconds),
         looping: true,

@@ -43,6 +43,8 @@ pub struct BroadcastOptions {
     pub looping: bool,
     /// Print a status line every few seconds.
     pub progress: bool,
+    /// Send a microphone to the outputs (and to her mouth): `Some(None)` is the default one.
+    pub microphone: Option<Option<String>>,
     /// Go on air (`false` runs the same show with the outputs off, to measure their cost).
     pub on_air: bool,
 }
@@ -101,6 +103,12 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
     if let Some(audio) = audio {
         app.insert_resource(audio);
     }
+    if options.microphone.is_some() {
+        app.insert_resource(ling_audio::AudioSettings {
+            playback: false,
+            microphone: options.microphone.clone(),
+        });
+    }
     crate::check_show_effects(&app, &show)?;
     let show_duration = show.duration;
     insert_show(&mut app, show, ClockMode::Realtime, options.looping);
@@ -116,6 +124,12 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
     }
 
     warm_up(&mut app)?;
+    if options.microphone.is_some() {
+        // Whether the microphone opened, or why not (the show goes on with its track).
+        if let Some(status) = app.world().get_resource::<ling_audio::AudioStatus>() {
+            println!("sound: {}", status.summary);
+        }
+    }
 
     // On air: the clock from the top, the outputs started, a stop condition.
     let limit = options

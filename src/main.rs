@@ -172,6 +172,10 @@ enum Commands {
         /// No status lines.
         #[arg(long)]
         quiet: bool,
+        /// Send a microphone (by name; the default one if no name is given) to the outputs,
+        /// mixed with the show's track, and move her mouth with it.
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+        mic: Option<String>,
         #[command(flatten)]
         program: ProgramArgs,
     },
@@ -582,6 +586,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seconds,
             looping,
             quiet,
+            mic,
             program,
         } => {
             let file = load_show(&show, motion)?;
@@ -599,6 +604,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     looping,
                     progress: !quiet,
                     on_air: true,
+                    microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
                 },
             )
             .with_context(|| format!("broadcasting {}", show.display()))?;

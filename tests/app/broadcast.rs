@@ -384,6 +384,36 @@ fn a_stalled_and_dead_output_never_stalls_the_show() {
     );
 }
 
+/// `--mic` on a machine without one: said plainly, and the broadcast goes on.
+#[test]
+fn a_missing_microphone_is_reported_and_the_broadcast_goes_on() {
+    if !has_ffmpeg() {
+        ling_testkit::skip("broadcast --mic: ffmpeg/ffprobe not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let show = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo.ron");
+    let file = dir.path().join("mic.mkv");
+    let mut cmd = broadcast(&show, file.to_str().unwrap(), 2.0);
+    cmd.args(["--mic", "Ling's Mic"]);
+    let (ok, text) = output_of(&mut cmd);
+    assert!(ok, "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    let sound = text
+        .lines()
+        .find(|l| l.starts_with("sound: "))
+        .unwrap_or_else(|| panic!("no sound line:\n{text}"));
+    if ling_audio::list_devices().inputs.is_empty() {
+        assert!(
+            sound.contains("no microphone") && sound.contains("Ling's Mic"),
+            "{sound}"
+        );
+    }
+    let p = probe(&file);
+    assert_eq!(p.video.map(|v| (v.0, v.1)), Some((320, 180)), "{text}");
+    assert!(p.duration > 1.5, "{:.2} s written\n{text}", p.duration);
+}
+
 #[test]
 fn a_missing_virtual_camera_is_named_with_how_to_load_it() {
     let (ok, text) = output_of(&mut broadcast(

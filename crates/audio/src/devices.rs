@@ -6,7 +6,8 @@
 //! The streams are started by the crate's plugin; what is public is [`MicAnalyzer`], the live
 //! mouth from a stream of samples, which `ling-stage bench` feeds directly to time it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -184,18 +185,84 @@ impl MicAnalyzer {
     }
 }
 
+/// What the microphone hears, as mono samples, for whoever sends it on (the program outputs
+/// of `ling-broadcast`). Holds at most [`MicSound::HOLD_SECONDS`]: the oldest sound goes when
+/// nobody takes it.
+#[derive(Debug, Default)]
+pub struct MicSound {
+    samples: Mutex<VecDeque<f32>>,
+    rate: AtomicU32,
+}
+
+impl MicSound {
+    /// Seconds of sound kept for a taker that falls behind.
+    pub const HOLD_SECONDS: u32 = 2;
+
+    /// Adds mono samples captured at `rate` Hz.
+    pub fn push(&self, rate: u32, mono: &[f32]) {
+        self.rate.store(rate, Ordering::Relaxed);
+        let hold = (Self::HOLD_SECONDS * rate.max(1)) as usize;
+        let Ok(mut ring) = self.samples.lock() else {
+            return;
+        };
+        ring.extend(mono.iter().copied());
+        let over = ring.len().saturating_sub(hold);
+        ring.drain(..over);
+    }
+
+    /// Takes everything heard since the last take, resampled to `rate` Hz (linear
+    /// interpolation: a voice, not a master).
+    pub fn take(&self, rate: u32) -> Vec<f32> {
+        let from = self.rate.load(Ordering::Relaxed);
+        let Ok(mut ring) = self.samples.lock() else {
+            return Vec::new();
+        };
+        let heard: Vec<f32> = ring.drain(..).collect();
+        drop(ring);
+        resample(&heard, from, rate)
+    }
+
+    /// Forgets what was heard (the program went off air).
+    pub fn clear(&self) {
+        if let Ok(mut ring) = self.samples.lock() {
+            ring.clear();
+        }
+    }
+}
+
+/// `samples` at `from` Hz as `to` Hz, by linear interpolation.
+fn resample(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
+    if from == to || from == 0 || to == 0 || samples.is_empty() {
+        return samples.to_vec();
+    }
+    let step = from as f64 / to as f64;
+    let count = (samples.len() as f64 / step).floor() as usize;
+    (0..count)
+        .map(|i| {
+            let x = i as f64 * step;
+            let j = x.floor() as usize;
+            let t = (x - j as f64) as f32;
+            let a = samples[j.min(samples.len() - 1)];
+            let b = samples[(j + 1).min(samples.len() - 1)];
+            a + (b - a) * t
+        })
+        .collect()
+}
+
 /// Listens to a microphone (by name, or the default) and keeps `heard` up to date with the
-/// visemes of the last 60 ms, analysed on the capture thread.
+/// visemes of the last 60 ms, analysed on the capture thread; the sound itself goes to
+/// `sound` for the program outputs.
 pub(crate) fn start_microphone(
     name: Option<String>,
     heard: Arc<Mutex<Heard>>,
+    sound: Arc<MicSound>,
 ) -> Result<StreamHandle, String> {
     stream_thread("audio-microphone", move || {
         let host = cpal::default_host();
         let device = match &name {
             Some(n) => host
                 .input_devices()
-                .map_err(|e| format!("cannot list microphones: {e}"))?
+                .map_err(|e| format!("cannot list microphones to find \"{n}\": {e}"))?
                 .find(|d| d.description().map(|x| x.name() == n).unwrap_or(false))
                 .ok_or_else(|| format!("no microphone named \"{n}\""))?,
             None => host.default_input_device().ok_or("no microphone")?,
@@ -220,6 +287,7 @@ pub(crate) fn start_microphone(
                         data.chunks(channels)
                             .map(|c| c.iter().sum::<f32>() / channels as f32),
                     );
+                    sound.push(rate, &mono);
                     if let (Some(now), Ok(mut h)) = (analyzer.push(&mono), heard.lock()) {
                         *h = now;
                     }
@@ -237,6 +305,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mic_sound_is_taken_once_resampled_and_bounded() {
+        let mic = MicSound::default();
+        // 0.5 s of a 440 Hz tone at 44.1 kHz, taken at 48 kHz.
+        let tone: Vec<f32> = (0..22_050)
+            .map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 44_100.0).sin())
+            .collect();
+        mic.push(44_100, &tone);
+        let taken = mic.take(48_000);
+        assert!((taken.len() as i64 - 24_000).abs() <= 1, "{}", taken.len());
+        // Same tone: sample k at 48 kHz is the sine at k / 48000 s.
+        for k in [100usize, 5_000, 20_000] {
+            let want = (k as f32 * 440.0 * std::f32::consts::TAU / 48_000.0).sin();
+            assert!(
+                (taken[k] - want).abs() < 0.01,
+                "{k}: {} vs {want}",
+                taken[k]
+            );
+        }
+        assert!(mic.take(48_000).is_empty(), "taken once");
+        // Nobody takes: only the newest two seconds stay.
+        mic.push(48_000, &vec![0.5; 48_000 * 3]);
+        assert_eq!(mic.take(48_000).len(), 48_000 * 2);
+        mic.push(48_000, &[0.5; 100]);
+        mic.clear();
+        assert!(mic.take(48_000).is_empty());
+    }
+
+    #[test]
     fn devices_either_open_or_say_why_without_panicking() {
         let clip = Arc::new(AudioClip {
             rate: 16_000,
@@ -249,6 +345,7 @@ mod tests {
         match start_microphone(
             Some("no such microphone".into()),
             Arc::new(Mutex::new(Heard::default())),
+            Arc::new(MicSound::default()),
         ) {
             Ok(_) => panic!("a microphone that does not exist cannot open"),
             Err(e) => assert!(

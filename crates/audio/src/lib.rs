@@ -23,7 +23,7 @@ pub mod devices;
 /// track, the live sound settings, and what the panel shows.
 pub mod prelude {
     pub use crate::analysis::{Analysis, AudioClip, AudioError, analyze};
-    pub use crate::{AudioLevel, AudioSettings, AudioStatus, AudioTrack};
+    pub use crate::{AudioLevel, AudioSettings, AudioStatus, AudioTrack, MicFeed};
 }
 
 /// The audio devices the default host offers.
@@ -193,6 +193,11 @@ pub struct AudioSettings {
     pub microphone: Option<Option<String>>,
 }
 
+/// The microphone's sound for the program outputs: present whenever [`AudioSettings`] asks
+/// for a microphone (empty while none could be opened).
+#[derive(Resource, Debug, Clone, Default)]
+pub struct MicFeed(pub std::sync::Arc<devices::MicSound>);
+
 /// Streams that are running, kept alive by this non-send resource.
 struct AudioIo {
     playhead: std::sync::Arc<devices::Playhead>,
@@ -230,7 +235,9 @@ fn start_audio_io(world: &mut World) {
     let mut heard = None;
     if let Some(name) = settings.microphone {
         let shared = std::sync::Arc::new(std::sync::Mutex::new(devices::Heard::default()));
-        match devices::start_microphone(name, shared.clone()) {
+        let feed = MicFeed::default();
+        world.insert_resource(feed.clone());
+        match devices::start_microphone(name, shared.clone(), feed.0) {
             Ok(h) => {
                 notes.push(format!("microphone {}", h.description));
                 microphone = Some(h);

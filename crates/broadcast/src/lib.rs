@@ -25,6 +25,7 @@ use bevy::prelude::*;
 use bevy::render::gpu_readback::{Readback, ReadbackComplete};
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat, TextureUsages};
 
+use ling_audio::MicFeed;
 use ling_audio::analysis::AudioClip;
 use ling_core::AppSystems;
 use ling_core::show::{DirectorCommand, ShowClock};
@@ -91,17 +92,17 @@ pub struct ProgramOutputs {
     pub specs: Vec<OutputSpec>,
     /// Start them as soon as the show starts (`--out` on the command line).
     pub on_air_at_start: bool,
+    /// Keep the microphone off the outputs (it still drives her mouth).
+    pub mic_muted: bool,
     running: Vec<Broadcaster>,
+    /// Sample rate the running outputs take their sound at.
+    sound_rate: Option<u32>,
 }
 
 impl ProgramOutputs {
     /// Outputs for `specs`, off air until a [`DirectorCommand::OnAir`].
     pub fn off_air(specs: Vec<OutputSpec>) -> Self {
-        Self {
-            specs,
-            on_air_at_start: false,
-            running: Vec::new(),
-        }
+        Self { specs, ..default() }
     }
 
     /// Outputs for `specs`, on air from the start.
@@ -109,7 +110,7 @@ impl ProgramOutputs {
         Self {
             specs,
             on_air_at_start: true,
-            running: Vec::new(),
+            ..default()
         }
     }
 
@@ -124,26 +125,28 @@ impl ProgramOutputs {
         if self.is_on_air() {
             return;
         }
+        self.sound_rate = None;
         for spec in &self.specs {
             let mut settings = spec.settings.clone();
             if settings.audio_rate.is_some() {
                 if let Some(rate) = audio_rate {
                     settings.audio_rate = Some(rate);
                 }
+                self.sound_rate = self.sound_rate.or(settings.audio_rate);
             }
-            let background = match backdrop.fill {
-                BackdropFill::Stage => Background::Opaque,
-                BackdropFill::Key(key) => Background::Key(key),
-                BackdropFill::Transparent if spec.target.carries_alpha() => Background::Alpha,
-                // A target without alpha gets the transparent picture over black.
-                BackdropFill::Transparent => Background::Key([0, 0, 0]),
-            };
             info!("on air: {}", spec.target.label());
             self.running.push(Broadcaster::start(
                 spec.target.clone(),
                 settings,
-                background,
+                background_for(&spec.target, backdrop),
             ));
+        }
+    }
+
+    /// Lets the running outputs follow a backdrop changed on air.
+    fn follow(&self, backdrop: &Backdrop) {
+        for (spec, broadcaster) in self.specs.iter().zip(&self.running) {
+            broadcaster.set_background(background_for(&spec.target, backdrop));
         }
     }
 
@@ -172,6 +175,21 @@ impl ProgramOutputs {
     }
 }
 
+/// How an output fills the picture's transparent pixels for a backdrop.
+fn background_for(target: &OutputTarget, backdrop: &Backdrop) -> Background {
+    match backdrop.fill {
+        BackdropFill::Stage => Background::Opaque,
+        BackdropFill::Key(key) => Background::Key(key),
+        BackdropFill::Transparent if target.carries_alpha() => Background::Alpha,
+        // A target without alpha gets the transparent picture over black.
+        BackdropFill::Transparent => Background::Key([0, 0, 0]),
+    }
+}
+
+fn follow_backdrop(outputs: Res<ProgramOutputs>, backdrop: Res<Backdrop>) {
+    outputs.follow(&backdrop);
+}
+
 /// What the console shows of the outputs, refreshed every frame.
 #[derive(Resource, Debug, Clone, Default)]
 pub struct BroadcastStatus {
@@ -188,6 +206,8 @@ pub struct BroadcastStatus {
     pub handoff_ms: f32,
     /// The program picture's size in pixels.
     pub size: UVec2,
+    /// The microphone: `None` when none is listened to, else whether it goes to the outputs.
+    pub mic_on_air: Option<bool>,
 }
 
 impl BroadcastStatus {
@@ -243,7 +263,12 @@ pub fn plugin(app: &mut App) {
         .add_systems(Startup, start_at_startup)
         .add_systems(
             Update,
-            (apply_on_air, request_frames, publish_status)
+            (
+                apply_on_air,
+                follow_backdrop.run_if(resource_changed::<Backdrop>),
+                request_frames,
+                publish_status,
+            )
                 .chain()
                 .after(AppSystems::Stage),
         )
@@ -278,6 +303,7 @@ fn apply_on_air(
             DirectorCommand::OnAir(false) => {
                 outputs.stop();
             }
+            DirectorCommand::MicOnAir(on) => outputs.mic_muted = !on,
             _ => {}
         }
     }
@@ -292,6 +318,7 @@ fn request_frames(
     clock: Res<ShowClock>,
     mut readbacks: ResMut<Readbacks>,
     carrier: Query<(Entity, Has<Readback>), With<ProgramReadback>>,
+    mic: Option<Res<MicFeed>>,
 ) {
     let StageOutput::Image(image) = &*output else {
         return;
@@ -325,6 +352,9 @@ fn request_frames(
         commands.entity(entity).remove::<Readback>();
     }
     if !outputs.is_on_air() {
+        if let Some(mic) = &mic {
+            mic.0.clear();
+        }
         readbacks.pending.clear();
         readbacks.next_due = None;
         readbacks.last_time = None;
@@ -363,6 +393,18 @@ fn sound_between(clip: &AudioClip, from: f64, to: f64) -> Vec<f32> {
         .collect()
 }
 
+/// The show's track and the voice together: sample by sample over the longer of the two,
+/// clipped to full scale.
+fn mix(mut track: Vec<f32>, voice: &[f32]) -> Vec<f32> {
+    if track.len() < voice.len() {
+        track.resize(voice.len(), 0.0);
+    }
+    for (t, v) in track.iter_mut().zip(voice) {
+        *t = (*t + v).clamp(-1.0, 1.0);
+    }
+    track
+}
+
 fn send_frame(
     done: On<ReadbackComplete>,
     carriers: Query<(), With<ProgramReadback>>,
@@ -370,6 +412,7 @@ fn send_frame(
     output: Res<StageOutput>,
     images: Res<Assets<Image>>,
     audio: Option<Res<ProgramAudio>>,
+    mic: Option<Res<MicFeed>>,
     mut readbacks: ResMut<Readbacks>,
     mut status: ResMut<BroadcastStatus>,
 ) {
@@ -402,12 +445,21 @@ fn send_frame(
     };
     // The sound of the show time this frame covers: from the last frame's time to this one's.
     // A jump (seek, loop, pause) sends nothing; the outputs fill the gap with silence.
-    let sound = match (&audio, readbacks.last_time) {
+    let track = match (&audio, readbacks.last_time) {
         (Some(audio), Some(last)) if time > last && time - last < MAX_SOUND_STEP => {
             sound_between(&audio.0, last, time)
         }
         _ => Vec::new(),
     };
+    // The microphone as heard up to now: the frame just read back shows the mouth it drove.
+    let voice = match (&mic, outputs.sound_rate) {
+        (Some(mic), Some(rate)) => {
+            let voice = mic.0.take(rate);
+            if outputs.mic_muted { Vec::new() } else { voice }
+        }
+        _ => Vec::new(),
+    };
+    let sound = mix(track, &voice);
     readbacks.last_time = Some(time);
     for broadcaster in &outputs.running {
         if !sound.is_empty() {
@@ -424,10 +476,12 @@ fn publish_status(
     outputs: Res<ProgramOutputs>,
     output: Res<StageOutput>,
     images: Res<Assets<Image>>,
+    mic: Option<Res<MicFeed>>,
     mut status: ResMut<BroadcastStatus>,
 ) {
     let status = status.bypass_change_detection();
     status.on_air = outputs.is_on_air();
+    status.mic_on_air = mic.map(|_| !outputs.mic_muted);
     status.outputs = outputs.running.iter().map(|b| b.stats()).collect();
     if status.configured.len() != outputs.specs.len() {
         status.configured = outputs.specs.iter().map(|s| s.target.label()).collect();
@@ -460,6 +514,14 @@ mod tests {
         assert!(packed[..12].iter().all(|&b| b == 1));
         assert!(packed[12..].iter().all(|&b| b == 2));
         assert!(unpad(&data[..100], 3, 2).is_none());
+    }
+
+    #[test]
+    fn track_and_voice_mix_over_the_longer_and_clip() {
+        assert_eq!(mix(vec![0.25, 0.5], &[0.5]), vec![0.75, 0.5]);
+        assert_eq!(mix(vec![0.1], &[0.2, 0.3]), vec![0.1 + 0.2, 0.3]);
+        assert_eq!(mix(vec![0.9, -0.9], &[0.5, -0.5]), vec![1.0, -1.0]);
+        assert_eq!(mix(Vec::new(), &[]), Vec::<f32>::new());
     }
 
     #[test]

@@ -158,7 +158,7 @@ struct Shared {
     target: OutputTarget,
     label: String,
     settings: StreamSettings,
-    background: Background,
+    background: Mutex<Background>,
     /// Stop requested.
     stop: AtomicBool,
     /// How long a stop waits for ffmpeg, in milliseconds.
@@ -222,7 +222,7 @@ impl Broadcaster {
             label: target.label(),
             target,
             settings,
-            background,
+            background: Mutex::new(background),
             stop: AtomicBool::new(false),
             stop_wait_ms: AtomicU64::new(STOP_WAIT.as_millis() as u64),
             connected: AtomicBool::new(false),
@@ -271,6 +271,12 @@ impl Broadcaster {
         }
         // The replaced frame's pixels are freed here, outside the lock.
         drop(replaced);
+    }
+
+    /// Changes what fills the transparent pixels of the next frames (the operator switched
+    /// the backdrop on air). Whether the stream carries alpha is settled when ffmpeg starts.
+    pub fn set_background(&self, background: Background) {
+        *lock(&self.shared.background) = background;
     }
 
     /// Hands mono sound over, at [`StreamSettings::audio_rate`]. Never blocks: the samples go
@@ -480,7 +486,7 @@ impl Link {
 fn connect(shared: &Arc<Shared>, target: &OutputTarget) -> Ended {
     let settings = &shared.settings;
     let audio_rate = settings.audio_input(target);
-    let alpha = shared.background == Background::Alpha && target.carries_alpha();
+    let alpha = *lock(&shared.background) == Background::Alpha && target.carries_alpha();
     let mut command = Command::new(&shared.program);
     command
         .args(ffmpeg_args(target, settings, alpha))
@@ -681,7 +687,8 @@ fn write_video(shared: &Shared, link: &Link, mut stdin: std::process::ChildStdin
                 if frame.rgba.len() == expected_len
                     && (frame.width, frame.height) == (settings.width, settings.height) =>
             {
-                let pixels = prepare(frame, shared.background);
+                let background = *lock(&shared.background);
+                let pixels = prepare(frame, background);
                 *lock(&shared.last_frame) = Some(pixels.clone());
                 (pixels, false)
             }

@@ -177,7 +177,7 @@ fn draw_panel(
                     ui.label(egui::RichText::new(&show.0.name).italics());
                 }
                 ui.separator();
-                sections::on_air(ui, &view.broadcast, out);
+                sections::on_air(ui, &view.broadcast, &view.backdrop, out);
                 ui.separator();
                 sections::clock(ui, &view.clock, out);
                 ui.separator();

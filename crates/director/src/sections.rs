@@ -16,6 +16,7 @@ use ling_core::signals::stage_position;
 use ling_mocap::take::RecordingStatus;
 use ling_mocap::vmc_source::VmcHealth;
 use ling_performer::PerformerStatus;
+use ling_set::keying::{Backdrop, BackdropFill, SetVisibility};
 use ling_set::{CameraDirector, StageLighting};
 use ling_stage_fx::{EffectInstance, EffectParams, EffectRegistry, EffectStatus, ParamValue};
 use ling_tracking::TrackingStatus;
@@ -81,6 +82,7 @@ pub(crate) fn clock(
 pub(crate) fn on_air(
     ui: &mut egui::Ui,
     status: &BroadcastStatus,
+    backdrop: &Backdrop,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
     ui.horizontal(|ui| {
@@ -102,6 +104,19 @@ pub(crate) fn on_air(
                 .weak(),
         );
     });
+    backdrop_picker(ui, backdrop, out);
+    if let Some(on) = status.mic_on_air {
+        let mut send = on;
+        if ui
+            .checkbox(&mut send, "Microphone to the outputs")
+            .on_hover_text(
+                "Her voice goes out mixed with the show's track; muted, it still moves her mouth",
+            )
+            .changed()
+        {
+            out.write(DirectorCommand::MicOnAir(send));
+        }
+    }
     if status.configured.is_empty() {
         ui.label(
             egui::RichText::new("no outputs: start with --out URL (rtmp://, srt://, udp://, a file, v4l2:/dev/videoN)")
@@ -160,6 +175,80 @@ pub(crate) fn on_air(
             );
         }
         warning(ui, output.last_error.as_ref());
+    }
+}
+
+/// What fills the program's background (the stage, a key colour, transparency) and which
+/// set pieces stay behind a keyed picture.
+fn backdrop_picker(
+    ui: &mut egui::Ui,
+    backdrop: &Backdrop,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    const FILLS: [(&str, &str); 5] = [
+        ("stage", "Stage"),
+        ("green", "Green key"),
+        ("blue", "Blue key"),
+        ("magenta", "Magenta key"),
+        ("transparent", "Transparent"),
+    ];
+    const SETS: [(SetVisibility, &str, &str); 3] = [
+        (SetVisibility::PerformerOnly, "performer", "Her alone"),
+        (SetVisibility::Floor, "floor", "With the floor"),
+        (SetVisibility::Full, "full", "Whole set"),
+    ];
+    let current = match backdrop.fill {
+        BackdropFill::Stage => "Stage".to_string(),
+        BackdropFill::Transparent => "Transparent".to_string(),
+        BackdropFill::Key(k) => FILLS
+            .iter()
+            .find(|(name, _)| BackdropFill::parse(name).ok() == Some(backdrop.fill))
+            .map(|(_, label)| label.to_string())
+            .unwrap_or_else(|| format!("#{:02x}{:02x}{:02x}", k[0], k[1], k[2])),
+    };
+    ui.horizontal(|ui| {
+        ui.label("Background");
+        egui::ComboBox::from_id_salt("backdrop fill")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for (name, label) in FILLS {
+                    let selected = BackdropFill::parse(name).ok() == Some(backdrop.fill);
+                    if ui.selectable_label(selected, label).clicked() && !selected {
+                        out.write(DirectorCommand::Backdrop {
+                            fill: name.into(),
+                            set: None,
+                        });
+                    }
+                }
+            });
+        if backdrop.fill.is_keyed() {
+            let set_label = SETS
+                .iter()
+                .find(|(v, ..)| *v == backdrop.set)
+                .map_or("", |(_, _, label)| label);
+            egui::ComboBox::from_id_salt("backdrop set")
+                .selected_text(set_label)
+                .show_ui(ui, |ui| {
+                    for (visibility, name, label) in SETS {
+                        let selected = visibility == backdrop.set;
+                        if ui.selectable_label(selected, label).clicked() && !selected {
+                            out.write(DirectorCommand::Backdrop {
+                                fill: fill_name(backdrop.fill),
+                                set: Some(name.into()),
+                            });
+                        }
+                    }
+                });
+        }
+    });
+}
+
+/// The name [`BackdropFill::parse`] reads back as `fill`.
+fn fill_name(fill: BackdropFill) -> String {
+    match fill {
+        BackdropFill::Stage => "stage".into(),
+        BackdropFill::Transparent => "transparent".into(),
+        BackdropFill::Key(k) => format!("#{:02x}{:02x}{:02x}", k[0], k[1], k[2]),
     }
 }
 
@@ -689,6 +778,13 @@ fn describe(command: &DirectorCommand) -> String {
         DirectorCommand::TuneTracking(_) => "tracking filters".to_string(),
         DirectorCommand::OnAir(true) => "on air".to_string(),
         DirectorCommand::OnAir(false) => "off air".to_string(),
+        DirectorCommand::MicOnAir(on) => {
+            format!("microphone {}", if *on { "on air" } else { "muted" })
+        }
+        DirectorCommand::Backdrop { fill, set } => match set {
+            Some(set) => format!("backdrop: {fill}, set {set}"),
+            None => format!("backdrop: {fill}"),
+        },
         other => format!("{other:?}"),
     }
 }

@@ -378,9 +378,31 @@ fn apply_stage_commands(
     show: Option<Res<ActiveShow>>,
     mut lighting: ResMut<StageLighting>,
     mut cameras: ResMut<CameraDirector>,
+    mut backdrop: ResMut<keying::Backdrop>,
 ) {
     for command in commands.read() {
         match command {
+            DirectorCommand::Backdrop { fill, set } => {
+                let parsed = keying::BackdropFill::parse(fill).and_then(|fill| {
+                    let set = set
+                        .as_deref()
+                        .map(keying::SetVisibility::parse)
+                        .transpose()?;
+                    Ok((fill, set))
+                });
+                match parsed {
+                    Ok((fill, set)) => {
+                        let set = set.unwrap_or(if fill.is_keyed() && !backdrop.fill.is_keyed() {
+                            // Keying a plain stage: her alone, as on the command line.
+                            keying::SetVisibility::PerformerOnly
+                        } else {
+                            backdrop.set
+                        });
+                        backdrop.set_if_neq(keying::Backdrop { fill, set });
+                    }
+                    Err(why) => warn!("{why}; the backdrop is unchanged"),
+                }
+            }
             DirectorCommand::CutTo { shot, blend } => cameras.cut(*shot, *blend),
             DirectorCommand::ResetStage => {
                 *lighting = StageLighting::default();
@@ -433,6 +455,44 @@ pub mod prelude {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backdrop_commands_key_the_picture_and_keep_it_on_bad_names() {
+        let mut app = App::new();
+        app.add_message::<DirectorCommand>()
+            .init_resource::<StageLighting>()
+            .init_resource::<CameraDirector>()
+            .init_resource::<keying::Backdrop>()
+            .add_systems(Update, apply_stage_commands);
+        let mut send = |app: &mut App, fill: &str, set: Option<&str>| {
+            app.world_mut().write_message(DirectorCommand::Backdrop {
+                fill: fill.into(),
+                set: set.map(String::from),
+            });
+            app.update();
+            *app.world().resource::<keying::Backdrop>()
+        };
+        // Keying a plain stage leaves her alone, as on the command line.
+        let b = send(&mut app, "green", None);
+        assert_eq!(b.fill, keying::BackdropFill::Key([0, 177, 64]));
+        assert_eq!(b.set, keying::SetVisibility::PerformerOnly);
+        let b = send(&mut app, "#0047bb", Some("floor"));
+        assert_eq!(b.fill, keying::BackdropFill::Key([0, 71, 187]));
+        assert_eq!(b.set, keying::SetVisibility::Floor);
+        // Another key keeps the set chosen.
+        assert_eq!(
+            send(&mut app, "magenta", None).set,
+            keying::SetVisibility::Floor
+        );
+        // A bad name changes nothing.
+        let before = send(&mut app, "transparent", None);
+        assert_eq!(send(&mut app, "chartreuse", None), before);
+        assert_eq!(send(&mut app, "stage", Some("everything")), before);
+        assert_eq!(
+            send(&mut app, "stage", None).fill,
+            keying::BackdropFill::Stage
+        );
+    }
 
     #[test]
     fn light_fade_reaches_its_target_smoothly() {

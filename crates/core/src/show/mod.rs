@@ -157,6 +157,20 @@ pub enum DirectorCommand {
     /// Put the program on air (start every configured stream, file and virtual camera
     /// output) or take it off air (stop them; files are closed and kept).
     OnAir(bool),
+    /// Send the microphone to the outputs (`true`) or keep it off them; it drives her mouth
+    /// either way.
+    MicOnAir(bool),
+    /// What fills the picture's background: `stage`, `transparent`, `green`, `blue`,
+    /// `magenta` or `#rrggbb`; and which set pieces stay behind a keyed picture: `full`,
+    /// `floor` or `performer` (unchanged when absent). Outputs on air follow at once (a
+    /// transparent picture keeps its alpha only in outputs started transparent).
+    Backdrop {
+        /// The fill, by name or hex colour.
+        fill: String,
+        /// The set pieces that stay, by name.
+        #[serde(default)]
+        set: Option<String>,
+    },
 }
 
 impl DirectorCommand {
@@ -194,6 +208,7 @@ impl DirectorCommand {
                 | DirectorCommand::CalibrateTracking(_)
                 // Going on air is the operator's, never undone by a seek.
                 | DirectorCommand::OnAir(_)
+                | DirectorCommand::MicOnAir(_)
         )
     }
 }
