@@ -298,7 +298,7 @@ impl Writer {
                     self.pending += 1;
                 }
                 Ok(Event::Command { at, command }) => {
-                    let cue = Cue { at, command };
+                    let cue = Cue::timed(at, command);
                     let text = ron::to_string(&cue).map_err(|e| io_err(&self.dir, e))?;
                     writeln!(self.commands, "{text}")
                         .map_err(|e| io_err(&self.dir.join("commands.ron"), e))?;
@@ -481,7 +481,7 @@ impl Take {
         show.cues = self
             .commands
             .iter()
-            .filter(|c| c.at <= show.duration && !matches!(c.command, DirectorCommand::ResetStage))
+            .filter(|c| c.at.is_some_and(|at| at <= show.duration) && !c.command.is_operator_only())
             .cloned()
             .collect();
         Ok(show)

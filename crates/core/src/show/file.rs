@@ -190,14 +190,110 @@ pub struct OnsetEffect {
     pub until: f64,
 }
 
-/// One entry of the cue list: a command fired when the clock reaches `at`.
+/// One entry of the cue list: a command fired when the clock reaches `at` (a timed cue), or
+/// when the operator presses GO with the cue on standby (a cue without `at`). In RON:
+/// `(at: 5.0, command: CutTo(shot: Wide))` or
+/// `(number: "3", name: "Her bow", command: Emote((name: "joy")), follow: AutoContinue)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cue {
-    /// Show time in seconds.
-    pub at: f64,
-    /// What to do then.
+    /// The cue's number as the operator calls it ("1", "2.5"); empty: numbered by position.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub number: String,
+    /// What the cue is, for the operator ("Her entrance").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Show time in seconds at which the cue fires by itself; none: it waits for GO.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "plain_option"
+    )]
+    pub at: Option<f64>,
+    /// What to do.
     pub command: DirectorCommand,
+    /// Seconds between GO and the command.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pre_wait: f64,
+    /// How long the cue's action lasts (seconds; an auto-follow waits this long).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duration: f64,
+    /// What happens after it fires.
+    #[serde(default, skip_serializing_if = "Follow::is_manual")]
+    pub follow: Follow,
+}
+
+impl Cue {
+    /// A timed cue: `command` at `at` seconds of show time.
+    pub fn timed(at: f64, command: DirectorCommand) -> Self {
+        Self {
+            at: Some(at),
+            ..Self::manual(command)
+        }
+    }
+
+    /// A cue that waits for GO.
+    pub fn manual(command: DirectorCommand) -> Self {
+        Self {
+            number: String::new(),
+            name: String::new(),
+            at: None,
+            command,
+            pre_wait: 0.0,
+            duration: 0.0,
+            follow: Follow::Manual,
+        }
+    }
+}
+
+/// What the cue list does after a cue fires (QLab's continue modes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Follow {
+    /// The next cue waits for GO.
+    #[default]
+    Manual,
+    /// The next cue starts at once (after its own pre-wait).
+    AutoContinue,
+    /// The next cue starts when this one's `duration` is over.
+    AutoFollow,
+}
+
+impl Follow {
+    /// Every mode, in the order the console lists them.
+    pub const ALL: [Follow; 3] = [Follow::Manual, Follow::AutoContinue, Follow::AutoFollow];
+
+    fn is_manual(&self) -> bool {
+        *self == Follow::Manual
+    }
+
+    /// The mode's name in the console.
+    pub fn label(self) -> &'static str {
+        match self {
+            Follow::Manual => "manual",
+            Follow::AutoContinue => "auto-continue",
+            Follow::AutoFollow => "auto-follow",
+        }
+    }
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// `at: 5.0` rather than `at: Some(5.0)`: a show file reads as a script.
+mod plain_option {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.serialize_f64(*v),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        f64::deserialize(d).map(Some)
+    }
 }
 
 /// What went wrong loading a show file; every variant names the file.
@@ -233,9 +329,102 @@ pub enum ShowError {
         /// What is wrong.
         message: String,
     },
+    /// The show could not be written back.
+    #[error("cannot write show file {path}: {message}")]
+    Write {
+        /// The show file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
 }
 
 impl ShowFile {
+    /// The file the show was read from (empty for a show made in code).
+    pub fn path(&self) -> &Path {
+        &self.source.path
+    }
+
+    /// Writes the show back to the file it was read from and returns its path. When only the
+    /// cue list changed, the new list replaces the old one in the file's text and everything
+    /// else stays as written, comments included; otherwise the whole show is written anew
+    /// (RON keeps no comments). The previous file is kept as `NAME.ron.bak`, and the new one
+    /// is written beside it and renamed over, so a crash never leaves half a file.
+    pub fn save(&self) -> Result<PathBuf, ShowError> {
+        let path = self.source.path.clone();
+        let fail = |message: String| ShowError::Write {
+            path: path.clone(),
+            message,
+        };
+        if path.as_os_str().is_empty() {
+            return Err(fail("the show was not read from a file".into()));
+        }
+        let text = self.to_ron(&self.source.text).map_err(fail)?;
+        // The text must read back as this show, or nothing is written.
+        let back =
+            Self::parse(&text, &path).map_err(|e| fail(format!("it would not read back: {e}")))?;
+        if back.cues != self.cues || back.lights != self.lights {
+            return Err(fail("it would not read back the same".into()));
+        }
+        if path.exists() {
+            let mut backup = path.clone().into_os_string();
+            backup.push(".bak");
+            std::fs::copy(&path, &backup)
+                .map_err(|e| fail(format!("cannot keep a backup: {e}")))?;
+        }
+        let mut partial = path.clone().into_os_string();
+        partial.push(".saving");
+        let partial = PathBuf::from(partial);
+        std::fs::write(&partial, &text).map_err(|e| fail(e.to_string()))?;
+        std::fs::rename(&partial, &path).map_err(|e| fail(e.to_string()))?;
+        Ok(path)
+    }
+
+    /// The show as RON text: `original` with the cue list replaced when that is all that
+    /// changed, else the whole show.
+    fn to_ron(&self, original: &str) -> Result<String, String> {
+        let cues = cues_ron(&self.cues)?;
+        let unchanged_but_cues = ron::Options::default()
+            .from_str::<ShowFile>(original)
+            .is_ok_and(|mut old| {
+                old.cues = self.cues.clone();
+                old.base_dir = self.base_dir.clone();
+                old.source = self.source.clone();
+                old == *self
+            });
+        if unchanged_but_cues {
+            if let Some(span) = top_level_value(original, "cues") {
+                return Ok(format!(
+                    "{}{cues}{}",
+                    &original[..span.start],
+                    &original[span.end..]
+                ));
+            }
+            if let Some(end) = original.rfind(')') {
+                // No cue list yet: add one before the show's closing parenthesis.
+                let head = original[..end].trim_end();
+                let comma = if head.ends_with(',') || head.ends_with('(') {
+                    ""
+                } else {
+                    ","
+                };
+                return Ok(format!(
+                    "{head}{comma}\n    cues: {cues},\n{}",
+                    &original[end..]
+                ));
+            }
+        }
+        let config = ron::ser::PrettyConfig::new()
+            .indentor("    ")
+            .compact_maps(false);
+        let mut whole = ron::ser::to_string_pretty(self, config).map_err(|e| e.to_string())?;
+        // The cue list one cue a line, as people write it.
+        if let Some(span) = top_level_value(&whole, "cues") {
+            whole.replace_range(span, &cues);
+        }
+        Ok(format!("{whole}\n"))
+    }
+
     /// Reads and checks a show file.
     pub fn load(path: &Path) -> Result<Self, ShowError> {
         let text = std::fs::read_to_string(path).map_err(|source| ShowError::Io {
@@ -370,14 +559,25 @@ impl ShowFile {
             }
         }
         for cue in &self.cues {
-            if !(cue.at.is_finite() && cue.at >= 0.0 && cue.at <= self.duration) {
+            if let Some(at) = cue
+                .at
+                .filter(|at| !(at.is_finite() && *at >= 0.0 && *at <= self.duration))
+            {
                 return Err(invalid(
-                    &format!("{}", cue.at),
+                    &format!("{at}"),
                     format!(
-                        "cue time {} is outside the show (0 to {} s)",
-                        cue.at, self.duration
+                        "cue time {at} is outside the show (0 to {} s)",
+                        self.duration
                     ),
                 ));
+            }
+            for (field, value) in [("pre_wait", cue.pre_wait), ("duration", cue.duration)] {
+                if !(value.is_finite() && value >= 0.0) {
+                    return Err(invalid(
+                        &format!("{field}: {value}"),
+                        format!("cue {field} must be zero or more seconds (got {value})"),
+                    ));
+                }
             }
             if let DirectorCommand::PlayMotion { motion, .. } = &cue.command {
                 if let MotionSpec::Bvh { path: p, .. } | MotionSpec::Take { path: p } = motion {
@@ -413,6 +613,94 @@ impl ShowFile {
 }
 
 /// 1-based line of the `n`-th (0-based) occurrence of `needle`, or 1 if there is none.
+/// A cue list as RON, one cue a line: `[\n        (at: 0.4, command: ...),\n    ]`.
+fn cues_ron(cues: &[Cue]) -> Result<String, String> {
+    let config = ron::ser::PrettyConfig::new()
+        .new_line(" ")
+        .indentor("")
+        .separator(" ")
+        .compact_arrays(true)
+        .compact_structs(true)
+        .compact_maps(true);
+    let mut out = String::from("[\n");
+    for cue in cues {
+        let line = ron::ser::to_string_pretty(cue, config.clone()).map_err(|e| e.to_string())?;
+        out.push_str("        ");
+        out.push_str(&line);
+        out.push_str(",\n");
+    }
+    out.push_str("    ]");
+    Ok(out)
+}
+
+/// Where the value of the show's own field `key` is in RON `text` (the outer struct's field,
+/// not one nested deeper), skipping strings and comments.
+fn top_level_value(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let mut depth = 0i32;
+    let mut i = 0;
+    let mut value_start: Option<usize> = None;
+    let mut value_depth = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if let Some(start) = value_start {
+                    if depth == value_depth + 1 && start == usize::MAX {
+                        value_start = Some(i);
+                    }
+                }
+            }
+            b')' | b']' | b'}' => {
+                if let Some(start) = value_start {
+                    if depth == value_depth + 1 && start != usize::MAX {
+                        return Some(start..i + 1);
+                    }
+                }
+                depth -= 1;
+            }
+            _ if depth == 1
+                && value_start.is_none()
+                && text[i..].starts_with(key)
+                && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')) =>
+            {
+                let rest = text[i + key.len()..].trim_start();
+                if rest.starts_with(':') {
+                    // The value opens with the next bracket at this depth.
+                    value_start = Some(usize::MAX);
+                    value_depth = depth;
+                    i += key.len();
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 fn line_of_nth(text: &str, needle: &str, n: usize) -> usize {
     text.match_indices(needle)
         .nth(n)

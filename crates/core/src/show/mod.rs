@@ -17,9 +17,14 @@ use crate::background::LoadPolicy;
 use crate::looks::CameraShot;
 use crate::settings::{Calibrate, PhysicsSettings, TrackingTuning};
 
+mod cuelist;
 mod file;
 
-pub use file::{Cue, MotionSpec, OnsetEffect, PerformerSpec, ShowError, ShowFile, StageSpec};
+pub use cuelist::{CueRunner, Waiting, cue_number, find_cue};
+
+pub use file::{
+    Cue, Follow, MotionSpec, OnsetEffect, PerformerSpec, ShowError, ShowFile, StageSpec,
+};
 
 /// Where the clock's time comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +176,127 @@ pub enum DirectorCommand {
         #[serde(default)]
         set: Option<String>,
     },
+    /// Fire the cue on standby (after its pre-wait) and put the next GO cue on standby.
+    Go,
+    /// Put the previous GO cue on standby (nothing already done is undone).
+    Back,
+    /// Put a cue on standby, by its number (or its position from 1 when it has none).
+    Standby(String),
+    /// Fire a cue now, by number, and put the GO cue after it on standby.
+    FireCue(String),
+    /// Stop: pending cues cancelled, every effect off, emotes cleared, the lights to a safe
+    /// look (the show's `house` look, or the default).
+    Panic,
+    /// Put an expression on her face: a named emote or a custom blend, faded in, held, and
+    /// faded out (or kept until cleared).
+    Emote(EmoteSpec),
+    /// Fade every emote out.
+    ClearEmotes {
+        /// Fade-out in seconds.
+        #[serde(default = "default_fade")]
+        fade: f32,
+    },
+    /// Play a short gesture over the running motion (upper body), faded in and out.
+    Gesture(GestureSpec),
+    /// Change the cue list (add, delete, move, replace a cue; undo, redo).
+    EditCues(CueEdit),
+    /// Write the running show back to its file (the previous file kept as a backup).
+    SaveShow,
+    /// Load another show file (or the same one again); a file that fails to load leaves the
+    /// running show as it is and says why.
+    LoadShow(std::path::PathBuf),
+}
+
+fn default_fade() -> f32 {
+    0.3
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+/// A face the director puts on her: a named emote (`joy`, `anger`, `sorrow`, `surprise`,
+/// `fun`) or any name with a custom `blend` of ARKit shapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmoteSpec {
+    /// The emote's name.
+    pub name: String,
+    /// ARKit shape weights (0..1) of a custom emote; empty for a named one.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub blend: std::collections::BTreeMap<String, f32>,
+    /// Strength at full, 0..1.
+    #[serde(default = "one")]
+    pub weight: f32,
+    /// Fade-in in seconds.
+    #[serde(default = "default_fade")]
+    pub fade_in: f32,
+    /// Seconds at full strength before fading out; none: kept until cleared or replaced.
+    #[serde(default)]
+    pub hold: Option<f32>,
+    /// Fade-out in seconds.
+    #[serde(default = "default_fade")]
+    pub fade_out: f32,
+}
+
+impl EmoteSpec {
+    /// The named emote at full strength, pulsed: faded in, held `hold` seconds, faded out.
+    pub fn pulse(name: &str, hold: f32) -> Self {
+        Self {
+            name: name.into(),
+            blend: Default::default(),
+            weight: 1.0,
+            fade_in: default_fade(),
+            hold: Some(hold),
+            fade_out: default_fade(),
+        }
+    }
+}
+
+/// A gesture played over the running motion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GestureSpec {
+    /// A built-in gesture (`wave`, `bow`, `nod`, `clap`) or a BVH file relative to the show.
+    pub clip: String,
+    /// Fade in and out, in seconds.
+    #[serde(default = "default_fade")]
+    pub fade: f32,
+    /// Playback speed (1 = as recorded).
+    #[serde(default = "one")]
+    pub speed: f32,
+}
+
+/// A change to the cue list. Positions are 0-based indices into the show's `cues`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CueEdit {
+    /// Insert `cue` at `index` (the end if past it).
+    Insert {
+        /// Where.
+        index: usize,
+        /// The new cue.
+        cue: Box<Cue>,
+    },
+    /// Replace the cue at `index`.
+    Replace {
+        /// Which.
+        index: usize,
+        /// Its new content.
+        cue: Box<Cue>,
+    },
+    /// Delete the cue at `index`.
+    Delete(usize),
+    /// Move the cue at `from` to `to`.
+    Move {
+        /// From.
+        from: usize,
+        /// To (its index after the move).
+        to: usize,
+    },
+    /// Undo the last change.
+    Undo,
+    /// Redo the last undone change.
+    Redo,
 }
 
 impl DirectorCommand {
@@ -187,6 +313,24 @@ impl DirectorCommand {
             },
             other => other.clone(),
         }
+    }
+
+    /// Commands that belong to the operator's moment, not to the show's story: a replayed take
+    /// leaves them out (what they caused was recorded as it happened).
+    pub fn is_operator_only(&self) -> bool {
+        matches!(
+            self,
+            DirectorCommand::ResetStage
+                | DirectorCommand::Go
+                | DirectorCommand::Back
+                | DirectorCommand::Standby(_)
+                | DirectorCommand::FireCue(_)
+                | DirectorCommand::EditCues(_)
+                | DirectorCommand::SaveShow
+                | DirectorCommand::LoadShow(_)
+                | DirectorCommand::OnAir(_)
+                | DirectorCommand::MicOnAir(_)
+        )
     }
 
     /// Commands that drive the clock itself are not replayed when cues are re-applied.
@@ -209,7 +353,18 @@ impl DirectorCommand {
                 // Going on air is the operator's, never undone by a seek.
                 | DirectorCommand::OnAir(_)
                 | DirectorCommand::MicOnAir(_)
-        )
+                // The cue list and the show file are the operator's.
+                | DirectorCommand::Go
+                | DirectorCommand::Back
+                | DirectorCommand::Standby(_)
+                | DirectorCommand::FireCue(_)
+                | DirectorCommand::Panic
+                | DirectorCommand::EditCues(_)
+                | DirectorCommand::SaveShow
+                | DirectorCommand::LoadShow(_)
+                // A gesture is a moment.
+                | DirectorCommand::Gesture(_)
+        ) || matches!(self, DirectorCommand::Emote(e) if e.hold.is_some())
     }
 }
 
@@ -240,10 +395,17 @@ pub fn plugin(app: &mut App) {
     app.add_message::<DirectorCommand>()
         .init_resource::<ShowClock>()
         .init_resource::<CueCursor>()
+        .init_resource::<CueRunner>()
         .init_resource::<CommandLog>()
         .add_systems(
             Update,
-            (apply_transport_commands, tick_clock, fire_due_cues)
+            (
+                apply_transport_commands,
+                tick_clock,
+                fire_due_cues,
+                cuelist::collect_cue_commands,
+                cuelist::run_cue_list,
+            )
                 .chain()
                 .in_set(AppSystems::Clock),
         )
@@ -310,7 +472,12 @@ fn fire_due_cues(
     let now = clock.time;
     match cursor.last_time {
         Some(last) if now >= last && now - last <= MAX_CUE_STEP => {
-            for cue in show.0.cues.iter().filter(|c| c.at > last && c.at <= now) {
+            for cue in show
+                .0
+                .cues
+                .iter()
+                .filter(|c| c.at.is_some_and(|at| at > last && at <= now))
+            {
                 out.write(cue.command.clone());
             }
         }
@@ -322,7 +489,7 @@ fn fire_due_cues(
                 .0
                 .cues
                 .iter()
-                .filter(|c| c.at <= now && !c.command.is_transport())
+                .filter(|c| c.at.is_some_and(|at| at <= now) && !c.command.is_transport())
             {
                 out.write(cue.command.instant());
             }

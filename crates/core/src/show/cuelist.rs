@@ -1,0 +1,348 @@
+//! The cue list as an operator runs it, QLab's way: a cue on standby, GO fires it (after its
+//! pre-wait) and puts the next GO cue on standby, back, jump to any cue, panic; a cue that
+//! auto-continues starts the next at once, one that auto-follows starts it when its own
+//! duration is over. Cues with a time (`at`) keep firing on the show clock
+//! ([`super::fire_due_cues`]); GO steps through the cues without one, and fires a timed cue
+//! early when the operator puts it on standby.
+//!
+//! The cue list is edited live through [`DirectorCommand::EditCues`] with undo and redo, and
+//! written back with [`DirectorCommand::SaveShow`]; [`DirectorCommand::LoadShow`] swaps the
+//! show, or keeps the running one and says why not.
+
+use bevy::prelude::*;
+
+use super::{ActiveShow, Cue, CueEdit, DirectorCommand, Follow, ShowClock, ShowFile};
+
+/// Changes kept for undo.
+const UNDO_DEPTH: usize = 100;
+
+/// Where the operator's cue list stands.
+#[derive(Resource, Debug, Default)]
+pub struct CueRunner {
+    /// Index (into the show's `cues`) of the cue on standby: the one GO fires.
+    pub standby: Option<usize>,
+    /// Cues started and counting down to firing: pre-waits and follows.
+    pub waiting: Vec<Waiting>,
+    /// The cue that fired last.
+    pub last_fired: Option<usize>,
+    /// The cue list has changes not yet saved.
+    pub unsaved: bool,
+    /// What the last save or load said: the file written, or why it failed.
+    pub file_status: Option<Result<String, String>>,
+    undo: Vec<Vec<Cue>>,
+    redo: Vec<Vec<Cue>>,
+    /// Cue-list commands taken from the message queue, handled in order.
+    inbox: Vec<DirectorCommand>,
+    /// The show the standby was set for (a new show resets it).
+    primed: bool,
+}
+
+/// A cue counting down to firing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiting {
+    /// The cue (index into the show's `cues`).
+    pub index: usize,
+    /// Seconds left.
+    pub left: f64,
+    /// Seconds it waits in all (for the console's progress bar).
+    pub total: f64,
+}
+
+impl CueRunner {
+    /// Whether there is something to undo.
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    /// Whether there is something to redo.
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+}
+
+/// The cue a number names: the cue whose `number` it is, or else the cue at that position
+/// (from 1) in the list.
+pub fn find_cue(cues: &[Cue], number: &str) -> Option<usize> {
+    let number = number.trim();
+    cues.iter().position(|c| c.number == number).or_else(|| {
+        number
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=cues.len()).contains(n))
+            .map(|n| n - 1)
+    })
+}
+
+/// The number the console and the remote show for the cue at `index`.
+pub fn cue_number(cues: &[Cue], index: usize) -> String {
+    match cues.get(index) {
+        Some(cue) if !cue.number.is_empty() => cue.number.clone(),
+        _ => (index + 1).to_string(),
+    }
+}
+
+/// The first cue after `index` that waits for GO.
+fn next_go(cues: &[Cue], index: Option<usize>) -> Option<usize> {
+    let from = index.map_or(0, |i| i + 1);
+    (from..cues.len()).find(|&i| cues[i].at.is_none())
+}
+
+/// The last cue before `index` that waits for GO.
+fn previous_go(cues: &[Cue], index: Option<usize>) -> Option<usize> {
+    let to = index.unwrap_or(cues.len());
+    (0..to).rev().find(|&i| cues[i].at.is_none())
+}
+
+/// Takes the operator's cue-list commands off the message queue.
+pub(super) fn collect_cue_commands(
+    mut commands: MessageReader<DirectorCommand>,
+    mut runner: ResMut<CueRunner>,
+) {
+    for command in commands.read() {
+        if matches!(
+            command,
+            DirectorCommand::Go
+                | DirectorCommand::Back
+                | DirectorCommand::Standby(_)
+                | DirectorCommand::FireCue(_)
+                | DirectorCommand::Panic
+                | DirectorCommand::EditCues(_)
+                | DirectorCommand::SaveShow
+                | DirectorCommand::LoadShow(_)
+                | DirectorCommand::ResetStage
+        ) {
+            runner.inbox.push(command.clone());
+        }
+    }
+}
+
+/// Handles the cue-list commands, counts the waits down and fires the cues whose time came.
+pub(super) fn run_cue_list(
+    time: Res<Time>,
+    show: Option<ResMut<ActiveShow>>,
+    mut clock: ResMut<ShowClock>,
+    mut runner: ResMut<CueRunner>,
+    mut out: MessageWriter<DirectorCommand>,
+) {
+    let Some(mut show) = show else { return };
+    if !runner.primed || show.is_changed() && runner.standby.is_none() {
+        runner.primed = true;
+        runner.standby = next_go(&show.0.cues, None);
+    }
+    for command in std::mem::take(&mut runner.inbox) {
+        match command {
+            DirectorCommand::Go => {
+                if let Some(index) = runner.standby {
+                    start(&mut runner, &show.0.cues, index);
+                }
+            }
+            DirectorCommand::Back => {
+                runner.standby = previous_go(&show.0.cues, runner.standby);
+            }
+            DirectorCommand::Standby(number) => match find_cue(&show.0.cues, &number) {
+                Some(index) => runner.standby = Some(index),
+                None => warn!("no cue {number} in the cue list"),
+            },
+            DirectorCommand::FireCue(number) => match find_cue(&show.0.cues, &number) {
+                Some(index) => start(&mut runner, &show.0.cues, index),
+                None => warn!("no cue {number} in the cue list"),
+            },
+            DirectorCommand::Panic => runner.waiting.clear(),
+            // A stage reset (seek, loop) cancels what was counting down, not the standby.
+            DirectorCommand::ResetStage => runner.waiting.clear(),
+            DirectorCommand::EditCues(edit) => edit_cues(&mut runner, &mut show.0, edit),
+            DirectorCommand::SaveShow => {
+                runner.file_status = Some(match show.0.save() {
+                    Ok(path) => {
+                        runner.unsaved = false;
+                        info!("show saved to {}", path.display());
+                        Ok(format!("saved {}", path.display()))
+                    }
+                    Err(e) => {
+                        warn!("{e}");
+                        Err(e.to_string())
+                    }
+                });
+            }
+            DirectorCommand::LoadShow(path) => match ShowFile::load(&path) {
+                Ok(new) => {
+                    info!("show loaded from {}", path.display());
+                    if new.performer != show.0.performer {
+                        out.write(DirectorCommand::SwitchPerformer(new.performer.clone()));
+                    }
+                    if new.motion != show.0.motion {
+                        out.write(DirectorCommand::PlayMotion {
+                            motion: new.motion.clone(),
+                            crossfade: 0.5,
+                        });
+                    }
+                    clock.duration = new.duration;
+                    clock.time = clock.time.min(new.duration);
+                    *runner = CueRunner {
+                        file_status: Some(Ok(format!("loaded {}", path.display()))),
+                        ..default()
+                    };
+                    show.0 = new;
+                }
+                Err(e) => {
+                    warn!("{e}; the running show goes on");
+                    runner.file_status = Some(Err(e.to_string()));
+                }
+            },
+            _ => {}
+        }
+    }
+    // Count the waits down; fire what is due, in the order it was started.
+    let dt = time.delta_secs_f64();
+    let mut due = Vec::new();
+    runner.waiting.retain_mut(|w| {
+        w.left -= dt;
+        if w.left <= 0.0 {
+            due.push(w.index);
+            false
+        } else {
+            true
+        }
+    });
+    for index in due {
+        fire(&mut runner, &show.0.cues, index, &mut out);
+    }
+}
+
+/// GO on `index`: it waits its pre-wait (or fires now), and standby moves past it and the
+/// cues it chains to.
+fn start(runner: &mut CueRunner, cues: &[Cue], index: usize) {
+    let Some(cue) = cues.get(index) else { return };
+    runner.waiting.push(Waiting {
+        index,
+        left: cue.pre_wait,
+        total: cue.pre_wait,
+    });
+    let mut last = index;
+    while cues[last].follow != Follow::Manual {
+        match next_go(cues, Some(last)) {
+            Some(next) => last = next,
+            None => break,
+        }
+    }
+    runner.standby = next_go(cues, Some(last));
+}
+
+/// A cue's command goes out; its follow starts the next GO cue.
+fn fire(
+    runner: &mut CueRunner,
+    cues: &[Cue],
+    index: usize,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    let Some(cue) = cues.get(index) else { return };
+    out.write(cue.command.clone());
+    runner.last_fired = Some(index);
+    let Some(next) = next_go(cues, Some(index)) else {
+        return;
+    };
+    let wait = match cue.follow {
+        Follow::Manual => return,
+        Follow::AutoContinue => cues[next].pre_wait,
+        Follow::AutoFollow => cue.duration + cues[next].pre_wait,
+    };
+    runner.waiting.push(Waiting {
+        index: next,
+        left: wait,
+        total: wait,
+    });
+}
+
+/// One change to the cue list, kept for undo; the standby follows the cue it was on.
+fn edit_cues(runner: &mut CueRunner, show: &mut ShowFile, edit: CueEdit) {
+    let cues = &mut show.cues;
+    let before = cues.clone();
+    let standby = runner.standby;
+    match edit {
+        CueEdit::Undo => {
+            if let Some(previous) = runner.undo.pop() {
+                runner.redo.push(std::mem::replace(cues, previous));
+            }
+        }
+        CueEdit::Redo => {
+            if let Some(next) = runner.redo.pop() {
+                runner.undo.push(std::mem::replace(cues, next));
+            }
+        }
+        CueEdit::Insert { index, cue } => {
+            if let Err(why) = check_cue(&cue, show.duration) {
+                return warn!("cue not added: {why}");
+            }
+            let index = index.min(cues.len());
+            cues.insert(index, *cue);
+            runner.standby = standby.map(|s| if s >= index { s + 1 } else { s });
+        }
+        CueEdit::Replace { index, cue } => {
+            if let Err(why) = check_cue(&cue, show.duration) {
+                return warn!("cue {} not changed: {why}", index + 1);
+            }
+            match cues.get_mut(index) {
+                Some(slot) => *slot = *cue,
+                None => return warn!("no cue at position {}", index + 1),
+            }
+        }
+        CueEdit::Delete(index) => {
+            if index >= cues.len() {
+                return warn!("no cue at position {}", index + 1);
+            }
+            cues.remove(index);
+            runner.standby = match standby {
+                Some(s) if s > index => Some(s - 1),
+                Some(s) if s == index => (index..cues.len()).find(|&i| cues[i].at.is_none()),
+                other => other,
+            };
+        }
+        CueEdit::Move { from, to } => {
+            if from >= cues.len() || to >= cues.len() {
+                return warn!("cannot move cue {} to {}", from + 1, to + 1);
+            }
+            let cue = cues.remove(from);
+            cues.insert(to, cue);
+            runner.standby = standby.map(|s| {
+                if s == from {
+                    to
+                } else {
+                    let s = if s > from { s - 1 } else { s };
+                    if s >= to { s + 1 } else { s }
+                }
+            });
+        }
+    }
+    if *cues != before {
+        if !matches!(runner.undo.last(), Some(last) if *last == before)
+            && runner.redo.last() != Some(&before)
+        {
+            runner.undo.push(before);
+            if runner.undo.len() > UNDO_DEPTH {
+                runner.undo.remove(0);
+            }
+            runner.redo.clear();
+        }
+        runner.unsaved = true;
+        runner.waiting.clear();
+    }
+    let len = cues.len();
+    runner.standby = runner.standby.filter(|&s| s < len);
+}
+
+/// What the show file checks for a cue, for one edited live.
+fn check_cue(cue: &Cue, duration: f64) -> Result<(), String> {
+    if let Some(at) = cue.at {
+        if !(at.is_finite() && (0.0..=duration).contains(&at)) {
+            return Err(format!("time {at} is outside the show (0 to {duration} s)"));
+        }
+    }
+    for (field, value) in [("pre-wait", cue.pre_wait), ("duration", cue.duration)] {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(format!(
+                "{field} must be zero or more seconds (got {value})"
+            ));
+        }
+    }
+    Ok(())
+}
