@@ -50,6 +50,8 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const FAILED_WRITE_GRACE: Duration = Duration::from_secs(2);
 /// How often the supervisor looks at its child and its flags.
 const POLL: Duration = Duration::from_millis(20);
+/// How much lower than the show an encoder runs (`nice` steps).
+const ENCODER_NICENESS: libc::c_int = 10;
 /// Seconds of sound an output holds before dropping the oldest.
 const AUDIO_RING_SECONDS: usize = 3;
 
@@ -524,6 +526,18 @@ fn connect(shared: &Arc<Shared>, target: &OutputTarget) -> Ended {
                 Ok(())
             });
         }
+    }
+    // The encoder yields the CPU to the show: on a machine where the renderer itself runs on
+    // the CPU (lavapipe), an encoder at equal priority slows every frame; at a lower priority
+    // it takes what the show leaves, and what it cannot encode in time is dropped and counted.
+    // SAFETY: runs in the forked child before exec; `setpriority` is async-signal-safe (a
+    // plain system call), allocates nothing and touches no lock. A failure is ignored: the
+    // encoder then runs at the show's priority.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setpriority(libc::PRIO_PROCESS, 0, ENCODER_NICENESS);
+            Ok(())
+        });
     }
     // Stale sound from before this connection would put the sound late.
     lock(&shared.audio).clear();
