@@ -33,6 +33,7 @@ use ling_stage_fx::{EffectInstance, EffectParams, EffectRegistry, EffectStatus};
 use ling_tracking::TrackingStatus;
 use ling_tracking::live::TrackingSettings;
 
+pub mod i18n;
 pub mod program;
 mod sections;
 
