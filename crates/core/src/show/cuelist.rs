@@ -346,3 +346,230 @@ fn check_cue(cue: &Cue, duration: f64) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bevy::time::TimeUpdateStrategy;
+
+    use super::*;
+    use crate::show::{ClockMode, insert_show};
+
+    /// A marker command: which cue fired shows in the speed it sets.
+    fn mark(n: f64) -> DirectorCommand {
+        DirectorCommand::MotionSpeed(n)
+    }
+
+    fn go_cue(number: &str, n: f64) -> Cue {
+        Cue {
+            number: number.into(),
+            name: format!("cue {number}"),
+            ..Cue::manual(mark(n))
+        }
+    }
+
+    /// Fired marker commands, with the frame they came on.
+    #[derive(Resource, Default)]
+    struct Fired(Vec<(u32, f64)>);
+
+    #[derive(Resource, Default)]
+    struct Frame(u32);
+
+    fn record(
+        mut commands: MessageReader<DirectorCommand>,
+        mut fired: ResMut<Fired>,
+        mut frame: ResMut<Frame>,
+    ) {
+        frame.0 += 1;
+        for c in commands.read() {
+            if let DirectorCommand::MotionSpeed(n) = c {
+                fired.0.push((frame.0, *n));
+            }
+        }
+    }
+
+    /// The cue list: a timed cue, then GO cues 10 (auto-continue into 20, which waits 0.5 s),
+    /// 20 (auto-follow: 30 starts 1 s after it), 30, 40, 50; frames are 0.1 s.
+    fn app() -> App {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .add_plugins(crate::show::plugin)
+            .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_millis(
+                100,
+            )))
+            .init_resource::<Fired>()
+            .init_resource::<Frame>()
+            .add_systems(Last, record);
+        let show = ShowFile {
+            duration: 600.0,
+            cues: vec![
+                Cue::timed(0.0, DirectorCommand::ResetPhysics),
+                Cue {
+                    follow: Follow::AutoContinue,
+                    ..go_cue("10", 1.0)
+                },
+                Cue {
+                    pre_wait: 0.5,
+                    follow: Follow::AutoFollow,
+                    duration: 1.0,
+                    ..go_cue("20", 2.0)
+                },
+                go_cue("30", 3.0),
+                go_cue("40", 4.0),
+                go_cue("50", 5.0),
+            ],
+            ..default()
+        };
+        insert_show(&mut app, show, ClockMode::Realtime, false);
+        app.update();
+        app
+    }
+
+    fn run(app: &mut App, frames: usize) {
+        for _ in 0..frames {
+            app.update();
+        }
+    }
+
+    fn send(app: &mut App, command: DirectorCommand) {
+        app.world_mut().write_message(command);
+        app.update();
+    }
+
+    fn standby(app: &App) -> Option<usize> {
+        app.world().resource::<CueRunner>().standby
+    }
+
+    fn fired(app: &App) -> Vec<f64> {
+        app.world()
+            .resource::<Fired>()
+            .0
+            .iter()
+            .map(|f| f.1)
+            .collect()
+    }
+
+    #[test]
+    fn go_runs_a_chain_with_its_waits_and_moves_standby_past_it() {
+        let mut app = app();
+        assert_eq!(standby(&app), Some(1), "the first GO cue stands by");
+        send(&mut app, DirectorCommand::Go);
+        // GO fires 10 at once; 10 continues into 20 after 20's pre-wait; 20 follows into 30
+        // after its duration; the chain ends at 30 (manual), so 40 stands by.
+        assert_eq!(standby(&app), Some(4));
+        run(&mut app, 30);
+        let fired_at = app.world().resource::<Fired>().0.clone();
+        let frame_of = |n: f64| fired_at.iter().find(|f| f.1 == n).map(|f| f.0);
+        assert_eq!(fired(&app), vec![1.0, 2.0, 3.0], "{fired_at:?}");
+        let (a, b, c) = (
+            frame_of(1.0).unwrap(),
+            frame_of(2.0).unwrap(),
+            frame_of(3.0).unwrap(),
+        );
+        assert!(
+            (4..=6).contains(&(b - a)),
+            "20 waits its 0.5 s pre-wait: {fired_at:?}"
+        );
+        assert!(
+            (9..=11).contains(&(c - b)),
+            "30 follows 20's 1 s duration: {fired_at:?}"
+        );
+        // Nothing more without GO.
+        run(&mut app, 20);
+        assert_eq!(fired(&app).len(), 3);
+        send(&mut app, DirectorCommand::Go);
+        run(&mut app, 1);
+        assert_eq!(fired(&app), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(standby(&app), Some(5));
+    }
+
+    #[test]
+    fn back_jump_fire_and_panic() {
+        let mut app = app();
+        send(&mut app, DirectorCommand::Back);
+        assert_eq!(standby(&app), None, "nothing before the first cue");
+        send(&mut app, DirectorCommand::Standby("40".into()));
+        assert_eq!(standby(&app), Some(4));
+        send(&mut app, DirectorCommand::Back);
+        assert_eq!(standby(&app), Some(3));
+        // By position when no cue has that number: the 6th cue is 50.
+        send(&mut app, DirectorCommand::Standby("6".into()));
+        assert_eq!(standby(&app), Some(5));
+        send(&mut app, DirectorCommand::Standby("99".into()));
+        assert_eq!(standby(&app), Some(5), "an unknown cue changes nothing");
+        send(&mut app, DirectorCommand::FireCue("30".into()));
+        run(&mut app, 1);
+        assert_eq!(fired(&app), vec![3.0]);
+        assert_eq!(standby(&app), Some(4), "the cue after the one fired");
+        // Panic cancels a pending pre-wait.
+        send(&mut app, DirectorCommand::Standby("20".into()));
+        send(&mut app, DirectorCommand::Go);
+        send(&mut app, DirectorCommand::Panic);
+        run(&mut app, 30);
+        assert_eq!(fired(&app), vec![3.0], "20's pre-wait was cancelled");
+    }
+
+    #[test]
+    fn edits_keep_the_standby_on_its_cue_and_undo_redo() {
+        let mut app = app();
+        send(&mut app, DirectorCommand::Standby("30".into()));
+        let cues = |app: &App| -> Vec<String> {
+            let show = app.world().resource::<ActiveShow>();
+            (0..show.0.cues.len())
+                .map(|i| cue_number(&show.0.cues, i))
+                .collect()
+        };
+        let original = cues(&app);
+        send(
+            &mut app,
+            DirectorCommand::EditCues(CueEdit::Insert {
+                index: 1,
+                cue: Box::new(go_cue("5", 0.5)),
+            }),
+        );
+        assert_eq!(cues(&app)[1], "5");
+        assert_eq!(standby(&app), Some(4), "30 moved down one");
+        send(
+            &mut app,
+            DirectorCommand::EditCues(CueEdit::Move { from: 4, to: 1 }),
+        );
+        assert_eq!(cues(&app)[1], "30");
+        assert_eq!(standby(&app), Some(1), "standby moved with 30");
+        send(&mut app, DirectorCommand::EditCues(CueEdit::Delete(2)));
+        assert!(!cues(&app).contains(&"5".to_string()));
+        assert!(app.world().resource::<CueRunner>().unsaved);
+        // A cue outside the show is refused.
+        send(
+            &mut app,
+            DirectorCommand::EditCues(CueEdit::Replace {
+                index: 0,
+                cue: Box::new(Cue::timed(900.0, mark(9.0))),
+            }),
+        );
+        assert_eq!(cues(&app)[0], "1");
+        let edited = cues(&app);
+        for _ in 0..3 {
+            send(&mut app, DirectorCommand::EditCues(CueEdit::Undo));
+        }
+        assert_eq!(cues(&app), original, "three undos restore the list");
+        for _ in 0..3 {
+            send(&mut app, DirectorCommand::EditCues(CueEdit::Redo));
+        }
+        assert_eq!(cues(&app), edited, "three redos bring the edits back");
+        send(&mut app, DirectorCommand::EditCues(CueEdit::Redo));
+        assert_eq!(cues(&app), edited, "nothing more to redo");
+    }
+
+    #[test]
+    fn timed_cues_still_fire_on_the_clock() {
+        let mut app = app();
+        {
+            let mut show = app.world_mut().resource_mut::<ActiveShow>();
+            show.0.cues.push(Cue::timed(1.0, mark(7.0)));
+        }
+        run(&mut app, 15);
+        assert_eq!(fired(&app), vec![7.0], "the timed cue fired by itself");
+        assert_eq!(standby(&app), Some(1), "and left the standby alone");
+    }
+}

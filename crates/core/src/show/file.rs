@@ -800,4 +800,88 @@ mod tests {
         assert!(cuts >= 3, "the demo cuts between its three shots");
         assert!(looks.len() >= 2, "the demo uses at least two light cues");
     }
+
+    #[test]
+    fn saving_keeps_comments_backs_up_and_reads_back_equal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("show.ron");
+        let text = r#"// My show: the comments stay.
+(
+    name: "saved",
+    duration: 10.0,
+    lights: {
+        // the house look
+        "house": (key: 0.4),
+    },
+    cues: [
+        (at: 1.0, command: LightCue(name: "house")),
+    ],
+    // after the cues
+    lip_sync: 0.5,
+)
+"#;
+        std::fs::write(&path, text).unwrap();
+        let mut show = ShowFile::load(&path).unwrap();
+        show.cues.push(Cue {
+            number: "2".into(),
+            name: "Her bow".into(),
+            pre_wait: 0.5,
+            follow: Follow::AutoContinue,
+            ..Cue::manual(DirectorCommand::CutTo {
+                shot: crate::looks::CameraShot::CloseUp,
+                blend: 0.8,
+            })
+        });
+        show.cues.push(Cue::timed(
+            4.5,
+            DirectorCommand::TriggerEffect {
+                name: "petal_rain".into(),
+                params: EffectParams::from([("density".into(), 60.0.into())]),
+            },
+        ));
+        assert_eq!(show.save().unwrap(), path);
+        let written = std::fs::read_to_string(&path).unwrap();
+        for kept in [
+            "// My show: the comments stay.",
+            "// the house look",
+            "// after the cues",
+        ] {
+            assert!(written.contains(kept), "{kept} lost:\n{written}");
+        }
+        assert!(written.contains("number: \"2\""), "{written}");
+        assert_eq!(
+            written.matches("\n        (").count(),
+            3,
+            "a cue a line:\n{written}"
+        );
+        let backup = dir.path().join("show.ron.bak");
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), text);
+        let back = ShowFile::load(&path).unwrap();
+        assert_eq!(back.cues, show.cues);
+        assert_eq!(back.lip_sync, 0.5);
+        assert!(!dir.path().join("show.ron.saving").exists());
+
+        // Anything else changed: the whole show is written, and still reads back.
+        let mut show = back;
+        show.lip_sync = 0.25;
+        show.save().unwrap();
+        let back = ShowFile::load(&path).unwrap();
+        assert_eq!((back.lip_sync, back.cues.len()), (0.25, 3));
+        assert_eq!(back.lights, show.lights);
+    }
+
+    #[test]
+    fn a_show_without_a_file_or_a_cue_list_saves_sensibly() {
+        assert!(matches!(
+            ShowFile::default().save(),
+            Err(ShowError::Write { .. })
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bare.ron");
+        std::fs::write(&path, "(name: \"bare\", duration: 3.0)\n").unwrap();
+        let mut show = ShowFile::load(&path).unwrap();
+        show.cues.push(Cue::manual(DirectorCommand::Go));
+        show.save().unwrap();
+        assert_eq!(ShowFile::load(&path).unwrap().cues, show.cues);
+    }
 }
