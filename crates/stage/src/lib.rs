@@ -22,6 +22,7 @@ use ling_core::looks::{CameraShot, LightLook};
 use ling_core::show::{ActiveShow, DirectorCommand};
 use ling_core::signals::{HumanoidPose, Performer, stage_position};
 
+pub mod cjk;
 pub mod effects;
 pub mod keying;
 mod set;

@@ -69,6 +69,51 @@ fn block(
     ));
 }
 
+/// A board whose front (+z) face shows its texture upright, as a sign reads (a [`Cuboid`]'s
+/// front face has the texture's top row at its bottom edge).
+fn board(size: Vec3) -> Mesh {
+    let mut mesh = Mesh::from(Cuboid::from_size(size));
+    if let Some(bevy::mesh::VertexAttributeValues::Float32x2(uvs)) =
+        mesh.attribute_mut(Mesh::ATTRIBUTE_UV_0)
+    {
+        // The front face is the first four vertices.
+        for uv in uvs.iter_mut().take(4) {
+            uv[1] = 1.0 - uv[1];
+        }
+    }
+    mesh
+}
+
+/// The door plaques' materials, stage right's (出将, on the audience's left, −x) then stage
+/// left's (入相): lettered in Noto Serif CJK SC when it is installed, else the seal plaques
+/// (logged once).
+fn door_plaques(
+    materials: &mut Assets<StandardMaterial>,
+    images: &mut Assets<Image>,
+) -> [Handle<StandardMaterial>; 2] {
+    static MISSING: std::sync::Once = std::sync::Once::new();
+    let font = crate::cjk::find(crate::cjk::CjkFace::SerifBold);
+    let lettered = |text: &str| {
+        font.as_ref()
+            .and_then(|font| textures::lettered_plaque(font, text))
+    };
+    match (lettered("出将"), lettered("入相")) {
+        (Some(enter), Some(exit)) => {
+            [enter, exit].map(|image| materials.add(textured(images, image, 0.45)))
+        }
+        _ => {
+            MISSING.call_once(|| {
+                warn!(
+                    "no Noto CJK font (install {}): the door plaques show seals, not 出将 / 入相",
+                    crate::cjk::PACKAGE
+                )
+            });
+            let seal = materials.add(textured(images, textures::plaque(), 0.5));
+            [seal.clone(), seal]
+        }
+    }
+}
+
 fn textured(images: &mut Assets<Image>, image: Image, roughness: f32) -> StandardMaterial {
     StandardMaterial {
         base_color_texture: Some(images.add(image)),
@@ -197,8 +242,8 @@ pub(super) fn spawn_opera_stage(
     // The two doors, 出将 (enter, stage right) and 入相 (exit, stage left), with their door
     // curtains, gilded frames and plaques, and dark panels out to the wings.
     let door_curtain = materials.add(textured(images, textures::door_curtain(), 0.8));
-    let plaque = materials.add(textured(images, textures::plaque(), 0.5));
-    for side in [-1.0f32, 1.0] {
+    let plaques = door_plaques(materials, images);
+    for (side, plaque) in [-1.0f32, 1.0].into_iter().zip(plaques) {
         let x = side * 3.45;
         // Hangs as cloth when costume physics runs.
         commands.spawn((
@@ -231,14 +276,12 @@ pub(super) fn spawn_opera_stage(
             &p.gold,
             SetPiece::Scenery,
         );
-        block(
-            &mut commands,
-            meshes,
-            Vec3::new(1.0, 0.42, 0.06),
-            Vec3::new(x, 3.1, STAGE_BACK + 0.14),
-            &plaque,
+        commands.spawn((
+            Mesh3d(meshes.add(board(Vec3::new(1.0, 0.42, 0.06)))),
+            MeshMaterial3d(plaque),
+            Transform::from_xyz(x, 3.1, STAGE_BACK + 0.14),
             SetPiece::Scenery,
-        );
+        ));
         block(
             &mut commands,
             meshes,

@@ -5,6 +5,8 @@ use bevy::asset::RenderAssetUsages;
 use bevy::image::Image;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 
+use crate::cjk::{self, CjkFont, Coverage};
+
 type Rgb = [f32; 3];
 
 const CRIMSON: Rgb = [0.48, 0.03, 0.05];
@@ -266,7 +268,8 @@ pub fn door_curtain() -> Image {
     c.into_image()
 }
 
-/// The plaques over the doors: black lacquer with a gold frame and a gold seal.
+/// The plaques over the doors: black lacquer with a gold frame and a gold seal (the plaques
+/// when no CJK font is installed).
 pub fn plaque() -> Image {
     let mut c = Canvas::new(256, 108, [0.05, 0.04, 0.04]);
     c.frame(4.0, 8.0, GOLD);
@@ -277,6 +280,87 @@ pub fn plaque() -> Image {
         c.rect(x - 7.0, 47.0, x + 7.0, 61.0, [0.05, 0.04, 0.04]);
     }
     c.into_image()
+}
+
+/// A door plaque lettered with `text` (出将, 入相) in `font`: a black lacquer board with a gold
+/// frame, a red lacquer field inside a pale gold line, and the characters in gilt, lit from
+/// above with a carved shadow. `None` when the font cannot draw the text.
+pub fn lettered_plaque(font: &CjkFont, text: &str) -> Option<Image> {
+    let (w, h) = (512usize, 216usize);
+    let lacquer = [0.05, 0.04, 0.04];
+    let mut c = Canvas::new(w, h, lacquer);
+    let (wf, hf) = (w as f32, h as f32);
+    // The red field, darker towards its edges like polished lacquer.
+    let field = PLAQUE_FIELD;
+    c.paint(field, field, wf - field, hf - field, |x, y, _| {
+        let u = (x / wf - 0.5) * 2.0;
+        let v = (y / hf - 0.5) * 2.0;
+        Some(shade(DEEP_RED, 1.15 - 0.3 * (u * u * 0.5 + v * v)))
+    });
+    c.frame(8.0, 16.0, GOLD);
+    c.frame(field - 4.0, 4.0, PALE_GOLD);
+    // The characters: as big as the field allows, with room for the frame.
+    let (room_w, room_h) = (wf - 2.0 * field - 40.0, hf - 2.0 * field - 16.0);
+    let mut px = room_h * 1.1;
+    let lettering = loop {
+        let text = cjk::rasterise(font, text, px, px * 0.25)?;
+        let (x0, y0, x1, y1) = ink_bounds(&text)?;
+        let (iw, ih) = ((x1 - x0) as f32, (y1 - y0) as f32);
+        if (iw <= room_w && ih <= room_h) || px < 16.0 {
+            break (text, x0, y0, iw, ih);
+        }
+        px *= (room_w / iw).min(room_h / ih).min(0.97);
+    };
+    let (text, x0, y0, iw, ih) = lettering;
+    // Where the ink's top-left lands on the plaque.
+    let ox = ((wf - iw) / 2.0).round() as isize - x0 as isize;
+    let oy = ((hf - ih) / 2.0).round() as isize - y0 as isize;
+    let top = oy + y0 as isize;
+    let shadow = (3isize, 4isize);
+    c.paint(0.0, 0.0, wf, hf, |x, y, p| {
+        let (x, y) = (x as isize, y as isize);
+        let ink = text.at(x - ox, y - oy);
+        let cast = text.at(x - ox - shadow.0, y - oy - shadow.1);
+        if ink <= 0.0 && cast <= 0.0 {
+            return None;
+        }
+        // The carved shadow first, then the gilt over it: pale at the top of the strokes,
+        // deeper gold below, brighter on the strokes' upper-left edges.
+        let p = mix(p, shade(p, 0.35), cast * 0.8);
+        let t = ((y - top) as f32 / ih.max(1.0)).clamp(0.0, 1.0);
+        let gilt = mix(PALE_GOLD, shade(GOLD, 0.9), t);
+        let edge = (ink - text.at(x - ox - 1, y - oy - 1)).max(0.0);
+        let gilt = mix(gilt, [1.0, 0.95, 0.75], edge * 0.6);
+        Some(mix(p, gilt, ink))
+    });
+    Some(c.into_image())
+}
+
+/// How far the red field of a lettered plaque is inset from its edges, in pixels.
+const PLAQUE_FIELD: f32 = 34.0;
+
+/// The pixel box holding ink (coverage > 0.25) as `(x0, y0, x1, y1)`, `None` for blank text.
+fn ink_bounds(text: &Coverage) -> Option<(usize, usize, usize, usize)> {
+    let mut bounds: Option<(usize, usize, usize, usize)> = None;
+    for y in 0..text.height {
+        for x in 0..text.width {
+            if text.values[y * text.width + x] > 0.25 {
+                let b = bounds.get_or_insert((x, y, x + 1, y + 1));
+                *b = (b.0.min(x), b.1.min(y), b.2.max(x + 1), b.3.max(y + 1));
+            }
+        }
+    }
+    bounds
+}
+
+/// `a` towards `b` by `t` (0..=1).
+fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
+    let t = t.clamp(0.0, 1.0);
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
 }
 
 /// Table and chair covers (桌围, 椅帔): red satin with a peony and cloud border.
@@ -397,6 +481,69 @@ mod tests {
                 .filter(|p| p[0] > 180 && p[1] > 120 && p[2] < 120)
                 .count();
             assert!(gold * 50 > data.len() / 4, "gold embroidery covers > 2%");
+        }
+    }
+
+    /// Gilt pixels in the plaque's red field (inside the frame), and the whole field's pixels.
+    fn gilt_in_field(image: &Image) -> (Vec<bool>, usize) {
+        let (w, h) = (image.width() as usize, image.height() as usize);
+        let data = image.data.as_ref().unwrap();
+        let inset = PLAQUE_FIELD as usize + 4;
+        let mut gilt = Vec::new();
+        for y in inset..h - inset {
+            for x in inset..w - inset {
+                let p = &data[(y * w + x) * 4..][..3];
+                gilt.push(p[0] > 180 && p[1] > 120 && p[2] < 170);
+            }
+        }
+        let n = gilt.len();
+        (gilt, n)
+    }
+
+    #[test]
+    fn door_plaques_carry_their_characters_in_gold() {
+        let Some(font) = cjk::find(cjk::CjkFace::SerifBold) else {
+            return ling_testkit::skip(format!("no Noto CJK font ({})", cjk::PACKAGE));
+        };
+        let enter = lettered_plaque(&font, "出将").expect("出将 drawn");
+        let exit = lettered_plaque(&font, "入相").expect("入相 drawn");
+        let (a, n) = gilt_in_field(&enter);
+        let (b, _) = gilt_in_field(&exit);
+        let ink = |g: &[bool]| g.iter().filter(|&&g| g).count() as f32 / n as f32;
+        // Two characters fill a good part of the field, but not all of it.
+        for (text, g) in [("出将", &a), ("入相", &b)] {
+            assert!(
+                (0.08..0.6).contains(&ink(g)),
+                "{text}: {:.1}% of the field gilt",
+                ink(g) * 100.0
+            );
+        }
+        let differ = a.iter().zip(&b).filter(|(a, b)| a != b).count();
+        assert!(
+            differ * 20 > n,
+            "the plaques differ in {differ} of {n} pixels"
+        );
+        // The seal-only plaque has no gilt in its field beyond the two seals.
+        let (seals, _) = gilt_in_field(&plaque());
+        assert!(ink(&seals) < ink(&a));
+        // Both halves of the field hold a character.
+        let (w, inset) = (enter.width() as usize, PLAQUE_FIELD as usize + 4);
+        let row = w - 2 * inset;
+        for g in [&a, &b] {
+            let left = g
+                .iter()
+                .enumerate()
+                .filter(|(i, g)| **g && i % row < row / 2)
+                .count();
+            let right = g
+                .iter()
+                .enumerate()
+                .filter(|(i, g)| **g && i % row >= row / 2)
+                .count();
+            assert!(
+                left > n / 50 && right > n / 50,
+                "left {left}, right {right}"
+            );
         }
     }
 }
