@@ -169,6 +169,7 @@ fn broadcast_cost(
         looping: true,
         progress: false,
         on_air,
+        remote: None,
     };
     let off = broadcast::run(show.clone(), options(false))?;
     let on = broadcast::run(show.clone(), options(true))?;

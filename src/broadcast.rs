@@ -47,6 +47,8 @@ pub struct BroadcastOptions {
     pub microphone: Option<Option<String>>,
     /// Go on air (`false` runs the same show with the outputs off, to measure their cost).
     pub on_air: bool,
+    /// Remote control over OSC, if asked for.
+    pub remote: Option<ling_remote::RemoteSettings>,
 }
 
 /// What a broadcast did.
@@ -67,6 +69,8 @@ pub struct BroadcastReport {
     pub longest_frame: Duration,
     /// Each output's final statistics.
     pub outputs: Vec<BroadcastStats>,
+    /// What the remote control did, if it was on.
+    pub remote: Option<ling_remote::RemoteStatus>,
 }
 
 /// The longest frame the show clock follows in full: a slow software-rendered frame still
@@ -96,7 +100,11 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
     app.insert_resource(ProgramOutputs::off_air(options.outputs.clone()))
         .add_plugins(LingStagePlugins)
         .add_plugins(ling_broadcast::plugin)
+        .add_plugins(ling_remote::plugin)
         .insert_resource(motion);
+    if let Some(remote) = &options.remote {
+        app.insert_resource(remote.clone());
+    }
     if let Some(track) = track {
         app.insert_resource(track);
     }
@@ -248,6 +256,8 @@ fn count_and_stop(
     clock: Res<ShowClock>,
     mut outputs: ResMut<ProgramOutputs>,
     status: Res<BroadcastStatus>,
+    remote: Option<Res<ling_remote::RemoteSettings>>,
+    remote_status: Res<ling_remote::RemoteStatus>,
     mut exit: MessageWriter<AppExit>,
 ) {
     since.frames += 1;
@@ -274,6 +284,7 @@ fn count_and_stop(
         handoff_ms: status.handoff_ms,
         longest_frame: since.longest_frame,
         outputs: finals,
+        remote: remote.map(|_| remote_status.clone()),
     };
     since.report = Some(report);
     exit.write(AppExit::Success);

@@ -61,6 +61,8 @@ pub struct LiveOptions {
     pub backdrop: Backdrop,
     /// Outputs; on air from the start when there are any.
     pub outputs: Vec<OutputSpec>,
+    /// Remote control over OSC, if asked for.
+    pub remote: Option<ling_remote::RemoteSettings>,
 }
 
 impl Default for LiveOptions {
@@ -82,6 +84,7 @@ impl Default for LiveOptions {
             fullscreen: None,
             backdrop: Backdrop::default(),
             outputs: Vec::new(),
+            remote: None,
         }
     }
 }
@@ -158,6 +161,7 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
         .add_plugins(LingStagePlugins)
         .add_plugins(ling_broadcast::plugin)
         .add_plugins(ling_director::plugin)
+        .add_plugins(ling_remote::plugin)
         .insert_resource(motion)
         .insert_resource(options.vmc.clone())
         .insert_resource(Automation {
@@ -171,6 +175,9 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
     insert_show(&mut app, show, ClockMode::Realtime, options.looping);
     if let Some(track) = track {
         app.insert_resource(track);
+    }
+    if let Some(remote) = &options.remote {
+        app.insert_resource(remote.clone());
     }
     if let Some(input) = &options.tracking {
         let mut tracking = ling_tracking::live::TrackingSettings::with_input(input.clone());

@@ -81,6 +81,8 @@ enum Commands {
         fullscreen: Option<usize>,
         #[command(flatten)]
         program: ProgramArgs,
+        #[command(flatten)]
+        remote: RemoteArgs,
         /// Close the window after SECONDS of wall time.
         #[arg(long, value_name = "SECONDS")]
         quit_after: Option<f64>,
@@ -178,6 +180,8 @@ enum Commands {
         mic: Option<String>,
         #[command(flatten)]
         program: ProgramArgs,
+        #[command(flatten)]
+        remote: RemoteArgs,
     },
     /// Record a show (and any VMC input) as a take, headless and in real time.
     Record {
@@ -277,6 +281,38 @@ enum AudioCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Remote control over OSC: shared by `live` and `broadcast`.
+#[derive(clap::Args, Debug, Clone)]
+struct RemoteArgs {
+    /// Take the director's commands over OSC (UDP) from TouchOSC, Companion or a script, and
+    /// send the show's state back; ADDR defaults to 127.0.0.1:9000 (this machine only). Bind
+    /// 0.0.0.0:9000 to listen on the network, with --remote-allow.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9000")]
+    remote: Option<std::net::SocketAddr>,
+    /// Addresses besides this machine allowed to control the show (comma-separated); packets
+    /// from any other are dropped and counted.
+    #[arg(
+        long,
+        value_name = "IP[,IP...]",
+        value_delimiter = ',',
+        requires = "remote"
+    )]
+    remote_allow: Vec<std::net::IpAddr>,
+    /// Also send the state to this port on each client's host (TouchOSC's receive port).
+    #[arg(long, value_name = "PORT", requires = "remote")]
+    remote_feedback: Option<u16>,
+}
+
+impl RemoteArgs {
+    fn settings(self) -> Option<ling_remote::RemoteSettings> {
+        self.remote.map(|listen| ling_remote::RemoteSettings {
+            listen,
+            allow: self.remote_allow,
+            feedback_port: self.remote_feedback,
+        })
+    }
 }
 
 /// The program picture and where it goes: shared by `live` and `broadcast`.
@@ -474,6 +510,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             docked,
             fullscreen,
             program,
+            remote,
         } => {
             let path = show.unwrap_or_else(demo_show_path);
             let show = with_avatar(load_show(&path, motion)?, avatar);
@@ -500,6 +537,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     show_path: path.clone(),
                     microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
                     tracking: tracking_input(camera, &camera_mode, camera_file)?,
+                    remote: remote.settings(),
                 },
             )?;
         }
@@ -588,6 +626,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
             mic,
             program,
+            remote,
         } => {
             let file = load_show(&show, motion)?;
             let program = program.resolve()?;
@@ -605,6 +644,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     progress: !quiet,
                     on_air: true,
                     microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
+                    remote: remote.settings(),
                 },
             )
             .with_context(|| format!("broadcasting {}", show.display()))?;
@@ -629,6 +669,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map(|e| format!(", last error: {e}"))
                         .unwrap_or_default()
                 );
+            }
+            if let Some(remote) = &report.remote {
+                println!("remote: {}", remote.summary());
             }
         }
         Commands::Record {

@@ -6,4 +6,5 @@ mod audio;
 mod broadcast;
 mod cli;
 mod keying;
+mod remote;
 mod vmc;
