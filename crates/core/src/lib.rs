@@ -48,6 +48,12 @@ pub enum AppSystems {
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LipSync;
 
+/// The director's live reactions, last inside [`AppSystems::Blend`]: emotes and gestures are
+/// layered over what the motion, lip sync, tracking and VMC wrote, so they win for the shapes
+/// and bones they set. Sources that blend into the signals run before this set.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Reactions;
+
 /// Configures the frame phases. Added by [`plugin`]; exposed for tests that add single
 /// plugins to a bare `App`.
 pub fn configure_phases(app: &mut App) {
@@ -63,7 +69,8 @@ pub fn configure_phases(app: &mut App) {
             AppSystems::Capture,
         )
             .chain(),
-    );
+    )
+    .configure_sets(Update, Reactions.in_set(AppSystems::Blend).after(LipSync));
 }
 
 /// The core of a show: the frame phases, the show clock, the cue list and the command log.
@@ -89,5 +96,5 @@ pub mod prelude {
         ActiveShow, ClockMode, CommandLog, DirectorCommand, ShowClock, ShowFile, insert_show,
     };
     pub use crate::signals::{ExpressionWeights, HumanBone, HumanoidPose, Performer, Viseme};
-    pub use crate::{AppSystems, LipSync};
+    pub use crate::{AppSystems, LipSync, Reactions};
 }

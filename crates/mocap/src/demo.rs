@@ -10,14 +10,14 @@ use bevy::prelude::*;
 use super::clip::KeyframeClip;
 use ling_core::signals::HumanBone as B;
 
-type Pose = BTreeMap<B, Vec3>;
+pub(crate) type Pose = BTreeMap<B, Vec3>;
 
 fn v(x: f32, y: f32, z: f32) -> Vec3 {
     Vec3::new(x, y, z)
 }
 
 /// Upper body standing at ease: arms lowered and a little forward, elbows soft.
-fn at_ease() -> Pose {
+pub(crate) fn at_ease() -> Pose {
     Pose::from([
         (B::Spine, v(0.0, 0.0, 0.0)),
         (B::Chest, v(0.0, 0.0, 0.0)),
@@ -49,7 +49,7 @@ fn stand() -> Pose {
 }
 
 /// Finger curls for one hand: (thumb, index, middle, ring, little) in degrees per joint.
-fn fingers(left: bool, curls: [f32; 5]) -> Pose {
+pub(crate) fn fingers(left: bool, curls: [f32; 5]) -> Pose {
     let names = ["Thumb", "Index", "Middle", "Ring", "Little"];
     let side = if left { "left" } else { "right" };
     let sign = if left { -1.0 } else { 1.0 };

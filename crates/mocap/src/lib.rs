@@ -15,9 +15,13 @@
 //! - [`vmc`]: the VMC protocol (OSC over UDP), a receiver and a sender.
 //! - [`vmc_source`]: VMC in the show, a live pose that overrides the clip while it streams, and
 //!   the performer streamed out; set up by [`vmc_source::VmcSettings`].
+//! - [`emote`] and [`gesture`]: the director's live reactions layered over whatever drives
+//!   her — expressions faded in, held and out, and short upper-body clips (wave, bow, nod,
+//!   clap or a BVH file).
 //!
 //! The [`plugin`] loads the show's motion, applies the director's motion commands, plays it,
-//! and adds VMC and take recording; [`MotionStatus`] tells the panel what plays.
+//! and adds VMC, take recording, emotes and gestures; [`MotionStatus`] tells the panel what
+//! plays.
 
 use std::path::Path;
 
@@ -31,7 +35,9 @@ use ling_core::signals::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
 pub mod bvh;
 mod clip;
 mod demo;
+pub mod emote;
 mod export;
+pub mod gesture;
 pub mod retarget;
 pub mod take;
 pub mod vmc;
@@ -43,6 +49,8 @@ pub use retarget::{BoneMap, HumanoidClip};
 /// The types most users of the crate need: the player and its status, captures and their bone
 /// maps, takes and recording, and the VMC settings and health.
 pub mod prelude {
+    pub use crate::emote::{EMOTES, Emotes};
+    pub use crate::gesture::{GESTURES, Gestures};
     pub use crate::retarget::{BoneMap, HumanoidClip};
     pub use crate::take::{Recording, RecordingStatus, Take};
     pub use crate::vmc_source::{VmcHealth, VmcSettings};
@@ -297,18 +305,23 @@ pub fn load_capture(path: &Path, bone_map: Option<&Path>) -> Result<HumanoidClip
 
 /// Motion in the app: the show's motion loaded at startup (unless the runner inserted a
 /// [`MotionPlayer`]), `PlayMotion`, `MotionSpeed` and `MotionLoop` commands, playback onto the
-/// performer, [`MotionStatus`], and VMC and take recording.
+/// performer, [`MotionStatus`], VMC and take recording, and the emote and gesture layers.
 pub fn plugin(app: &mut App) {
-    app.add_plugins((vmc_source::plugin, take::plugin))
-        .add_message::<DirectorCommand>()
-        .init_resource::<MotionStatus>()
-        .add_systems(Startup, load_show_motion)
-        .add_systems(
-            Update,
-            (apply_motion_commands, play_motion, publish_motion_status)
-                .chain()
-                .in_set(AppSystems::Ingest),
-        );
+    app.add_plugins((
+        vmc_source::plugin,
+        take::plugin,
+        emote::plugin,
+        gesture::plugin,
+    ))
+    .add_message::<DirectorCommand>()
+    .init_resource::<MotionStatus>()
+    .add_systems(Startup, load_show_motion)
+    .add_systems(
+        Update,
+        (apply_motion_commands, play_motion, publish_motion_status)
+            .chain()
+            .in_set(AppSystems::Ingest),
+    );
 }
 
 /// A motion being loaded for `PlayMotion`, with the crossfade to use when it arrives.

@@ -83,6 +83,7 @@ pub(crate) fn plugin(app: &mut App) {
             Update,
             apply_vmc
                 .in_set(AppSystems::Blend)
+                .before(ling_core::Reactions)
                 .run_if(resource_exists::<VmcInput>),
         )
         .add_systems(

@@ -4,7 +4,9 @@
 //! vertex colours for the costume: a kingfisher-teal robe with a red and gold cloud collar, a jade
 //! hoop belt, long white water sleeves, thick-soled boots, an opera face (white base, rouged
 //! eyes, upswept brows), and a gilded headdress with red pompoms and two long pheasant-feather
-//! plumes. Face morph targets cover blinks, jaw, the five vowels and a smile.
+//! plumes. Face morph targets cover blinks, jaw, the five vowels, a smile, and anger (brows down
+//! and drawn in, lids lowered, lips pressed), sorrow (brows up in the middle, corners down) and
+//! surprise (brows and lids raised, lips rounded) for the VRM-named expressions emotes drive.
 
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::morph::MorphAttributes;
@@ -14,7 +16,7 @@ use bevy::prelude::*;
 use ling_core::signals::HumanBone;
 
 /// Morph targets of the built-in face, in mesh order, named as VRM expressions.
-pub(crate) const MORPH_TARGETS: [&str; 9] = [
+pub(crate) const MORPH_TARGETS: [&str; 12] = [
     "blinkLeft",
     "blinkRight",
     "jawOpen",
@@ -24,6 +26,9 @@ pub(crate) const MORPH_TARGETS: [&str; 9] = [
     "ee",
     "oh",
     "happy",
+    "angry",
+    "sad",
+    "surprised",
 ];
 
 type Rgba = [f32; 4];
@@ -269,6 +274,9 @@ fn mouth_shape(target: Option<&str>) -> MouthShape {
         Some("oh") => (0.016, 0.015, 0.011, 0.01, -0.003, 0.0),
         Some("jawOpen") => (0.02, 0.014, 0.015, 0.01, -0.006, 0.0),
         Some("happy") => (0.025, 0.0065, 0.019, 0.0008, 0.001, 0.007),
+        Some("angry") => (0.018, 0.0042, 0.013, 0.0002, 0.0, -0.003),
+        Some("sad") => (0.019, 0.005, 0.014, 0.0004, -0.001, -0.008),
+        Some("surprised") => (0.016, 0.009, 0.011, 0.005, -0.002, 0.0),
         Some(_) => (0.02, 0.0055, 0.015, 0.0005, 0.0, 0.0),
     };
     MouthShape {
@@ -276,6 +284,47 @@ fn mouth_shape(target: Option<&str>) -> MouthShape {
         lips: Vec3::new(lx, ly, 0.006),
         inner: Vec3::new(ix, iy, 0.004),
         corner_lift: lift,
+    }
+}
+
+/// An upper lid's centre and radii, and its slant (metres the outer end rises over the inner),
+/// for the emotion morph targets: lowered and slanted down to the nose when angry, slanted the
+/// other way when sad, lifted off the eye when surprised.
+fn emotion_lid(side: f32, target: &str) -> Option<(Vec3, Vec3, f32)> {
+    let eye = HumanBone::LeftEye.rest_position() * Vec3::new(side, 1.0, 1.0);
+    Some(match target {
+        "angry" => (
+            eye + Vec3::new(0.0, 0.0075, 0.0135),
+            Vec3::new(0.019, 0.005, 0.0065),
+            0.004,
+        ),
+        "sad" => (
+            eye + Vec3::new(0.0, 0.0095, 0.0133),
+            Vec3::new(0.019, 0.004, 0.0062),
+            -0.004,
+        ),
+        "surprised" => (
+            eye + Vec3::new(0.0, 0.0145, 0.012),
+            Vec3::new(0.019, 0.002, 0.0055),
+            0.0,
+        ),
+        _ => return None,
+    })
+}
+
+/// How far an emotion moves a brow point: `t` runs from the brow's inner end (0) to its outer
+/// end (1); `side` is +1 on her left.
+fn brow_offset(target: &str, t: f32, side: f32) -> Vec3 {
+    let inner = 1.0 - t;
+    match target {
+        "angry" => Vec3::new(
+            -0.003 * side * inner,
+            -0.0075 * inner + 0.003 * t,
+            0.002 * inner,
+        ),
+        "sad" => Vec3::new(-0.0015 * side * inner, 0.008 * inner - 0.003 * t, 0.0),
+        "surprised" => Vec3::new(0.0, 0.009 + 0.003 * (1.0 - (2.0 * t - 1.0).powi(2)), 0.0),
+        _ => Vec3::ZERO,
     }
 }
 
@@ -369,6 +418,7 @@ pub(crate) fn build_mesh(with_plumes: bool) -> Mesh {
         |_| rigid(B::Head),
     );
     // Eyes, brows and eyelids.
+    let mut brows = Vec::new();
     for side in [1.0f32, -1.0] {
         let bone = if side > 0.0 { B::LeftEye } else { B::RightEye };
         let eye = bone.rest_position();
@@ -396,7 +446,7 @@ pub(crate) fn build_mesh(with_plumes: bool) -> Mesh {
                 (r, r * 0.6)
             })
             .collect();
-        m.sweep(
+        let brow = m.sweep(
             &brow_path,
             &radii,
             Vec3::Z,
@@ -404,6 +454,7 @@ pub(crate) fn build_mesh(with_plumes: bool) -> Mesh {
             |_, _, _| INK,
             |_, _| rigid(B::Head),
         );
+        brows.push((brow, side));
     }
     let mut lids = Vec::new();
     for side in [1.0f32, -1.0] {
@@ -844,6 +895,24 @@ pub(crate) fn build_mesh(with_plumes: bool) -> Mesh {
                 }
             }
             _ => {
+                // Emotions also move the brows and lids.
+                for (range, side) in &brows {
+                    for v in range.clone() {
+                        let p = m.positions[v];
+                        let t = ((p.x * side - 0.019) / 0.044).clamp(0.0, 1.0);
+                        delta[v] = brow_offset(name, t, *side);
+                    }
+                }
+                for (part, side) in [(&lids[0], 1.0f32), (&lids[1], -1.0)] {
+                    let Some((c1, r1, slant)) = emotion_lid(side, name) else {
+                        continue;
+                    };
+                    let (c0, r0) = eyelid(side, false);
+                    for (v, u) in part.range.clone().zip(&part.unit) {
+                        let tilt = Vec3::new(0.0, slant * 0.5 * u.x * side, 0.0);
+                        delta[v] = (c1 + *u * r1 + tilt) - (c0 + *u * r0);
+                    }
+                }
                 let shape = mouth_shape(Some(name));
                 for (part, rest_r, new_r, dz) in [
                     (&lips, rest.lips, shape.lips, 0.0),

@@ -46,9 +46,14 @@ pub(crate) fn expression_weights(e: &ExpressionWeights) -> Vec<(&'static str, f3
         ("happy", (g("mouthSmileLeft") + g("mouthSmileRight")) / 2.0),
         ("sad", (g("mouthFrownLeft") + g("mouthFrownRight")) / 2.0),
         ("angry", (g("browDownLeft") + g("browDownRight")) / 2.0),
+        // Raised brows read as surprise only with the outer brows or wide eyes: the inner brow
+        // alone is sorrow.
         (
             "surprised",
-            g("browInnerUp").min((g("eyeWideLeft") + g("eyeWideRight")) / 2.0 + 0.5),
+            g("browInnerUp").min(
+                ((g("eyeWideLeft") + g("eyeWideRight")) / 2.0)
+                    .max((g("browOuterUpLeft") + g("browOuterUpRight")) / 2.0),
+            ),
         ),
     ]
 }
@@ -183,6 +188,21 @@ mod tests {
         assert!((w["blinkLeft"] - 0.4).abs() < 1e-6);
         assert_eq!(w["blinkRight"], 0.0);
         assert_eq!(w["happy"], 0.5);
+    }
+
+    #[test]
+    fn sorrow_is_not_surprise() {
+        let mut e = ExpressionWeights::default();
+        e.set("browInnerUp", 1.0);
+        e.set("mouthFrownLeft", 0.9);
+        e.set("mouthFrownRight", 0.9);
+        let w: HashMap<_, _> = expression_weights(&e).into_iter().collect();
+        assert_eq!(w["surprised"], 0.0);
+        assert!((w["sad"] - 0.9).abs() < 1e-6);
+        e.set("browOuterUpLeft", 1.0);
+        e.set("browOuterUpRight", 1.0);
+        let w: HashMap<_, _> = expression_weights(&e).into_iter().collect();
+        assert_eq!(w["surprised"], 1.0);
     }
 
     #[test]

@@ -142,7 +142,8 @@ pub(crate) fn plugin(app: &mut App) {
                 tracking_commands.in_set(ling_core::AppSystems::Ingest),
                 apply_tracking
                     .in_set(ling_core::AppSystems::Blend)
-                    .after(ling_core::LipSync),
+                    .after(ling_core::LipSync)
+                    .before(ling_core::Reactions),
             ),
         );
 }
