@@ -54,7 +54,7 @@ fn direct_effects(
             DirectorCommand::StopEffect { name } => {
                 effects.write(EffectCommand::Stop { name: name.clone() });
             }
-            DirectorCommand::ResetStage => {
+            DirectorCommand::ResetStage | DirectorCommand::Panic => {
                 effects.write(EffectCommand::StopAll);
             }
             _ => {}

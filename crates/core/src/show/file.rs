@@ -54,9 +54,13 @@ pub struct ShowFile {
     /// only, 1 = the camera only).
     #[serde(default = "camera_mouth")]
     pub camera_mouth: f32,
-    /// Commands fired when the clock reaches `at` (seconds).
+    /// The cue list: commands fired when the clock reaches `at` (seconds), or by GO.
     #[serde(default)]
     pub cues: Vec<Cue>,
+    /// The console's hotkeys for this show, over the defaults: a key (`"Space"`, `"F5"`,
+    /// `"Ctrl+J"`, `"1"`) and the command it sends (`"F5": FireCue("3")`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hotkeys: BTreeMap<String, DirectorCommand>,
     /// Folder relative paths in the show resolve against (the show file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -91,6 +95,7 @@ impl Default for ShowFile {
             onset_effects: Vec::new(),
             camera_mouth: camera_mouth(),
             cues: Vec::new(),
+            hotkeys: BTreeMap::new(),
             base_dir: PathBuf::new(),
             source: ShowSource::default(),
         }
