@@ -409,6 +409,14 @@ fn apply_stage_commands(
                 *lighting = StageLighting::default();
                 cameras.cut(CameraShot::Wide, 0.0);
             }
+            DirectorCommand::Panic => {
+                // A safe look: the show's house lights, or the default, in half a second.
+                let (name, look) = show
+                    .as_ref()
+                    .and_then(|s| s.0.lights.get("house").map(|l| ("house", *l)))
+                    .unwrap_or(("safe", LightLook::default()));
+                lighting.go(name, look, 0.5);
+            }
             DirectorCommand::LightCue { name, fade } => {
                 match show.as_ref().and_then(|s| s.0.lights.get(name)) {
                     Some(look) => lighting.go(name, *look, *fade),
