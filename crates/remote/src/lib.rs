@@ -62,7 +62,7 @@
 //! |---|---|
 //! | `/ling/state/standby` | the standby cue's number and name (two strings; both empty when none) |
 //! | `/ling/state/onair` | int 1 on air, 0 off |
-//! | `/ling/state/level` | float: the sound's level in dBFS (−120 when nothing is heard); only in shows with sound |
+//! | `/ling/state/level` | float: the sound's level in dBFS (−120 when nothing is heard) |
 //! | `/ling/state/clock` | float: show time in seconds |
 //! | `/ling/state/playing` | int 1 playing, 0 paused |
 
@@ -418,6 +418,7 @@ fn send_state(
     };
     let everything = state.messages(None);
     let feedback_port = remote.feedback_port;
+    let own = remote.server.addr;
     let mut sent_any = false;
     for (addr, (_, greeted)) in remote.clients.iter_mut() {
         let messages = if *greeted { &changes } else { &everything };
@@ -428,7 +429,8 @@ fn send_state(
         let mut targets = vec![*addr];
         if let Some(port) = feedback_port {
             let feedback = SocketAddr::new(addr.ip(), port);
-            if feedback != *addr {
+            // Never to the server itself (a feedback port equal to the listening port).
+            if feedback != *addr && !is_self(feedback, own) {
                 targets.push(feedback);
             }
         }
@@ -443,6 +445,12 @@ fn send_state(
         remote.last_send = Some(now);
     }
     remote.sent = Some(state);
+}
+
+/// Whether `to` may be the server's own socket (`own`): the same port on the same address, or
+/// on loopback.
+fn is_self(to: SocketAddr, own: SocketAddr) -> bool {
+    to.port() == own.port() && (to.ip() == own.ip() || to.ip().is_loopback())
 }
 
 #[cfg(test)]
@@ -596,6 +604,17 @@ mod tests {
             "{got:?}"
         );
         assert_eq!(app.world().resource::<RemoteStatus>().applied, 0);
+    }
+
+    #[test]
+    fn the_state_never_goes_to_the_server_itself() {
+        let own: SocketAddr = "0.0.0.0:9000".parse().unwrap();
+        assert!(is_self("127.0.0.1:9000".parse().unwrap(), own));
+        assert!(is_self("0.0.0.0:9000".parse().unwrap(), own));
+        assert!(!is_self("127.0.0.1:9001".parse().unwrap(), own));
+        assert!(!is_self("192.168.1.20:9000".parse().unwrap(), own));
+        let own: SocketAddr = "127.0.0.1:9000".parse().unwrap();
+        assert!(is_self("127.0.0.1:9000".parse().unwrap(), own));
     }
 
     #[test]

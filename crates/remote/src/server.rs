@@ -21,7 +21,8 @@ const QUEUE: usize = 256;
 const OUT_QUEUE: usize = 1024;
 /// More messages than this in one packet (bundles nested or not) is malformed.
 const MAX_MESSAGES_PER_PACKET: usize = 256;
-/// Distinct refused addresses logged (each once); later ones are only counted.
+/// Refusals logged, and distinct dropped senders logged (each once); later ones are only
+/// counted.
 const MAX_LOGGED_REFUSALS: usize = 16;
 
 /// Whether a packet from `peer` may control the show: it comes from this machine (loopback),
@@ -48,9 +49,16 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
+    /// Counts a refusal and keeps its reason; the first few are logged.
     pub(crate) fn refuse(&self, from: SocketAddr, reason: String) {
-        self.malformed.fetch_add(1, Ordering::Relaxed);
-        debug!("remote: refused from {from}: {reason}");
+        let n = self.malformed.fetch_add(1, Ordering::Relaxed) + 1;
+        if n <= MAX_LOGGED_REFUSALS as u64 {
+            warn!("remote: refused from {from}: {reason}");
+        } else if n == MAX_LOGGED_REFUSALS as u64 + 1 {
+            warn!("remote: more refusals are counted, not logged");
+        } else {
+            debug!("remote: refused from {from}: {reason}");
+        }
         if let Ok(mut last) = self.last_malformed.lock() {
             *last = Some(format!("{reason} (from {from})"));
         }
