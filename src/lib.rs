@@ -44,6 +44,7 @@ pub use ling_director as director;
 pub use ling_mocap as mocap;
 pub use ling_performer as performer;
 pub use ling_physics as physics;
+pub use ling_remote as remote;
 pub use ling_set as stage;
 pub use ling_stage_fx as effects;
 pub use ling_tracking as tracking;
