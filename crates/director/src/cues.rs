@@ -33,6 +33,8 @@ pub(crate) struct CueView<'w> {
 pub(crate) struct CueListState {
     /// Row being edited: its index, number and name as typed.
     typing: Option<(usize, String, String)>,
+    /// The show file typed into "Open".
+    open_path: String,
 }
 
 /// Draws the cue list into `ui`.
@@ -48,7 +50,7 @@ pub(crate) fn cue_list(
     };
     let cues = &show.0.cues;
     let runner = &*view.runner;
-    toolbar(ui, cues, runner, view, out);
+    toolbar(ui, cues, runner, view, &mut state.open_path, out);
     ui.separator();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
@@ -82,6 +84,7 @@ fn toolbar(
     cues: &[Cue],
     runner: &CueRunner,
     view: &CueView,
+    open_path: &mut String,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
     ui.horizontal(|ui| {
@@ -170,6 +173,29 @@ fn toolbar(
                 {
                     out.write(DirectorCommand::SaveShow);
                 }
+                ui.menu_button(tr_with("Open…", "打开…"), |ui| {
+                    if open_path.is_empty() {
+                        if let Some(show) = &view.show {
+                            *open_path = show.0.path().display().to_string();
+                        }
+                    }
+                    ui.label(tr_with("Show file", "演出文件"));
+                    let field = ui.add(
+                        egui::TextEdit::singleline(open_path)
+                            .desired_width(320.0)
+                            .hint_text("scenes/show.ron"),
+                    );
+                    let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if (ui
+                        .button(tr_with("Load (the running show stays if it fails)", "载入（失败时保留当前演出）"))
+                        .clicked()
+                        || enter)
+                        && !open_path.trim().is_empty()
+                    {
+                        out.write(DirectorCommand::LoadShow(open_path.trim().into()));
+                        ui.close();
+                    }
+                });
             });
             match &runner.file_status {
                 Some(Ok(text)) => {

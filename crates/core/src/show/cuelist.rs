@@ -572,4 +572,43 @@ mod tests {
         assert_eq!(fired(&app), vec![7.0], "the timed cue fired by itself");
         assert_eq!(standby(&app), Some(1), "and left the standby alone");
     }
+
+    #[test]
+    fn a_broken_show_keeps_the_running_one_and_a_good_one_replaces_it() {
+        let mut app = app();
+        let dir = tempfile::tempdir().unwrap();
+        let broken = dir.path().join("broken.ron");
+        std::fs::write(
+            &broken,
+            "(\n    name: \"broken\",\n    duration: \"long\",\n)\n",
+        )
+        .unwrap();
+        send(&mut app, DirectorCommand::LoadShow(broken.clone()));
+        let show = app.world().resource::<ActiveShow>();
+        assert_eq!(show.0.cues.len(), 6, "the running show goes on");
+        let status = app.world().resource::<CueRunner>().file_status.clone();
+        let why = status.unwrap().unwrap_err();
+        assert!(
+            why.contains("broken.ron:3") && why.contains("`duration`"),
+            "names the file, line and field: {why}"
+        );
+        assert_eq!(standby(&app), Some(1), "the standby is kept");
+
+        let good = dir.path().join("good.ron");
+        std::fs::write(
+            &good,
+            "(name: \"good\", duration: 30.0, cues: [(number: \"A\", command: Go)])\n",
+        )
+        .unwrap();
+        send(&mut app, DirectorCommand::LoadShow(good));
+        let show = app.world().resource::<ActiveShow>();
+        assert_eq!(show.0.name, "good");
+        assert_eq!(app.world().resource::<ShowClock>().duration, 30.0);
+        app.update();
+        assert_eq!(
+            standby(&app),
+            Some(0),
+            "the new show's first GO cue stands by"
+        );
+    }
 }

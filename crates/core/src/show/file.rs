@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::DirectorCommand;
 use ling_stage_fx::{EffectParams, EffectRegistry};
 
-use crate::looks::LightLook;
+use crate::looks::{FixedShot, LightLook, ShotRef};
 use crate::settings::PhysicsSettings;
 
 /// One show: what is on stage, who performs, how she moves, and the cue list.
@@ -31,6 +31,10 @@ pub struct ShowFile {
     /// Named light looks that `LightCue` commands fade to.
     #[serde(default)]
     pub lights: BTreeMap<String, LightLook>,
+    /// Named camera shots besides the three built-in ones, which `CutToShot`, `Preview` and
+    /// `Take` reach by name: `"side": (eye: (3.0, 1.6, 4.0), look: (0.0, 1.3, 0.0), fov: 30.0)`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shots: BTreeMap<String, FixedShot>,
     /// Costume physics settings (stiffness, drag, gravity per group; wind).
     #[serde(default)]
     pub physics: PhysicsSettings,
@@ -87,6 +91,7 @@ impl Default for ShowFile {
             performer: PerformerSpec::default(),
             motion: MotionSpec::Idle,
             lights: BTreeMap::new(),
+            shots: BTreeMap::new(),
             physics: PhysicsSettings::default(),
             audio: None,
             lip_sync: 1.0,
@@ -368,7 +373,7 @@ impl ShowFile {
         // The text must read back as this show, or nothing is written.
         let back =
             Self::parse(&text, &path).map_err(|e| fail(format!("it would not read back: {e}")))?;
-        if back.cues != self.cues || back.lights != self.lights {
+        if back.cues != self.cues || back.lights != self.lights || back.shots != self.shots {
             return Err(fail("it would not read back the same".into()));
         }
         if path.exists() {
@@ -457,7 +462,10 @@ impl ShowFile {
                     path: path.to_owned(),
                     line: e.span.start.line,
                     column: e.span.start.col,
-                    message: e.code.to_string(),
+                    message: match field_on_line(text, e.span.start.line) {
+                        Some(field) => format!("{} (field `{field}`)", e.code),
+                        None => e.code.to_string(),
+                    },
                 })?;
         show.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         show.source = ShowSource {
@@ -563,7 +571,36 @@ impl ShowFile {
                 ));
             }
         }
+        for (name, shot) in &self.shots {
+            if let Err(message) = check_shot_name(name).and_then(|()| shot.check()) {
+                return Err(invalid(
+                    &format!("\"{name}\""),
+                    format!("shot \"{name}\": {message}"),
+                ));
+            }
+        }
         for cue in &self.cues {
+            if let DirectorCommand::CutToShot {
+                name: ShotRef::Named(name),
+                ..
+            }
+            | DirectorCommand::Preview(ShotRef::Named(name)) = &cue.command
+            {
+                if !self.shots.contains_key(name) {
+                    let known: Vec<&str> = self.shots.keys().map(String::as_str).collect();
+                    return Err(invalid(
+                        &format!("\"{name}\""),
+                        format!(
+                            "shot \"{name}\" is neither a built-in shot (wide, medium, closeup) nor defined in `shots` (defined: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
+                }
+            }
             if let Some(at) = cue
                 .at
                 .filter(|at| !(at.is_finite() && *at >= 0.0 && *at <= self.duration))
@@ -615,6 +652,20 @@ impl ShowFile {
         }
         Ok(())
     }
+}
+
+/// Whether `name` may name a show shot: not empty, not a built-in shot's name.
+pub fn check_shot_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("a shot needs a name".into());
+    }
+    if let Some(shot) = ShotRef::builtin(name) {
+        return Err(format!(
+            "\"{name}\" is the built-in {} shot's name",
+            shot.label()
+        ));
+    }
+    Ok(())
 }
 
 /// 1-based line of the `n`-th (0-based) occurrence of `needle`, or 1 if there is none.
@@ -704,6 +755,15 @@ fn top_level_value(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
         i += 1;
     }
     None
+}
+
+/// The field a RON line sets (`duration` in `    duration: "long",`), if it sets one.
+fn field_on_line(text: &str, line: usize) -> Option<&str> {
+    let content = text.lines().nth(line.checked_sub(1)?)?.trim_start();
+    let (name, _) = content.split_once(':')?;
+    let name = name.trim();
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then_some(name)
 }
 
 fn line_of_nth(text: &str, needle: &str, n: usize) -> usize {
@@ -873,6 +933,94 @@ mod tests {
         let back = ShowFile::load(&path).unwrap();
         assert_eq!((back.lip_sync, back.cues.len()), (0.25, 3));
         assert_eq!(back.lights, show.lights);
+    }
+
+    #[test]
+    fn named_shots_are_checked_and_cues_must_name_one_that_exists() {
+        let with_shots = MINIMAL.replace(
+            "    cues: [",
+            "    shots: {\n        \"side\": (eye: (3.0, 1.6, 4.0), look: (0.0, 1.3, 0.0), fov: 30.0),\n    },\n    cues: [\n        (at: 2.0, command: Preview(\"side\")),\n        (at: 2.5, command: CutToShot(name: \"side\", blend: 1.0)),\n        (at: 3.0, command: CutToShot(name: \"closeup\")),\n        (at: 3.5, command: Take(transition: 0.5)),",
+        );
+        let show = ShowFile::parse(&with_shots, Path::new("s.ron")).unwrap();
+        assert_eq!(show.shots["side"].fov, 30.0);
+        assert_eq!(
+            show.cues[2].command,
+            DirectorCommand::Preview(ShotRef::Named("side".into()))
+        );
+        assert_eq!(
+            show.cues[4].command,
+            DirectorCommand::CutToShot {
+                name: ShotRef::Builtin(crate::looks::CameraShot::CloseUp),
+                blend: 0.0
+            }
+        );
+        let unknown = with_shots.replace("Preview(\"side\")", "Preview(\"balcony\")");
+        let err = ShowFile::parse(&unknown, Path::new("s.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("s.ron:11:") && err.contains("\"balcony\"") && err.contains("side"),
+            "{err}"
+        );
+        let bad_fov = with_shots.replace("fov: 30.0", "fov: 0.0");
+        let err = ShowFile::parse(&bad_fov, Path::new("s.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.ron:8:") && err.contains("fov"), "{err}");
+        let builtin_name = with_shots.replace("\"side\": (", "\"Wide\": (");
+        let err = ShowFile::parse(&builtin_name, Path::new("s.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("built-in"), "{err}");
+    }
+
+    #[test]
+    fn saved_shots_round_trip_through_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("show.ron");
+        std::fs::write(&path, MINIMAL).unwrap();
+        let mut show = ShowFile::load(&path).unwrap();
+        assert!(show.shots.is_empty());
+        let side = FixedShot::from_framing((
+            bevy::math::Vec3::new(2.8134, 1.62, 4.1),
+            bevy::math::Vec3::new(0.2, 1.25, 0.0),
+            28.5f32.to_radians(),
+        ));
+        show.shots.insert("side".into(), side);
+        show.shots.insert(
+            "high".into(),
+            FixedShot {
+                eye: (0.0, 6.0, 7.0),
+                look: (0.0, 1.0, 0.0),
+                fov: 45.0,
+            },
+        );
+        show.cues
+            .push(Cue::manual(DirectorCommand::Preview(ShotRef::Named(
+                "side".into(),
+            ))));
+        show.save().unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(written.contains("shots:"), "{written}");
+        let back = ShowFile::load(&path).unwrap();
+        assert_eq!(back.shots, show.shots);
+        assert_eq!(back.shots["side"].eye, (2.813, 1.62, 4.1));
+        assert_eq!(back.cues, show.cues);
+        assert_eq!(back.lights, show.lights);
+
+        // Only the cue list changed since: the shots stay as written.
+        let mut show = back;
+        show.cues.pop();
+        show.save().unwrap();
+        assert_eq!(ShowFile::load(&path).unwrap().shots, show.shots);
+
+        // A show without shots writes none.
+        show.shots.clear();
+        show.cues.clear();
+        show.save().unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(!written.contains("shots"), "{written}");
+        assert!(ShowFile::load(&path).unwrap().shots.is_empty());
     }
 
     #[test]
