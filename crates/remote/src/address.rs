@@ -82,6 +82,10 @@ pub fn command_for(message: &OscMessage) -> Result<Option<DirectorCommand>, Stri
         "play" => button(DirectorCommand::Play),
         "pause" => button(DirectorCommand::Pause),
         "save" => button(DirectorCommand::SaveShow),
+        "load" => {
+            args.exactly(1)?;
+            Ok(Some(DirectorCommand::LoadShow(args.text(0)?.into())))
+        }
         "ping" => Ok(None),
         "cue" => {
             args.exactly(1)?;
@@ -685,6 +689,11 @@ mod tests {
         assert!(err("/ling/seek", vec![OscType::Float(-1.0)]).contains("before"));
         assert!(err("/ling/seek", vec![s("5")]).contains("expected a number"));
         assert!(err("/ling/seek", vec![OscType::Double(f64::INFINITY)]).contains("number"));
+        assert_eq!(
+            cmd("/ling/load", vec![s("scenes/demo.ron")]),
+            DirectorCommand::LoadShow("scenes/demo.ron".into())
+        );
+        assert!(err("/ling/load", vec![]).contains("expected 1 argument"));
 
         for (addr, on, off) in [
             (

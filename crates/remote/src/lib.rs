@@ -45,6 +45,7 @@
 //! | `/ling/record` | switch | [`DirectorCommand::StartRecording`] / [`DirectorCommand::StopRecording`] |
 //! | `/ling/backdrop` | fill (`stage`, `transparent`, `green`, `blue`, `magenta`, `#rrggbb`), set (optional: `full`, `floor`, `performer`) | [`DirectorCommand::Backdrop`] |
 //! | `/ling/save` | button | [`DirectorCommand::SaveShow`] |
+//! | `/ling/load` | a show file's path (relative to where the app was started) | [`DirectorCommand::LoadShow`] |
 //! | `/ling/ping` | none | nothing: asks for the state |
 //!
 //! An unknown address, wrong arguments, a cue, look or effect the show does not have: the
