@@ -287,6 +287,9 @@ fn mouth_shape(target: Option<&str>) -> MouthShape {
     }
 }
 
+/// Radii of the eyes (dark almonds under the lids).
+const EYE_RADII: Vec3 = Vec3::new(0.018, 0.0085, 0.008);
+
 /// An upper lid's centre and radii, and its slant (metres the outer end rises over the inner),
 /// for the emotion morph targets: lowered and slanted down to the nose when angry, slanted the
 /// other way when sad, lifted off the eye when surprised.
@@ -419,17 +422,19 @@ pub(crate) fn build_mesh(with_plumes: bool) -> Mesh {
     );
     // Eyes, brows and eyelids.
     let mut brows = Vec::new();
+    let mut eyes = Vec::new();
     for side in [1.0f32, -1.0] {
         let bone = if side > 0.0 { B::LeftEye } else { B::RightEye };
         let eye = bone.rest_position();
-        m.ellipsoid(
+        let eye_part = m.ellipsoid(
             eye + Vec3::new(0.0, 0.0, 0.009),
-            Vec3::new(0.018, 0.0085, 0.008),
+            EYE_RADII,
             8,
             16,
             |_| INK,
             |_| rigid(B::Head),
         );
+        eyes.push(eye_part);
         let brow_path = bezier(
             [
                 eye + Vec3::new(-0.014 * side, 0.018, 0.011),
@@ -901,6 +906,14 @@ pub(crate) fn build_mesh(with_plumes: bool) -> Mesh {
                         let p = m.positions[v];
                         let t = ((p.x * side - 0.019) / 0.044).clamp(0.0, 1.0);
                         delta[v] = brow_offset(name, t, *side);
+                    }
+                }
+                // Surprise opens the eyes wide (the lids are lifted off them too).
+                if name == "surprised" {
+                    for part in &eyes {
+                        for (v, u) in part.range.clone().zip(&part.unit) {
+                            delta[v] = *u * EYE_RADII * Vec3::new(0.08, 0.45, 0.1);
+                        }
                     }
                 }
                 for (part, side) in [(&lids[0], 1.0f32), (&lids[1], -1.0)] {
