@@ -33,6 +33,7 @@ use ling_stage_fx::{EffectInstance, EffectParams, EffectRegistry, EffectStatus};
 use ling_tracking::TrackingStatus;
 use ling_tracking::live::TrackingSettings;
 
+mod emotes;
 pub mod i18n;
 pub mod program;
 mod sections;
@@ -185,6 +186,8 @@ fn draw_panel(
                 sections::camera(ui, &view.cameras, panel, out);
                 ui.separator();
                 sections::lights(ui, &view.lighting, view.show.as_deref(), panel, out);
+                ui.separator();
+                emotes::emotes(ui, out);
                 ui.separator();
                 sections::recording(ui, &sources.recording, out);
                 ui.separator();
