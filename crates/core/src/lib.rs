@@ -90,7 +90,7 @@ pub fn cache_dir() -> PathBuf {
 /// The types most crates above this one need.
 pub mod prelude {
     pub use crate::background::{Background, LoadPolicy};
-    pub use crate::looks::{CameraShot, LightLook};
+    pub use crate::looks::{CameraShot, FixedShot, LightLook, ShotRef};
     pub use crate::settings::{Calibrate, PhysicsSettings, TrackingTuning};
     pub use crate::show::{
         ActiveShow, ClockMode, CommandLog, DirectorCommand, ShowClock, ShowFile, insert_show,

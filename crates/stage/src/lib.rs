@@ -8,6 +8,11 @@
 //! light cues fade between. One stage camera frames the performer in one of three
 //! [`CameraShot`]s and cuts or blends between them on `CutTo` commands; the shots are composed
 //! for 16:9 and [`reframe`]d for narrower pictures (9:16, 1:1) so the performer stays whole.
+//! Shows name more shots ([`FixedShot`]s that stay put). The [`CameraDirector`] keeps two buses
+//! as a vision mixer does: program (what the stage camera shows) and preview (the next shot,
+//! which a `Take` puts on program, cut or moved there, swapping the two); a [`PreviewOutput`]
+//! asks for a small preview camera, rendered a few times a second, that the operator moves
+//! with [`AdjustPreview`].
 //! The [`keying::Backdrop`] takes the background (and as much of the set as asked) out of the
 //! picture for compositing.
 //!
@@ -18,7 +23,9 @@
 use bevy::prelude::*;
 
 use ling_core::AppSystems;
-use ling_core::looks::{CameraShot, LightLook};
+use std::collections::BTreeMap;
+
+use ling_core::looks::{CameraShot, FixedShot, LightLook, ShotRef};
 use ling_core::show::{ActiveShow, DirectorCommand};
 use ling_core::signals::{HumanoidPose, Performer, stage_position};
 
@@ -81,11 +88,75 @@ impl StageLighting {
     }
 }
 
-/// Which shot the stage camera shows, and the blend in progress.
+/// What one bus of the vision mixer (program or preview) shows: a shot, and its framing when
+/// that is fixed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bus {
+    /// The shot selected (its button is lit).
+    pub shot: ShotRef,
+    /// A fixed framing: a named shot's, or where the operator moved the preview camera to;
+    /// none: the built-in shot, following the performer.
+    pub fixed: Option<FixedShot>,
+    /// The operator moved the camera since the shot was selected (the framing is no longer
+    /// the shot's).
+    pub adjusted: bool,
+}
+
+impl Bus {
+    /// A built-in shot, following the performer.
+    pub fn builtin(shot: CameraShot) -> Self {
+        Self {
+            shot: ShotRef::Builtin(shot),
+            fixed: None,
+            adjusted: false,
+        }
+    }
+
+    /// A named shot at its fixed framing.
+    pub fn named(name: &str, shot: FixedShot) -> Self {
+        Self {
+            shot: ShotRef::Named(name.to_string()),
+            fixed: Some(shot),
+            adjusted: false,
+        }
+    }
+
+    /// The bus for a shot reference: a built-in shot, or a named one of `shots` (none when
+    /// `shots` has no such name).
+    pub fn resolve(shot: &ShotRef, shots: &BTreeMap<String, FixedShot>) -> Option<Self> {
+        match shot {
+            ShotRef::Builtin(shot) => Some(Self::builtin(*shot)),
+            ShotRef::Named(name) => shots.get(name).map(|fixed| Self::named(name, *fixed)),
+        }
+    }
+
+    /// The framing for a performer at `performer` in a picture of `aspect`: the fixed one, or
+    /// the built-in shot's, [`reframe`]d.
+    pub fn framing(&self, performer: Vec3, aspect: f32) -> (Vec3, Vec3, f32) {
+        match (&self.fixed, &self.shot) {
+            (Some(fixed), _) => fixed.framing(),
+            (None, ShotRef::Builtin(shot)) => {
+                reframe(*shot, shot.framing(performer), performer, aspect)
+            }
+            // A name without a framing does not happen; hold the wide shot.
+            (None, ShotRef::Named(_)) => CameraShot::Wide.framing(Vec3::ZERO),
+        }
+    }
+}
+
+/// Which shot the stage camera shows (program), which comes next (preview), and the blend in
+/// progress.
 #[derive(Resource, Debug, Clone)]
 pub struct CameraDirector {
-    /// The shot cut to last (the blend towards it may still be running).
+    /// The built-in shot last put on program (the blend towards it may still be running); a
+    /// named shot on program leaves it as it was, see [`Self::program`].
     pub shot: CameraShot,
+    /// The program bus: what the stage camera shows (or blends towards).
+    pub program: Bus,
+    /// The preview bus: what the next [`Self::take`] puts on program.
+    pub preview: Bus,
+    /// The preview's framing this frame (eye, look-at, vertical fov), for the preview camera.
+    pub preview_framing: (Vec3, Vec3, f32),
     blend_from: Option<(Vec3, Vec3, f32)>,
     blend: f32,
     elapsed: f32,
@@ -162,6 +233,9 @@ impl Default for CameraDirector {
     fn default() -> Self {
         Self {
             shot: CameraShot::Wide,
+            program: Bus::builtin(CameraShot::Wide),
+            preview: Bus::builtin(CameraShot::Medium),
+            preview_framing: CameraShot::Medium.framing(Vec3::ZERO),
             blend_from: None,
             blend: 0.0,
             elapsed: 0.0,
@@ -175,14 +249,48 @@ impl Default for CameraDirector {
 impl CameraDirector {
     /// Cuts to `shot`, or blends to it over `blend` seconds when `blend` > 0.
     pub fn cut(&mut self, shot: CameraShot, blend: f32) {
+        self.cut_to(Bus::builtin(shot), blend);
+    }
+
+    /// Puts `bus` on program: a cut, or a blend over `blend` seconds when `blend` > 0.
+    pub fn cut_to(&mut self, bus: Bus, blend: f32) {
+        let blend = if blend.is_finite() { blend } else { 0.0 };
         self.blend_from = (blend > 0.0).then_some(self.framing);
         self.blend = blend;
         self.elapsed = 0.0;
-        self.shot = shot;
+        if let ShotRef::Builtin(shot) = bus.shot {
+            self.shot = shot;
+        }
+        self.program = bus;
         if blend <= 0.0 {
             // A cut re-frames at once on where the performer is now.
             self.follow = None;
         }
+    }
+
+    /// Selects the shot on the preview bus.
+    pub fn set_preview(&mut self, bus: Bus) {
+        self.preview = bus;
+    }
+
+    /// Puts the preview on program (cut, or an auto transition of `transition` seconds) and
+    /// the old program on preview, as a vision mixer's TAKE does. A preview the operator
+    /// moved goes on program as framed.
+    pub fn take(&mut self, transition: f32) {
+        let old = self.program.clone();
+        self.cut_to(self.preview.clone(), transition);
+        self.preview = old;
+    }
+
+    /// Moves the preview camera to `shot` (the operator orbiting, dollying or panning it).
+    pub fn adjust_preview(&mut self, shot: FixedShot) {
+        self.preview.fixed = Some(shot);
+        self.preview.adjusted = true;
+    }
+
+    /// Whether a blend or auto transition is running on program.
+    pub fn in_transition(&self) -> bool {
+        self.blend_from.is_some() && self.blend > 0.0
     }
 
     /// The smoothed performer position the shots follow.
@@ -198,7 +306,8 @@ impl CameraDirector {
             None => performer,
         };
         self.follow = Some(follow);
-        let target = reframe(self.shot, self.shot.framing(follow), follow, self.aspect);
+        self.preview_framing = self.preview.framing(follow, self.aspect);
+        let target = self.program.framing(follow, self.aspect);
         self.framing = match self.blend_from {
             Some(from) if self.blend > 0.0 => {
                 self.elapsed = (self.elapsed + dt).min(self.blend);
@@ -345,6 +454,43 @@ fn apply_shadow_quality(quality: Res<StageQuality>, mut commands: Commands) {
 #[derive(Component, Debug)]
 pub struct StageCamera;
 
+/// Marks the preview camera (see [`PreviewOutput`]).
+#[derive(Component, Debug)]
+pub struct PreviewCamera;
+
+/// Asks for a preview camera: a second, small camera showing the preview bus, rendered into
+/// `image` `rate` times a second (and up to [`PreviewOutput::busy_rate`] times while its
+/// framing changes), so a software renderer pays little for it. Inserted by the console.
+#[derive(Resource, Debug, Clone)]
+pub struct PreviewOutput {
+    /// The picture the preview camera renders into.
+    pub image: Handle<Image>,
+    /// Renders a second while the preview stands still.
+    pub rate: f32,
+    /// Renders a second at most while the preview moves (the operator dragging it, a new shot).
+    pub busy_rate: f32,
+    /// Frames the preview camera rendered (for the console and tests).
+    pub rendered: u64,
+}
+
+impl PreviewOutput {
+    /// A preview into `image` at 4 renders a second, 12 while it moves.
+    pub fn new(image: Handle<Image>) -> Self {
+        Self {
+            image,
+            rate: 4.0,
+            busy_rate: 12.0,
+            rendered: 0,
+        }
+    }
+}
+
+/// The operator moved the preview camera (orbit, dolly, pan from the console): the preview bus
+/// takes this framing. Not a [`DirectorCommand`]: a drag sends one each frame, and what is kept
+/// of it is the `SaveShot` or `Take` that follows.
+#[derive(Message, Debug, Clone, Copy, PartialEq)]
+pub struct AdjustPreview(pub FixedShot);
+
 /// The stage: set, lights and camera where rendering is present, and the light and camera logic everywhere.
 pub fn plugin(app: &mut App) {
     app.init_resource::<StageLighting>()
@@ -352,6 +498,7 @@ pub fn plugin(app: &mut App) {
         .init_resource::<StageOutput>()
         .init_resource::<StageQuality>()
         .init_resource::<keying::Backdrop>()
+        .add_message::<AdjustPreview>()
         .add_systems(PreStartup, choose_quality)
         .add_systems(Startup, set::spawn_opera_stage)
         .add_systems(
@@ -363,6 +510,8 @@ pub fn plugin(app: &mut App) {
                 set::apply_light_look.run_if(resource_changed::<StageLighting>),
                 set::react_to_audio,
                 set::aim_stage_camera,
+                set::spawn_preview_camera,
+                set::aim_preview_camera,
                 keying::apply_backdrop,
                 apply_shadow_quality.run_if(resource_changed::<StageQuality>),
                 set::aim_follow_lights,
@@ -376,12 +525,78 @@ pub fn plugin(app: &mut App) {
 
 fn apply_stage_commands(
     mut commands: MessageReader<DirectorCommand>,
-    show: Option<Res<ActiveShow>>,
+    mut adjustments: MessageReader<AdjustPreview>,
+    mut show: Option<ResMut<ActiveShow>>,
+    mut runner: Option<ResMut<ling_core::show::CueRunner>>,
     mut lighting: ResMut<StageLighting>,
     mut cameras: ResMut<CameraDirector>,
     mut backdrop: ResMut<keying::Backdrop>,
 ) {
+    let no_shots = BTreeMap::new();
+    for AdjustPreview(shot) in adjustments.read() {
+        if shot.check().is_ok() {
+            cameras.adjust_preview(*shot);
+        }
+    }
     for command in commands.read() {
+        let shots = show.as_ref().map_or(&no_shots, |s| &s.0.shots);
+        let resolve = |shot: &ShotRef| {
+            let bus = Bus::resolve(shot, shots);
+            if bus.is_none() {
+                warn!("shot \"{shot}\" is neither built in nor one of the show's shots; ignored");
+            }
+            bus
+        };
+        match command {
+            DirectorCommand::CutToShot { name, blend } => {
+                if let Some(bus) = resolve(name) {
+                    cameras.cut_to(bus, *blend);
+                }
+            }
+            DirectorCommand::Preview(shot) => {
+                if let Some(bus) = resolve(shot) {
+                    cameras.set_preview(bus);
+                }
+            }
+            DirectorCommand::Take { transition } => cameras.take(*transition),
+            DirectorCommand::SaveShot { name, shot } => {
+                let Some(show) = show.as_mut() else {
+                    warn!("no show to save the shot \"{name}\" in");
+                    continue;
+                };
+                match ling_core::show::check_shot_name(name).and_then(|()| shot.check()) {
+                    Ok(()) => {
+                        show.0.shots.insert(name.clone(), *shot);
+                        info!("shot \"{name}\" saved in the show");
+                        if cameras.preview.fixed == Some(*shot) {
+                            cameras.set_preview(Bus::named(name, *shot));
+                        }
+                        if let Some(runner) = runner.as_mut() {
+                            runner.unsaved = true;
+                        }
+                    }
+                    Err(why) => warn!("shot \"{name}\" not saved: {why}"),
+                }
+            }
+            DirectorCommand::DeleteShot(name) => {
+                let Some(show) = show.as_mut() else { continue };
+                let used = show.0.cues.iter().any(|c| match &c.command {
+                    DirectorCommand::CutToShot { name: n, .. } | DirectorCommand::Preview(n) => {
+                        *n == ShotRef::Named(name.clone())
+                    }
+                    _ => false,
+                });
+                if used {
+                    warn!("shot \"{name}\" is used by the cue list; not deleted");
+                } else if show.0.shots.remove(name).is_some() {
+                    info!("shot \"{name}\" deleted from the show");
+                    if let Some(runner) = runner.as_mut() {
+                        runner.unsaved = true;
+                    }
+                }
+            }
+            _ => {}
+        }
         match command {
             DirectorCommand::Backdrop { fill, set } => {
                 let parsed = keying::BackdropFill::parse(fill).and_then(|fill| {
@@ -408,6 +623,7 @@ fn apply_stage_commands(
             DirectorCommand::ResetStage => {
                 *lighting = StageLighting::default();
                 cameras.cut(CameraShot::Wide, 0.0);
+                cameras.set_preview(Bus::builtin(CameraShot::Medium));
             }
             DirectorCommand::Panic => {
                 // A safe look: the show's house lights, or the default, in half a second.
@@ -457,7 +673,8 @@ pub mod prelude {
     pub use crate::keying::{Backdrop, BackdropFill, SetPiece, SetVisibility};
     pub use crate::plugin as stage_plugin;
     pub use crate::{
-        CameraDirector, SHOT_ASPECT, StageCamera, StageLighting, StageOutput, StageQuality,
+        AdjustPreview, Bus, CameraDirector, PreviewCamera, PreviewOutput, SHOT_ASPECT, StageCamera,
+        StageLighting, StageOutput, StageQuality,
     };
 }
 
@@ -583,6 +800,152 @@ mod tests {
             reframe(CameraShot::CloseUp, close, Vec3::ZERO, 9.0 / 16.0),
             close
         );
+    }
+
+    const SIDE: FixedShot = FixedShot {
+        eye: (3.0, 1.6, 4.0),
+        look: (0.0, 1.3, 0.0),
+        fov: 30.0,
+    };
+
+    #[test]
+    fn named_shots_hold_their_framing_and_blend_to_and_from_built_in_ones() {
+        let mut cam = CameraDirector::default();
+        let performer = Vec3::new(1.0, 0.0, 0.5);
+        cam.update(performer, 1.0 / 30.0);
+        cam.cut_to(Bus::named("side", SIDE), 0.0);
+        cam.update(performer, 1.0 / 30.0);
+        assert_eq!(cam.framing, SIDE.framing());
+        // A fixed shot stays put when she moves, and at any aspect.
+        cam.aspect = 9.0 / 16.0;
+        cam.update(performer + Vec3::X, 1.0);
+        assert_eq!(cam.framing, SIDE.framing());
+        assert_eq!(cam.shot, CameraShot::Wide, "the last built-in shot stays");
+        cam.aspect = SHOT_ASPECT;
+
+        cam.cut(CameraShot::CloseUp, 1.0);
+        assert!(cam.in_transition());
+        cam.update(performer, 0.5);
+        let close = CameraShot::CloseUp.framing(cam.followed());
+        let (from, to) = (SIDE.framing().0, close.0);
+        let d = cam.framing.0.distance(to);
+        assert!(
+            d > 0.1 && d < from.distance(to),
+            "halfway: {}",
+            cam.framing.0
+        );
+        cam.update(performer, 0.6);
+        assert!(!cam.in_transition());
+        assert!(
+            cam.framing
+                .0
+                .distance(CameraShot::CloseUp.framing(cam.followed()).0)
+                < 1e-5
+        );
+
+        // And back to the named one, gradually, ending exactly on it.
+        cam.cut_to(Bus::named("side", SIDE), 2.0);
+        cam.update(performer, 1.0);
+        assert!(cam.framing.0.distance(SIDE.framing().0) > 0.1);
+        cam.update(performer, 1.1);
+        assert_eq!(cam.framing, SIDE.framing());
+        assert_eq!(cam.program.shot, ShotRef::Named("side".into()));
+    }
+
+    #[test]
+    fn take_swaps_preview_and_program_and_moves_over_the_transition() {
+        let mut cam = CameraDirector::default();
+        let performer = Vec3::ZERO;
+        cam.update(performer, 0.1);
+        assert_eq!(cam.program, Bus::builtin(CameraShot::Wide));
+        assert_eq!(cam.preview, Bus::builtin(CameraShot::Medium));
+        cam.set_preview(Bus::named("side", SIDE));
+        cam.update(performer, 0.1);
+        assert_eq!(cam.preview_framing, SIDE.framing());
+        assert_eq!(cam.framing, CameraShot::Wide.framing(performer));
+
+        cam.take(0.0);
+        cam.update(performer, 0.1);
+        assert_eq!(cam.framing, SIDE.framing(), "a take of 0 s cuts");
+        assert_eq!(cam.preview, Bus::builtin(CameraShot::Wide));
+        assert_eq!(cam.preview_framing, CameraShot::Wide.framing(performer));
+
+        cam.take(1.0);
+        assert_eq!(cam.program, Bus::builtin(CameraShot::Wide));
+        assert_eq!(cam.preview, Bus::named("side", SIDE));
+        cam.update(performer, 0.5);
+        let wide = CameraShot::Wide.framing(performer);
+        assert!(cam.framing.0.distance(wide.0) > 0.1, "moving, not cut");
+        cam.update(performer, 0.6);
+        assert_eq!(cam.framing, wide);
+
+        // A preview the operator moved goes on program as framed, not as its shot.
+        let moved = FixedShot {
+            eye: (-2.0, 2.0, 5.0),
+            ..SIDE
+        };
+        cam.adjust_preview(moved);
+        assert!(cam.preview.adjusted);
+        cam.take(0.0);
+        cam.update(performer, 0.1);
+        assert_eq!(cam.framing, moved.framing());
+        assert_eq!(cam.program.shot, ShotRef::Named("side".into()));
+    }
+
+    #[test]
+    fn shot_commands_resolve_names_save_shots_and_refuse_unknown_ones() {
+        let mut app = cue_app();
+        at(&mut app, 0.0);
+        let send = |app: &mut App, command: DirectorCommand| {
+            app.world_mut().write_message(command);
+            app.update();
+        };
+        send(&mut app, DirectorCommand::Preview("balcony".into()));
+        assert_eq!(
+            app.world().resource::<CameraDirector>().preview,
+            Bus::builtin(CameraShot::Medium),
+            "an unknown shot changes nothing"
+        );
+        send(
+            &mut app,
+            DirectorCommand::SaveShot {
+                name: "wide".into(),
+                shot: SIDE,
+            },
+        );
+        assert!(
+            app.world().resource::<ActiveShow>().0.shots.is_empty(),
+            "built-in names are taken"
+        );
+        app.world_mut().write_message(AdjustPreview(SIDE));
+        app.update();
+        assert!(app.world().resource::<CameraDirector>().preview.adjusted);
+        send(
+            &mut app,
+            DirectorCommand::SaveShot {
+                name: "side".into(),
+                shot: SIDE,
+            },
+        );
+        assert_eq!(app.world().resource::<ActiveShow>().0.shots["side"], SIDE);
+        assert_eq!(
+            app.world().resource::<CameraDirector>().preview,
+            Bus::named("side", SIDE),
+            "the preview it was taken from is now that shot"
+        );
+        send(
+            &mut app,
+            DirectorCommand::CutToShot {
+                name: "side".into(),
+                blend: 0.0,
+            },
+        );
+        assert_eq!(
+            app.world().resource::<CameraDirector>().framing,
+            SIDE.framing()
+        );
+        send(&mut app, DirectorCommand::DeleteShot("side".into()));
+        assert!(app.world().resource::<ActiveShow>().0.shots.is_empty());
     }
 
     /// The show and stage plugins in a bare app, on an externally driven clock.

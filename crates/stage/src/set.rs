@@ -10,7 +10,10 @@ use bevy::render::view::Msaa;
 
 use super::keying::SetPiece;
 use super::textures;
-use super::{CameraDirector, StageCamera, StageLighting, StageOutput, StageQuality};
+use super::{
+    CameraDirector, PreviewCamera, PreviewOutput, StageCamera, StageLighting, StageOutput,
+    StageQuality,
+};
 use ling_core::signals::Performer;
 
 #[derive(Component)]
@@ -722,6 +725,79 @@ pub(super) fn aim_stage_camera(
         if let Projection::Perspective(p) = &mut *projection {
             p.fov = fov;
         }
+    }
+}
+
+/// Spawns the preview camera once a [`PreviewOutput`] asks for one: the stage camera's look
+/// (tonemapping, exposure) without its costly parts (no bloom, no MSAA), rendering before it.
+pub(super) fn spawn_preview_camera(
+    mut commands: Commands,
+    output: Option<Res<PreviewOutput>>,
+    existing: Query<(), With<PreviewCamera>>,
+    cameras: Res<CameraDirector>,
+) {
+    let Some(output) = output else { return };
+    if !existing.is_empty() {
+        return;
+    }
+    let (eye, look, fov) = cameras.preview_framing;
+    commands.spawn((
+        PreviewCamera,
+        Camera3d::default(),
+        Camera {
+            order: -1,
+            clear_color: ClearColorConfig::Custom(super::keying::HOUSE_CLEAR),
+            ..default()
+        },
+        RenderTarget::Image(output.image.clone().into()),
+        Projection::Perspective(PerspectiveProjection { fov, ..default() }),
+        Tonemapping::TonyMcMapface,
+        Exposure::INDOOR,
+        Msaa::Off,
+        Transform::from_translation(eye).looking_at(look, Vec3::Y),
+    ));
+}
+
+/// Aims the preview camera at the preview bus's framing and lets it render only a few times a
+/// second: `rate` while the preview stands still, up to `busy_rate` while it moves. In the
+/// frames between, the camera is inactive and its image keeps the last picture.
+pub(super) fn aim_preview_camera(
+    time: Res<Time>,
+    cameras: Res<CameraDirector>,
+    output: Option<ResMut<PreviewOutput>>,
+    mut camera: Query<(&mut Camera, &mut Transform, &mut Projection), With<PreviewCamera>>,
+    mut since: Local<f32>,
+    mut shown: Local<Option<(Vec3, Vec3, f32)>>,
+) {
+    let Some(mut output) = output else { return };
+    let Ok((mut camera, mut transform, mut projection)) = camera.single_mut() else {
+        return;
+    };
+    *since += time.delta_secs();
+    let framing = cameras.preview_framing;
+    let moved = shown.is_none_or(|(eye, look, fov)| {
+        eye.distance(framing.0) > 1e-3 || look.distance(framing.1) > 1e-3 || fov != framing.2
+    });
+    let interval = |rate: f32| {
+        if rate > 0.0 {
+            1.0 / rate
+        } else {
+            f32::INFINITY
+        }
+    };
+    let due = *since >= interval(output.rate) || (moved && *since >= interval(output.busy_rate));
+    if due {
+        *since = 0.0;
+        *shown = Some(framing);
+        let (eye, look, fov) = framing;
+        *transform = Transform::from_translation(eye).looking_at(look, Vec3::Y);
+        if let Projection::Perspective(p) = &mut *projection {
+            p.fov = fov;
+        }
+        output.rendered += 1;
+    }
+    if camera.is_active != due {
+        camera.is_active = due;
     }
 }
 

@@ -944,11 +944,11 @@ mod tests {
         let show = ShowFile::parse(&with_shots, Path::new("s.ron")).unwrap();
         assert_eq!(show.shots["side"].fov, 30.0);
         assert_eq!(
-            show.cues[2].command,
+            show.cues[0].command,
             DirectorCommand::Preview(ShotRef::Named("side".into()))
         );
         assert_eq!(
-            show.cues[4].command,
+            show.cues[2].command,
             DirectorCommand::CutToShot {
                 name: ShotRef::Builtin(crate::looks::CameraShot::CloseUp),
                 blend: 0.0

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AppSystems;
 use crate::background::LoadPolicy;
-use crate::looks::CameraShot;
+use crate::looks::{CameraShot, FixedShot, ShotRef};
 use crate::settings::{Calibrate, PhysicsSettings, TrackingTuning};
 
 mod cuelist;
@@ -24,6 +24,7 @@ pub use cuelist::{CueRunner, Waiting, cue_number, find_cue};
 
 pub use file::{
     Cue, Follow, MotionSpec, OnsetEffect, PerformerSpec, ShowError, ShowFile, StageSpec,
+    check_shot_name,
 };
 
 /// Where the clock's time comes from.
@@ -108,6 +109,36 @@ pub enum DirectorCommand {
         #[serde(default)]
         blend: f32,
     },
+    /// Cut (or blend, if `blend` > 0 seconds) the program to a shot by name: a built-in one
+    /// (`"wide"`, `"medium"`, `"closeup"`) or one of the show's `shots`. The preview stays.
+    CutToShot {
+        /// The shot to show.
+        name: ShotRef,
+        /// Seconds of blend; 0 cuts.
+        #[serde(default)]
+        blend: f32,
+    },
+    /// Select the shot on the preview bus: the one the next [`DirectorCommand::Take`] puts on
+    /// program.
+    Preview(ShotRef),
+    /// Put the preview on program, as a vision mixer does: `transition` 0 cuts, more moves
+    /// the camera there over that many seconds (an auto transition); the old program becomes
+    /// the preview.
+    Take {
+        /// Seconds of the auto transition; 0 cuts.
+        #[serde(default)]
+        transition: f32,
+    },
+    /// Add a named camera shot to the show's `shots` (or replace the one of that name), such
+    /// as the preview's framing after the operator moved it; saved with the show.
+    SaveShot {
+        /// Its name (not one of the built-in shots' names).
+        name: String,
+        /// Where the camera is and looks.
+        shot: FixedShot,
+    },
+    /// Remove a named shot from the show's `shots`.
+    DeleteShot(String),
     /// Fade the stage lights to a named look from the show file over `fade` seconds.
     LightCue {
         /// A key of the show file's `lights`.
@@ -311,6 +342,11 @@ impl DirectorCommand {
                 name: name.clone(),
                 fade: 0.0,
             },
+            DirectorCommand::CutToShot { name, .. } => DirectorCommand::CutToShot {
+                name: name.clone(),
+                blend: 0.0,
+            },
+            DirectorCommand::Take { .. } => DirectorCommand::Take { transition: 0.0 },
             other => other.clone(),
         }
     }
@@ -330,6 +366,8 @@ impl DirectorCommand {
                 | DirectorCommand::LoadShow(_)
                 | DirectorCommand::OnAir(_)
                 | DirectorCommand::MicOnAir(_)
+                | DirectorCommand::SaveShot { .. }
+                | DirectorCommand::DeleteShot(_)
         )
     }
 
@@ -362,6 +400,8 @@ impl DirectorCommand {
                 | DirectorCommand::EditCues(_)
                 | DirectorCommand::SaveShow
                 | DirectorCommand::LoadShow(_)
+                | DirectorCommand::SaveShot { .. }
+                | DirectorCommand::DeleteShot(_)
                 // A gesture is a moment.
                 | DirectorCommand::Gesture(_)
         ) || matches!(self, DirectorCommand::Emote(e) if e.hold.is_some())
