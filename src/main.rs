@@ -79,6 +79,13 @@ enum Commands {
         /// Open the program window fullscreen on monitor N (0 = the first).
         #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "0", conflicts_with = "docked")]
         fullscreen: Option<usize>,
+        /// The console's language for this run, zh (简体中文) or en, over the one it remembers
+        /// (the switch in the panel's header changes it and is remembered).
+        #[arg(long, value_name = "zh|en")]
+        lang: Option<ling_stage::director::i18n::Language>,
+        /// The console window's size in pixels (default 1280x720).
+        #[arg(long, value_name = "WxH", value_parser = ling_stage::director::console::parse_size)]
+        console_size: Option<(u32, u32)>,
         #[command(flatten)]
         program: ProgramArgs,
         #[command(flatten)]
@@ -509,12 +516,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             quit_after,
             docked,
             fullscreen,
+            lang,
+            console_size,
             program,
             remote,
         } => {
             let path = show.unwrap_or_else(demo_show_path);
             let show = with_avatar(load_show(&path, motion)?, avatar);
             let program = program.resolve()?;
+            use ling_stage::director::console::{ConsoleStartup, set_startup};
+            set_startup(ConsoleStartup {
+                language: lang,
+                size: console_size,
+            });
             live::run(
                 show,
                 LiveOptions {

@@ -33,6 +33,7 @@ use ling_stage_fx::{EffectInstance, EffectParams, EffectRegistry, EffectStatus};
 use ling_tracking::TrackingStatus;
 use ling_tracking::live::TrackingSettings;
 
+pub mod console;
 mod emotes;
 pub mod i18n;
 pub mod program;
@@ -76,6 +77,8 @@ pub fn plugin(app: &mut App) {
     if !app.is_plugin_added::<FrameTimeDiagnosticsPlugin>() {
         app.add_plugins(FrameTimeDiagnosticsPlugin::default());
     }
+    app.add_plugins(console::plugin)
+        .add_systems(EguiPrimaryContextPass, console::remember.after(draw_panel));
     app.init_resource::<PanelState>()
         .init_resource::<BroadcastStatus>()
         .init_resource::<Backdrop>()
@@ -99,9 +102,6 @@ fn spawn_panel_camera(mut commands: Commands, mut settings: ResMut<EguiGlobalSet
         },
     ));
 }
-
-/// Width of the docked panel in logical pixels.
-const PANEL_WIDTH: f32 = 300.0;
 
 /// What the panel shows of the show and the stage: the clock, the show file, the log, the
 /// light cue and the camera shot.
@@ -170,11 +170,17 @@ fn draw_panel(
     let panel = &mut *panel;
     let out = &mut out;
     let response = egui::Panel::right("director")
-        .resizable(false)
-        .exact_size(PANEL_WIDTH)
+        .resizable(true)
+        .default_size(console::panel_width())
+        .size_range(console::PANEL_WIDTH_RANGE.0..=console::PANEL_WIDTH_RANGE.1)
         .show(&mut background, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                ui.heading("Ling Stage — Director");
+            let scroll = egui::ScrollArea::vertical().auto_shrink([false, false]);
+            scroll.show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.heading(i18n::tr("Ling Stage — Director"));
+                    console::language_switch(ui);
+                });
+                console::font_notice(ui);
                 if let Some(show) = &view.show {
                     ui.label(egui::RichText::new(&show.0.name).italics());
                 }
@@ -220,6 +226,7 @@ fn draw_panel(
             });
         });
     panel.width = response.response.rect.width();
+    console::set_panel_width(panel.width);
     // The program monitor: the rest of the window.
     if let StageOutput::Image(image) = &*view.output {
         let texture = contexts.add_image(EguiTextureHandle::Weak(image.id()));
@@ -249,9 +256,9 @@ fn program_monitor(
         egui::Color32::WHITE,
     );
     let (tally, colour) = if view.broadcast.on_air {
-        ("ON AIR", egui::Color32::from_rgb(210, 30, 30))
+        (i18n::tr("ON AIR"), egui::Color32::from_rgb(210, 30, 30))
     } else {
-        ("PROGRAM", egui::Color32::from_gray(90))
+        (i18n::tr("PROGRAM"), egui::Color32::from_gray(90))
     };
     let label = egui::Rect::from_min_size(rect.min + egui::vec2(8.0, 8.0), egui::vec2(84.0, 22.0));
     painter.rect_filled(label, 3.0, colour);

@@ -22,6 +22,8 @@ use ling_stage_fx::{EffectInstance, EffectParams, EffectRegistry, EffectStatus, 
 use ling_tracking::TrackingStatus;
 use ling_tracking::live::TrackingSettings;
 
+use crate::console::section;
+use crate::i18n::{tr, trf};
 use crate::{PanelState, SourcesView};
 
 /// Errors and warnings in the panel.
@@ -35,7 +37,7 @@ fn fmt_time(t: f64) -> String {
 /// A small warning line, when there is something to warn of.
 fn warning(ui: &mut egui::Ui, text: Option<&String>) {
     if let Some(text) = text {
-        ui.label(egui::RichText::new(text).color(WARNING).small());
+        ui.add(egui::Label::new(egui::RichText::new(text).color(WARNING).small()).wrap());
     }
 }
 
@@ -45,36 +47,41 @@ pub(crate) fn clock(
     clock: &ShowClock,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    ui.strong("Show clock");
-    ui.label(
-        egui::RichText::new(format!(
-            "{} / {}",
-            fmt_time(clock.time),
-            fmt_time(clock.duration)
-        ))
-        .monospace()
-        .size(20.0),
-    );
-    ui.add(egui::ProgressBar::new(clock.progress() as f32));
-    ui.horizontal(|ui| {
-        let label = if clock.playing { "Pause" } else { "Play" };
-        if ui.button(label).clicked() {
-            out.write(DirectorCommand::TogglePlay);
-        }
-        if ui.button("Restart").clicked() {
-            out.write(DirectorCommand::Seek(0.0));
-            out.write(DirectorCommand::Play);
+    section(ui, "clock", tr("Show clock"), true, |ui| {
+        ui.label(
+            egui::RichText::new(format!(
+                "{} / {}",
+                fmt_time(clock.time),
+                fmt_time(clock.duration)
+            ))
+            .monospace()
+            .size(20.0),
+        );
+        ui.add(egui::ProgressBar::new(clock.progress() as f32));
+        ui.horizontal_wrapped(|ui| {
+            let label = if clock.playing {
+                tr("Pause")
+            } else {
+                tr("Play")
+            };
+            if ui.button(label).clicked() {
+                out.write(DirectorCommand::TogglePlay);
+            }
+            if ui.button(tr("Restart")).clicked() {
+                out.write(DirectorCommand::Seek(0.0));
+                out.write(DirectorCommand::Play);
+            }
+        });
+        let mut t = clock.time;
+        let seek = ui.add(
+            egui::Slider::new(&mut t, 0.0..=clock.duration)
+                .text(tr("seek"))
+                .show_value(false),
+        );
+        if seek.changed() {
+            out.write(DirectorCommand::Seek(t));
         }
     });
-    let mut t = clock.time;
-    let seek = ui.add(
-        egui::Slider::new(&mut t, 0.0..=clock.duration)
-            .text("seek")
-            .show_value(false),
-    );
-    if seek.changed() {
-        out.write(DirectorCommand::Seek(t));
-    }
 }
 
 /// The outputs: on air or off, and per output its state, uptime, frames sent and dropped,
@@ -85,15 +92,25 @@ pub(crate) fn on_air(
     backdrop: &Backdrop,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    ui.horizontal(|ui| {
-        ui.strong("Output");
+    section(ui, "output", tr("Output"), true, |ui| {
+        on_air_body(ui, status, backdrop, out)
+    });
+}
+
+fn on_air_body(
+    ui: &mut egui::Ui,
+    status: &BroadcastStatus,
+    backdrop: &Backdrop,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
+    ui.horizontal_wrapped(|ui| {
         let (text, fill) = if status.on_air {
-            ("ON AIR", egui::Color32::from_rgb(200, 30, 30))
+            (tr("ON AIR"), egui::Color32::from_rgb(200, 30, 30))
         } else {
-            ("off air", egui::Color32::from_gray(60))
+            (tr("off air"), egui::Color32::from_gray(60))
         };
         ui.label(
-            egui::RichText::new(text)
+            egui::RichText::new(format!(" {text} "))
                 .strong()
                 .color(egui::Color32::WHITE)
                 .background_color(fill),
@@ -108,67 +125,78 @@ pub(crate) fn on_air(
     if let Some(on) = status.mic_on_air {
         let mut send = on;
         if ui
-            .checkbox(&mut send, "Microphone to the outputs")
-            .on_hover_text(
+            .checkbox(&mut send, tr("Microphone to the outputs"))
+            .on_hover_text(tr(
                 "Her voice goes out mixed with the show's track; muted, it still moves her mouth",
-            )
+            ))
             .changed()
         {
             out.write(DirectorCommand::MicOnAir(send));
         }
     }
     if status.configured.is_empty() {
-        ui.label(
-            egui::RichText::new("no outputs: start with --out URL (rtmp://, srt://, udp://, a file, v4l2:/dev/videoN)")
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(tr(
+                    "no outputs: start with --out URL (rtmp://, srt://, udp://, a file, v4l2:/dev/videoN)",
+                ))
                 .small()
                 .weak(),
+            )
+            .wrap(),
         );
         return;
     }
     let label = if status.on_air {
-        "Go off air"
+        tr("Go off air")
     } else {
-        "Go on air"
+        tr("Go on air")
     };
     if ui.button(label).clicked() {
         out.write(DirectorCommand::OnAir(!status.on_air));
     }
     if !status.on_air {
         for target in &status.configured {
-            ui.label(egui::RichText::new(target).small().monospace());
+            ui.add(egui::Label::new(egui::RichText::new(target).small().monospace()).truncate());
         }
         return;
     }
     for output in &status.outputs {
         let (state, colour) = match output.state {
-            LinkState::OnAir => ("live", egui::Color32::from_rgb(90, 200, 90)),
-            LinkState::Starting => ("connecting", egui::Color32::from_rgb(220, 200, 80)),
-            LinkState::Retrying => ("retrying", WARNING),
-            LinkState::Stopped => ("stopped", egui::Color32::GRAY),
+            LinkState::OnAir => (tr("live"), egui::Color32::from_rgb(90, 200, 90)),
+            LinkState::Starting => (tr("connecting"), egui::Color32::from_rgb(220, 200, 80)),
+            LinkState::Retrying => (tr("retrying"), WARNING),
+            LinkState::Stopped => (tr("stopped"), egui::Color32::GRAY),
         };
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new(state).color(colour).strong());
-            ui.label(egui::RichText::new(&output.target).small().monospace());
+            ui.add(
+                egui::Label::new(egui::RichText::new(&output.target).small().monospace())
+                    .truncate(),
+            );
         });
-        ui.label(
-            egui::RichText::new(format!(
-                "up {}  {:.1} fps  {} sent  {} dropped  lag {:.0} ms  {:.0} kbit/s",
-                fmt_time(output.uptime.as_secs_f64()),
-                output.fps_sent,
-                output.frames_sent,
-                output.frames_dropped,
-                output.encoder_lag.as_secs_f64() * 1000.0,
-                output.bitrate_kbps
-            ))
-            .small()
-            .monospace(),
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(trf!(
+                    "up {}  {} fps  {} sent  {} dropped  lag {} ms  {} kbit/s",
+                    fmt_time(output.uptime.as_secs_f64()),
+                    format!("{:.1}", output.fps_sent),
+                    output.frames_sent,
+                    output.frames_dropped,
+                    format!("{:.0}", output.encoder_lag.as_secs_f64() * 1000.0),
+                    format!("{:.0}", output.bitrate_kbps)
+                ))
+                .small()
+                .monospace(),
+            )
+            .wrap(),
         );
         if let Some(retry) = output.retry_in {
             ui.label(
-                egui::RichText::new(format!(
-                    "attempt {} failed; retrying in {:.0} s",
+                egui::RichText::new(trf!(
+                    "attempt {} failed; retrying in {} s",
                     output.attempts,
-                    retry.as_secs_f64().ceil()
+                    format!("{:.0}", retry.as_secs_f64().ceil())
                 ))
                 .small()
                 .color(WARNING),
@@ -198,22 +226,22 @@ fn backdrop_picker(
         (SetVisibility::Full, "full", "Whole set"),
     ];
     let current = match backdrop.fill {
-        BackdropFill::Stage => "Stage".to_string(),
-        BackdropFill::Transparent => "Transparent".to_string(),
+        BackdropFill::Stage => tr("Stage").to_string(),
+        BackdropFill::Transparent => tr("Transparent").to_string(),
         BackdropFill::Key(k) => FILLS
             .iter()
             .find(|(name, _)| BackdropFill::parse(name).ok() == Some(backdrop.fill))
-            .map(|(_, label)| label.to_string())
+            .map(|(_, label)| tr(label).to_string())
             .unwrap_or_else(|| format!("#{:02x}{:02x}{:02x}", k[0], k[1], k[2])),
     };
-    ui.horizontal(|ui| {
-        ui.label("Background");
+    ui.horizontal_wrapped(|ui| {
+        ui.label(tr("Background"));
         egui::ComboBox::from_id_salt("backdrop fill")
             .selected_text(current)
             .show_ui(ui, |ui| {
                 for (name, label) in FILLS {
                     let selected = BackdropFill::parse(name).ok() == Some(backdrop.fill);
-                    if ui.selectable_label(selected, label).clicked() && !selected {
+                    if ui.selectable_label(selected, tr(label)).clicked() && !selected {
                         out.write(DirectorCommand::Backdrop {
                             fill: name.into(),
                             set: None,
@@ -225,13 +253,13 @@ fn backdrop_picker(
             let set_label = SETS
                 .iter()
                 .find(|(v, ..)| *v == backdrop.set)
-                .map_or("", |(_, _, label)| label);
+                .map_or("", |(_, _, label)| tr(label));
             egui::ComboBox::from_id_salt("backdrop set")
                 .selected_text(set_label)
                 .show_ui(ui, |ui| {
                     for (visibility, name, label) in SETS {
                         let selected = visibility == backdrop.set;
-                        if ui.selectable_label(selected, label).clicked() && !selected {
+                        if ui.selectable_label(selected, tr(label)).clicked() && !selected {
                             out.write(DirectorCommand::Backdrop {
                                 fill: fill_name(backdrop.fill),
                                 set: Some(name.into()),
@@ -259,19 +287,20 @@ pub(crate) fn camera(
     panel: &mut PanelState,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    ui.strong("Camera");
-    ui.horizontal(|ui| {
-        for shot in CameraShot::ALL {
-            let selected = cameras.shot == shot;
-            if ui.selectable_label(selected, shot.label()).clicked() {
-                out.write(DirectorCommand::CutTo {
-                    shot,
-                    blend: panel.camera_blend,
-                });
+    section(ui, "camera", tr("Camera"), true, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            for shot in CameraShot::ALL {
+                let selected = cameras.shot == shot;
+                if ui.selectable_label(selected, tr(shot.label())).clicked() {
+                    out.write(DirectorCommand::CutTo {
+                        shot,
+                        blend: panel.camera_blend,
+                    });
+                }
             }
-        }
+        });
+        ui.add(egui::Slider::new(&mut panel.camera_blend, 0.0..=3.0).text(tr("blend s")));
     });
-    ui.add(egui::Slider::new(&mut panel.camera_blend, 0.0..=3.0).text("blend s"));
 }
 
 /// The show's light looks, the current cue selected, and the fade time for cues.
@@ -282,25 +311,29 @@ pub(crate) fn lights(
     panel: &mut PanelState,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    ui.strong("Light cues");
-    ui.label(format!(
-        "Current: {}",
-        lighting.cue.as_deref().unwrap_or("preshow")
-    ));
-    if let Some(show) = show {
-        ui.horizontal_wrapped(|ui| {
-            for name in show.0.lights.keys() {
-                let selected = lighting.cue.as_deref() == Some(name.as_str());
-                if ui.selectable_label(selected, name).clicked() {
-                    out.write(DirectorCommand::LightCue {
-                        name: name.clone(),
-                        fade: panel.light_fade,
-                    });
+    section(ui, "lights", tr("Light cues"), true, |ui| {
+        ui.add(
+            egui::Label::new(trf!(
+                "Current: {}",
+                lighting.cue.as_deref().map_or(tr("preshow"), tr)
+            ))
+            .truncate(),
+        );
+        if let Some(show) = show {
+            ui.horizontal_wrapped(|ui| {
+                for name in show.0.lights.keys() {
+                    let selected = lighting.cue.as_deref() == Some(name.as_str());
+                    if ui.selectable_label(selected, tr(name)).clicked() {
+                        out.write(DirectorCommand::LightCue {
+                            name: name.clone(),
+                            fade: panel.light_fade,
+                        });
+                    }
                 }
-            }
-        });
-    }
-    ui.add(egui::Slider::new(&mut panel.light_fade, 0.0..=5.0).text("fade s"));
+            });
+        }
+        ui.add(egui::Slider::new(&mut panel.light_fade, 0.0..=5.0).text(tr("fade s")));
+    });
 }
 
 /// The take being recorded (or the button to start one) and the last take.
@@ -309,29 +342,42 @@ pub(crate) fn recording(
     status: &RecordingStatus,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    ui.strong("Recording");
-    match &status.recording {
-        Some(take) => {
-            ui.label(
-                egui::RichText::new(format!("REC {:.1} s, {} frames", take.seconds, take.frames))
+    section(ui, "recording", tr("Recording"), true, |ui| {
+        match &status.recording {
+            Some(take) => {
+                ui.label(
+                    egui::RichText::new(trf!(
+                        "REC {} s, {} frames",
+                        format!("{:.1}", take.seconds),
+                        take.frames
+                    ))
                     .color(egui::Color32::from_rgb(230, 60, 60))
                     .strong(),
-            );
-            ui.label(egui::RichText::new(take.dir.display().to_string()).small());
-            if ui.button("Stop recording").clicked() {
-                out.write(DirectorCommand::StopRecording);
+                );
+                ui.add(
+                    egui::Label::new(egui::RichText::new(take.dir.display().to_string()).small())
+                        .truncate(),
+                );
+                if ui.button(tr("Stop recording")).clicked() {
+                    out.write(DirectorCommand::StopRecording);
+                }
+            }
+            None => {
+                if ui.button(tr("Record take")).clicked() {
+                    out.write(DirectorCommand::StartRecording);
+                }
+                if let Some(last) = &status.last_take {
+                    ui.add(
+                        egui::Label::new(
+                            egui::RichText::new(trf!("last: {}", last.display())).small(),
+                        )
+                        .truncate(),
+                    );
+                }
             }
         }
-        None => {
-            if ui.button("Record take").clicked() {
-                out.write(DirectorCommand::StartRecording);
-            }
-            if let Some(last) = &status.last_take {
-                ui.label(egui::RichText::new(format!("last: {}", last.display())).small());
-            }
-        }
-    }
-    warning(ui, status.last_error.as_ref());
+        warning(ui, status.last_error.as_ref());
+    });
 }
 
 /// Who performs: Ling or an avatar file, the avatars' credits, loading and errors.
@@ -341,33 +387,40 @@ pub(crate) fn performer(
     panel: &mut PanelState,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    ui.strong("Performer");
-    ui.horizontal(|ui| {
-        if ui
-            .button("Ling")
-            .on_hover_text("the built-in performer")
-            .clicked()
-        {
-            out.write(DirectorCommand::SwitchPerformer(PerformerSpec::BuiltIn));
+    section(ui, "performer", tr("Performer"), true, |ui| {
+        ui.horizontal(|ui| {
+            if ui
+                .button(tr("Ling"))
+                .on_hover_text(tr("the built-in performer"))
+                .clicked()
+            {
+                out.write(DirectorCommand::SwitchPerformer(PerformerSpec::BuiltIn));
+            }
+            // The button on the right, the field in what is left between.
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button(tr("Load")).clicked() && !panel.avatar_path.trim().is_empty() {
+                    out.write(DirectorCommand::SwitchPerformer(PerformerSpec::Avatar {
+                        path: panel.avatar_path.trim().into(),
+                    }));
+                }
+                ui.add(
+                    egui::TextEdit::singleline(&mut panel.avatar_path)
+                        .hint_text("avatar.vrm")
+                        .desired_width(ui.available_width()),
+                );
+            });
+        });
+        for credit in &status.credits {
+            ui.add(egui::Label::new(egui::RichText::new(credit).small()).wrap());
         }
-        ui.add(
-            egui::TextEdit::singleline(&mut panel.avatar_path)
-                .hint_text("avatar.vrm")
-                .desired_width(150.0),
-        );
-        if ui.button("Load").clicked() && !panel.avatar_path.trim().is_empty() {
-            out.write(DirectorCommand::SwitchPerformer(PerformerSpec::Avatar {
-                path: panel.avatar_path.trim().into(),
-            }));
+        if let Some(path) = &status.loading {
+            ui.add(
+                egui::Label::new(egui::RichText::new(trf!("loading {}...", path)).small())
+                    .truncate(),
+            );
         }
+        warning(ui, status.error.as_ref());
     });
-    for credit in &status.credits {
-        ui.label(egui::RichText::new(credit).small());
-    }
-    if let Some(path) = &status.loading {
-        ui.label(egui::RichText::new(format!("loading {path}...")).small());
-    }
-    warning(ui, status.error.as_ref());
 }
 
 /// Costume physics: stiffness, drag and gravity per group, the wind, and a reset.
@@ -376,30 +429,28 @@ pub(crate) fn physics(
     physics: &PhysicsSettings,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    egui::CollapsingHeader::new("Costume physics")
-        .default_open(false)
-        .show(ui, |ui| {
-            let mut edited = *physics;
-            for (label, group) in [
-                ("Plumes", &mut edited.plumes),
-                ("Water sleeves", &mut edited.sleeves),
-                ("Door curtains", &mut edited.curtains),
-                ("Back flags", &mut edited.flags),
-            ] {
-                ui.label(label);
-                ui.add(egui::Slider::new(&mut group.stiffness, 0.0..=20.0).text("stiffness"));
-                ui.add(egui::Slider::new(&mut group.drag, 0.0..=1.0).text("drag"));
-                ui.add(egui::Slider::new(&mut group.gravity, 0.0..=2.0).text("gravity"));
-            }
-            ui.add(egui::Slider::new(&mut edited.wind.strength, 0.0..=3.0).text("wind"));
-            ui.add(egui::Slider::new(&mut edited.wind.gusts, 0.0..=1.0).text("gusts"));
-            if edited != *physics {
-                out.write(DirectorCommand::SetPhysics(edited));
-            }
-            if ui.button("Reset costume").clicked() {
-                out.write(DirectorCommand::ResetPhysics);
-            }
-        });
+    section(ui, "physics", tr("Costume physics"), false, |ui| {
+        let mut edited = *physics;
+        for (label, group) in [
+            ("Plumes", &mut edited.plumes),
+            ("Water sleeves", &mut edited.sleeves),
+            ("Door curtains", &mut edited.curtains),
+            ("Back flags", &mut edited.flags),
+        ] {
+            ui.label(tr(label));
+            ui.add(egui::Slider::new(&mut group.stiffness, 0.0..=20.0).text(tr("stiffness")));
+            ui.add(egui::Slider::new(&mut group.drag, 0.0..=1.0).text(tr("drag")));
+            ui.add(egui::Slider::new(&mut group.gravity, 0.0..=2.0).text(tr("gravity")));
+        }
+        ui.add(egui::Slider::new(&mut edited.wind.strength, 0.0..=3.0).text(tr("wind")));
+        ui.add(egui::Slider::new(&mut edited.wind.gusts, 0.0..=1.0).text(tr("gusts")));
+        if edited != *physics {
+            out.write(DirectorCommand::SetPhysics(edited));
+        }
+        if ui.button(tr("Reset costume")).clicked() {
+            out.write(DirectorCommand::ResetPhysics);
+        }
+    });
 }
 
 /// The sources: where each performer stands, the motion (speed, loop, a clip to play), VMC,
@@ -410,67 +461,89 @@ pub(crate) fn sources(
     panel: &mut PanelState,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    ui.strong("Sources");
+    section(ui, "sources", tr("Sources"), true, |ui| {
+        sources_body(ui, view, panel, out)
+    });
+}
+
+fn sources_body(
+    ui: &mut egui::Ui,
+    view: &SourcesView,
+    panel: &mut PanelState,
+    out: &mut MessageWriter<DirectorCommand>,
+) {
     for (performer, root, pose) in &view.performers {
         let p = stage_position(root, pose);
-        ui.label(format!("{} at ({:+.2}, {:+.2})", performer.name, p.x, p.z));
+        ui.add(
+            egui::Label::new(trf!(
+                "{} at ({}, {})",
+                performer.name,
+                format!("{:+.2}", p.x),
+                format!("{:+.2}", p.z)
+            ))
+            .truncate(),
+        );
     }
     let motion = &view.motion;
     let motion_text = match &motion.playing {
-        Some(m) => format!(
-            "Motion: {}, {:.1} s{}{}",
-            m.label,
-            m.duration,
+        Some(m) => {
+            let mut text = trf!("Motion: {}, {} s", m.label, format!("{:.1}", m.duration));
             if m.speed != 1.0 {
-                format!(", ×{:.2}", m.speed)
-            } else {
-                String::new()
-            },
-            if m.looping { ", looping" } else { "" }
-        ),
-        None => "Motion: none".to_string(),
+                text += &format!(", ×{:.2}", m.speed);
+            }
+            if m.looping {
+                text += tr(", looping");
+            }
+            text
+        }
+        None => tr("Motion: none").to_string(),
     };
-    ui.label(motion_text);
+    ui.add(egui::Label::new(motion_text).wrap());
     if let Some(m) = &motion.playing {
         let mut speed = m.speed;
         if ui
-            .add(egui::Slider::new(&mut speed, 0.25..=2.0).text("speed"))
+            .add(egui::Slider::new(&mut speed, 0.25..=2.0).text(tr("speed")))
             .changed()
         {
             out.write(DirectorCommand::MotionSpeed(speed));
         }
         let mut looping = m.looping;
-        if ui.checkbox(&mut looping, "loop motion").changed() {
+        if ui.checkbox(&mut looping, tr("loop motion")).changed() {
             out.write(DirectorCommand::MotionLoop(looping));
         }
     }
     ui.horizontal(|ui| {
-        ui.add(
-            egui::TextEdit::singleline(&mut panel.motion_path)
-                .hint_text("clip.bvh")
-                .desired_width(190.0),
-        );
-        if ui.button("Play").clicked() && !panel.motion_path.trim().is_empty() {
-            out.write(DirectorCommand::PlayMotion {
-                motion: MotionSpec::Bvh {
-                    path: panel.motion_path.trim().into(),
-                    speed: 1.0,
-                    looping: true,
-                    bone_map: None,
-                },
-                crossfade: 0.5,
-            });
-        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let play = ui.button(tr("Play"));
+            ui.add(
+                egui::TextEdit::singleline(&mut panel.motion_path)
+                    .hint_text("clip.bvh")
+                    .desired_width(ui.available_width()),
+            );
+            if play.clicked() && !panel.motion_path.trim().is_empty() {
+                out.write(DirectorCommand::PlayMotion {
+                    motion: MotionSpec::Bvh {
+                        path: panel.motion_path.trim().into(),
+                        speed: 1.0,
+                        looping: true,
+                        bone_map: None,
+                    },
+                    crossfade: 0.5,
+                });
+            }
+        });
     });
     if let Some(what) = &motion.loading {
-        ui.label(egui::RichText::new(format!("loading {what}...")).small());
+        ui.add(
+            egui::Label::new(egui::RichText::new(trf!("loading {}...", what)).small()).truncate(),
+        );
     }
     warning(ui, motion.error.as_ref());
-    ui.label(vmc_status(&view.vmc));
+    ui.add(egui::Label::new(vmc_status(&view.vmc)).wrap());
     if view.tracking.source.is_none() {
-        ui.label(format!("Tracking: {}", view.tracking.summary));
+        ui.add(egui::Label::new(trf!("Tracking: {}", tr(&view.tracking.summary))).wrap());
     }
-    ui.label(format!("Audio: {}", view.audio.summary));
+    ui.add(egui::Label::new(trf!("Audio: {}", tr(&view.audio.summary))).wrap());
     if let Some(db) = view.audio_level.dbfs {
         // A meter from -60 to 0 dBFS.
         ui.add(
@@ -482,34 +555,36 @@ pub(crate) fn sources(
 
 /// Frames per second and milliseconds per frame.
 pub(crate) fn performance(ui: &mut egui::Ui, diagnostics: &DiagnosticsStore) {
-    ui.strong("Performance");
-    let fps = diagnostics
-        .get(&FrameTimeDiagnosticsPlugin::FPS)
-        .and_then(|d| d.smoothed());
-    let frame = diagnostics
-        .get(&FrameTimeDiagnosticsPlugin::FRAME_TIME)
-        .and_then(|d| d.smoothed());
-    ui.label(
-        egui::RichText::new(format!(
-            "{:>5.1} fps   {:>6.1} ms/frame",
-            fps.unwrap_or(0.0),
-            frame.unwrap_or(0.0)
-        ))
-        .monospace(),
-    );
+    section(ui, "performance", tr("Performance"), true, |ui| {
+        let fps = diagnostics
+            .get(&FrameTimeDiagnosticsPlugin::FPS)
+            .and_then(|d| d.smoothed());
+        let frame = diagnostics
+            .get(&FrameTimeDiagnosticsPlugin::FRAME_TIME)
+            .and_then(|d| d.smoothed());
+        ui.label(
+            egui::RichText::new(trf!(
+                "{} fps   {} ms/frame",
+                format!("{:>5.1}", fps.unwrap_or(0.0)),
+                format!("{:>6.1}", frame.unwrap_or(0.0))
+            ))
+            .monospace(),
+        );
+    });
 }
 
 /// The last commands that took effect, newest first.
 pub(crate) fn recent_commands(ui: &mut egui::Ui, log: &CommandLog) {
-    egui::CollapsingHeader::new("Recent commands")
-        .default_open(false)
-        .show(ui, |ui| {
-            for (t, command) in log.entries.iter().rev().take(8) {
-                ui.label(
+    section(ui, "log", tr("Recent commands"), false, |ui| {
+        for (t, command) in log.entries.iter().rev().take(8) {
+            ui.add(
+                egui::Label::new(
                     egui::RichText::new(format!("{} {}", fmt_time(*t), describe(command))).small(),
-                );
-            }
-        });
+                )
+                .truncate(),
+            );
+        }
+    });
 }
 
 /// The tracking source: health, a preview of the camera with the landmarks drawn over it,
@@ -521,118 +596,126 @@ pub(crate) fn tracking(
     preview: &mut Option<(egui::TextureHandle, u64)>,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    egui::CollapsingHeader::new("Face & hand tracking")
-        .default_open(true)
-        .show(ui, |ui| {
-            let colour = if status.healthy {
-                egui::Color32::from_rgb(120, 200, 120)
-            } else {
-                egui::Color32::from_rgb(230, 120, 60)
-            };
-            ui.label(egui::RichText::new(&status.summary).color(colour).small());
-            if !status.models.is_empty() {
-                ui.label(egui::RichText::new(&status.models).small());
-            }
-            if let Some(frame) = &status.preview {
-                let image = egui::ColorImage::from_rgb(
-                    [frame.width as usize, frame.height as usize],
-                    &frame.rgb,
-                );
-                match preview {
-                    Some((texture, serial)) if *serial != status.preview_serial => {
-                        // Same size: update the pixels in place (a new texture every frame
-                        // would not be ready to draw in the frame it is made).
-                        if texture.size() == image.size {
-                            texture.set_partial([0, 0], image, egui::TextureOptions::LINEAR);
-                        } else {
-                            texture.set(image, egui::TextureOptions::LINEAR);
-                        }
-                        *serial = status.preview_serial;
+    section(ui, "tracking", tr("Face & hand tracking"), true, |ui| {
+        let colour = if status.healthy {
+            egui::Color32::from_rgb(120, 200, 120)
+        } else {
+            egui::Color32::from_rgb(230, 120, 60)
+        };
+        ui.add(
+            egui::Label::new(
+                egui::RichText::new(tr(&status.summary))
+                    .color(colour)
+                    .small(),
+            )
+            .wrap(),
+        );
+        if !status.models.is_empty() {
+            ui.add(egui::Label::new(egui::RichText::new(&status.models).small()).wrap());
+        }
+        if let Some(frame) = &status.preview {
+            let image = egui::ColorImage::from_rgb(
+                [frame.width as usize, frame.height as usize],
+                &frame.rgb,
+            );
+            match preview {
+                Some((texture, serial)) if *serial != status.preview_serial => {
+                    // Same size: update the pixels in place (a new texture every frame
+                    // would not be ready to draw in the frame it is made).
+                    if texture.size() == image.size {
+                        texture.set_partial([0, 0], image, egui::TextureOptions::LINEAR);
+                    } else {
+                        texture.set(image, egui::TextureOptions::LINEAR);
                     }
-                    Some(_) => {}
-                    None => {
-                        let texture = ui.ctx().load_texture(
-                            "tracking preview",
-                            image,
-                            egui::TextureOptions::LINEAR,
-                        );
-                        *preview = Some((texture, status.preview_serial));
-                    }
+                    *serial = status.preview_serial;
                 }
-                if let Some((texture, _)) = preview.as_ref() {
-                    // At most 150 px tall, so the controls below stay in view.
-                    let width = ui
-                        .available_width()
-                        .min(frame.width as f32)
-                        .min(150.0 * frame.width as f32 / frame.height.max(1) as f32);
-                    let scale = width / frame.width as f32;
-                    let size = egui::vec2(width, frame.height as f32 * scale);
-                    let response = ui.image((texture.id(), size));
-                    let origin = response.rect.min;
-                    let painter = ui.painter_at(response.rect);
-                    let at = |p: &[f32; 2]| origin + egui::vec2(p[0] * scale, p[1] * scale);
-                    for p in &frame.face {
-                        painter.circle_filled(at(p), 0.8, egui::Color32::from_rgb(80, 230, 255));
-                    }
-                    for p in &frame.hand {
-                        painter.circle_filled(at(p), 1.8, egui::Color32::from_rgb(255, 200, 60));
-                    }
+                Some(_) => {}
+                None => {
+                    let texture = ui.ctx().load_texture(
+                        "tracking preview",
+                        image,
+                        egui::TextureOptions::LINEAR,
+                    );
+                    *preview = Some((texture, status.preview_serial));
                 }
             }
-            if status.preview.is_some() {
-                ui.label(
-                    egui::RichText::new(format!(
-                        "{:.0} fps  capture {:.1}  inference {:.1}  solve {:.1}  age {:.0} ms",
-                        status.fps,
-                        status.capture_ms,
-                        status.inference_ms,
-                        status.solve_ms,
-                        status.age_ms
+            if let Some((texture, _)) = preview.as_ref() {
+                // At most 150 px tall, so the controls below stay in view.
+                let width = ui
+                    .available_width()
+                    .min(frame.width as f32)
+                    .min(150.0 * frame.width as f32 / frame.height.max(1) as f32);
+                let scale = width / frame.width as f32;
+                let size = egui::vec2(width, frame.height as f32 * scale);
+                let response = ui.image((texture.id(), size));
+                let origin = response.rect.min;
+                let painter = ui.painter_at(response.rect);
+                let at = |p: &[f32; 2]| origin + egui::vec2(p[0] * scale, p[1] * scale);
+                for p in &frame.face {
+                    painter.circle_filled(at(p), 0.8, egui::Color32::from_rgb(80, 230, 255));
+                }
+                for p in &frame.hand {
+                    painter.circle_filled(at(p), 1.8, egui::Color32::from_rgb(255, 200, 60));
+                }
+            }
+        }
+        if status.preview.is_some() {
+            ui.add(
+                egui::Label::new(
+                    egui::RichText::new(trf!(
+                        "{} fps  capture {}  inference {}  solve {}  age {} ms",
+                        format!("{:.0}", status.fps),
+                        format!("{:.1}", status.capture_ms),
+                        format!("{:.1}", status.inference_ms),
+                        format!("{:.1}", status.solve_ms),
+                        format!("{:.0}", status.age_ms)
                     ))
                     .small()
                     .monospace(),
-                );
-            }
-            ui.horizontal(|ui| {
-                if ui.button("Neutral face").clicked() {
-                    out.write(DirectorCommand::CalibrateTracking(Calibrate::NeutralFace));
-                }
-                if ui.button("Hand rest").clicked() {
-                    out.write(DirectorCommand::CalibrateTracking(Calibrate::HandRest));
-                }
-                if ui.button("Clear").clicked() {
-                    out.write(DirectorCommand::CalibrateTracking(Calibrate::Clear));
-                }
-            });
-            let calibrated = match (status.face_calibrated, status.hand_calibrated) {
-                (true, true) => "calibrated: face and hands",
-                (true, false) => "calibrated: face",
-                (false, true) => "calibrated: hands",
-                (false, false) => "not calibrated",
-            };
-            let note = if status.calibration.is_empty() {
-                calibrated.to_string()
-            } else {
-                format!("{}; {calibrated}", status.calibration)
-            };
-            ui.label(egui::RichText::new(note).small());
-            let mut tuning = settings.tuning;
-            ui.add(
-                egui::Slider::new(&mut tuning.min_cutoff, 0.05..=5.0)
-                    .logarithmic(true)
-                    .text("cutoff Hz"),
+                )
+                .wrap(),
             );
-            ui.add(egui::Slider::new(&mut tuning.beta, 0.0..=2.0).text("speed"))
-                .on_hover_text(
-                    "One Euro speed coefficient: higher follows fast moves more closely",
-                );
-            ui.add(egui::Slider::new(&mut tuning.min_presence, 0.0..=1.0).text("confidence"))
-                .on_hover_text("results below this presence are not applied");
-            ui.add(egui::Slider::new(&mut tuning.mouth_from_camera, 0.0..=1.0).text("mouth cam"));
-            if tuning != settings.tuning {
-                out.write(DirectorCommand::TuneTracking(tuning));
+        }
+        ui.horizontal_wrapped(|ui| {
+            if ui.button(tr("Neutral face")).clicked() {
+                out.write(DirectorCommand::CalibrateTracking(Calibrate::NeutralFace));
+            }
+            if ui.button(tr("Hand rest")).clicked() {
+                out.write(DirectorCommand::CalibrateTracking(Calibrate::HandRest));
+            }
+            if ui.button(tr("Clear")).clicked() {
+                out.write(DirectorCommand::CalibrateTracking(Calibrate::Clear));
             }
         });
+        let calibrated = tr(match (status.face_calibrated, status.hand_calibrated) {
+            (true, true) => "calibrated: face and hands",
+            (true, false) => "calibrated: face",
+            (false, true) => "calibrated: hands",
+            (false, false) => "not calibrated",
+        });
+        let note = if status.calibration.is_empty() {
+            calibrated.to_string()
+        } else {
+            format!("{}; {calibrated}", tr(&status.calibration))
+        };
+        ui.add(egui::Label::new(egui::RichText::new(note).small()).wrap());
+        let mut tuning = settings.tuning;
+        ui.add(
+            egui::Slider::new(&mut tuning.min_cutoff, 0.05..=5.0)
+                .logarithmic(true)
+                .text(tr("cutoff Hz")),
+        );
+        ui.add(egui::Slider::new(&mut tuning.beta, 0.0..=2.0).text(tr("speed")))
+            .on_hover_text(tr(
+                "One Euro speed coefficient: higher follows fast moves more closely",
+            ));
+        ui.add(egui::Slider::new(&mut tuning.min_presence, 0.0..=1.0).text(tr("confidence")))
+            .on_hover_text(tr("results below this presence are not applied"));
+        ui.add(egui::Slider::new(&mut tuning.mouth_from_camera, 0.0..=1.0).text(tr("mouth cam")));
+        if tuning != settings.tuning {
+            out.write(DirectorCommand::TuneTracking(tuning));
+        }
+    });
 }
 
 /// Lists the registered stage effects; each opens to its description, an editor for its
@@ -645,59 +728,62 @@ pub(crate) fn effects(
     edits: &mut std::collections::BTreeMap<String, EffectParams>,
     out: &mut MessageWriter<DirectorCommand>,
 ) {
-    egui::CollapsingHeader::new("Effects")
-        .default_open(true)
-        .show(ui, |ui| {
-            for entry in registry.iter() {
-                let live = running.iter().filter(|i| i.name == entry.name).count();
-                let title = if live > 0 {
-                    format!("{} ({live} running)", entry.name)
-                } else {
-                    entry.name.to_string()
-                };
-                egui::CollapsingHeader::new(title)
-                    .id_salt(entry.name)
-                    .show(ui, |ui| {
-                        ui.label(egui::RichText::new(entry.description).small());
-                        let params = edits
-                            .entry(entry.name.to_string())
-                            .or_insert_with(|| entry.defaults.clone());
-                        for (name, value) in params.iter_mut() {
-                            param_editor(ui, name, value);
+    section(ui, "effects", tr("Effects"), true, |ui| {
+        for entry in registry.iter() {
+            let live = running.iter().filter(|i| i.name == entry.name).count();
+            let title = if live > 0 {
+                trf!("{} ({} running)", tr(entry.name), live)
+            } else {
+                tr(entry.name).to_string()
+            };
+            egui::CollapsingHeader::new(title)
+                .id_salt(entry.name)
+                .show(ui, |ui| {
+                    ui.add(
+                        egui::Label::new(egui::RichText::new(tr(entry.description)).small()).wrap(),
+                    );
+                    let params = edits
+                        .entry(entry.name.to_string())
+                        .or_insert_with(|| entry.defaults.clone());
+                    for (name, value) in params.iter_mut() {
+                        param_editor(ui, name, value);
+                    }
+                    ui.horizontal_wrapped(|ui| {
+                        if ui.button(tr("Fire")).clicked() {
+                            out.write(DirectorCommand::TriggerEffect {
+                                name: entry.name.to_string(),
+                                params: params.clone(),
+                            });
                         }
-                        ui.horizontal(|ui| {
-                            if ui.button("Fire").clicked() {
-                                out.write(DirectorCommand::TriggerEffect {
-                                    name: entry.name.to_string(),
-                                    params: params.clone(),
-                                });
-                            }
-                            if ui.button("Stop").clicked() {
-                                out.write(DirectorCommand::StopEffect {
-                                    name: entry.name.to_string(),
-                                });
-                            }
-                            if ui.button("Defaults").clicked() {
-                                *params = entry.defaults.clone();
-                            }
-                        });
+                        if ui.button(tr("Stop")).clicked() {
+                            out.write(DirectorCommand::StopEffect {
+                                name: entry.name.to_string(),
+                            });
+                        }
+                        if ui.button(tr("Defaults")).clicked() {
+                            *params = entry.defaults.clone();
+                        }
                     });
-            }
-            if let Some(e) = &status.last_error {
-                ui.label(
+                });
+        }
+        if let Some(e) = &status.last_error {
+            ui.add(
+                egui::Label::new(
                     egui::RichText::new(e)
                         .color(egui::Color32::from_rgb(230, 120, 60))
                         .small(),
-                );
-            }
-        });
+                )
+                .wrap(),
+            );
+        }
+    });
 }
 
 /// One parameter: a number, a switch, a text, or three numbers (a colour picker when the name
 /// says colour).
 fn param_editor(ui: &mut egui::Ui, name: &str, value: &mut ParamValue) {
-    ui.horizontal(|ui| {
-        ui.label(name);
+    ui.horizontal_wrapped(|ui| {
+        ui.label(tr(name));
         match value {
             ParamValue::Number(n) => {
                 let speed = (n.abs() * 0.01).max(0.01);
@@ -732,58 +818,72 @@ fn vmc_status(vmc: &VmcHealth) -> String {
         (Some(addr), _) => {
             let age = vmc
                 .last_packet_age
-                .map(|a| format!("last {:.1} s ago", a.as_secs_f32()))
-                .unwrap_or_else(|| "nothing yet".into());
-            let from = vmc.sender.map(|s| format!(" from {s}")).unwrap_or_default();
-            parts.push(format!(
-                "VMC in {addr}: {:.0} pkt/s{from}, {age}, drives {:.0}%",
-                vmc.packets_per_second,
-                vmc.weight * 100.0
+                .map(|a| trf!("last {} s ago", format!("{:.1}", a.as_secs_f32())))
+                .unwrap_or_else(|| tr("nothing yet").into());
+            let from = vmc.sender.map(|s| trf!(" from {}", s)).unwrap_or_default();
+            parts.push(trf!(
+                "VMC in {}: {} pkt/s{}, {}, drives {}%",
+                addr,
+                format!("{:.0}", vmc.packets_per_second),
+                from,
+                age,
+                format!("{:.0}", vmc.weight * 100.0)
             ));
             if vmc.malformed > 0 {
-                parts.push(format!("{} malformed dropped", vmc.malformed));
+                parts.push(trf!("{} malformed dropped", vmc.malformed));
             }
         }
         (None, Some(e)) => parts.push(format!("VMC: {e}")),
-        (None, None) => parts.push("VMC in: off (--vmc)".into()),
+        (None, None) => parts.push(tr("VMC in: off (--vmc)").into()),
     }
     if let Some(to) = vmc.sending {
-        parts.push(format!("VMC out to {to}"));
+        parts.push(trf!("VMC out to {}", to));
     }
-    parts.join("; ")
+    parts.join(tr("; "))
 }
 
 /// One line for a command in the log.
 fn describe(command: &DirectorCommand) -> String {
+    let on_off = |on: bool| if on { tr("on") } else { tr("off") };
     match command {
         DirectorCommand::CutTo { shot, blend } if *blend > 0.0 => {
-            format!("camera: {} ({blend:.1} s blend)", shot.label())
+            trf!(
+                "camera: {} ({} s blend)",
+                tr(shot.label()),
+                format!("{blend:.1}")
+            )
         }
-        DirectorCommand::CutTo { shot, .. } => format!("camera: {}", shot.label()),
-        DirectorCommand::LightCue { name, fade } => format!("lights: {name} ({fade:.1} s fade)"),
-        DirectorCommand::ResetStage => "stage reset".to_string(),
-        DirectorCommand::StartRecording => "recording started".to_string(),
+        DirectorCommand::CutTo { shot, .. } => trf!("camera: {}", tr(shot.label())),
+        DirectorCommand::LightCue { name, fade } => {
+            trf!("lights: {} ({} s fade)", tr(name), format!("{fade:.1}"))
+        }
+        DirectorCommand::ResetStage => tr("stage reset").to_string(),
+        DirectorCommand::StartRecording => tr("recording started").to_string(),
         DirectorCommand::PlayMotion { crossfade, .. } => {
-            format!("motion changed ({crossfade:.1} s crossfade)")
+            trf!("motion changed ({} s crossfade)", format!("{crossfade:.1}"))
         }
-        DirectorCommand::MotionSpeed(s) => format!("motion speed x{s:.2}"),
-        DirectorCommand::SwitchPerformer(p) => format!("performer: {p:?}"),
-        DirectorCommand::SetPhysics(_) => "costume physics settings".to_string(),
-        DirectorCommand::ResetPhysics => "costume physics reset".to_string(),
-        DirectorCommand::MotionLoop(l) => format!("motion loop {}", if *l { "on" } else { "off" }),
-        DirectorCommand::StopRecording => "recording stopped".to_string(),
-        DirectorCommand::TriggerEffect { name, .. } => format!("effect: {name}"),
-        DirectorCommand::StopEffect { name } => format!("effect stopped: {name}"),
-        DirectorCommand::CalibrateTracking(c) => format!("tracking: {}", c.label()),
-        DirectorCommand::TuneTracking(_) => "tracking filters".to_string(),
-        DirectorCommand::OnAir(true) => "on air".to_string(),
-        DirectorCommand::OnAir(false) => "off air".to_string(),
+        DirectorCommand::MotionSpeed(s) => trf!("motion speed x{}", format!("{s:.2}")),
+        DirectorCommand::SwitchPerformer(p) => trf!("performer: {}", format!("{p:?}")),
+        DirectorCommand::SetPhysics(_) => tr("costume physics settings").to_string(),
+        DirectorCommand::ResetPhysics => tr("costume physics reset").to_string(),
+        DirectorCommand::MotionLoop(l) => trf!("motion loop {}", on_off(*l)),
+        DirectorCommand::StopRecording => tr("recording stopped").to_string(),
+        DirectorCommand::TriggerEffect { name, .. } => trf!("effect: {}", tr(name)),
+        DirectorCommand::StopEffect { name } => trf!("effect stopped: {}", tr(name)),
+        DirectorCommand::CalibrateTracking(c) => trf!("tracking: {}", tr(c.label())),
+        DirectorCommand::TuneTracking(_) => tr("tracking filters").to_string(),
+        DirectorCommand::OnAir(true) => tr("on air").to_string(),
+        DirectorCommand::OnAir(false) => tr("off air").to_string(),
         DirectorCommand::MicOnAir(on) => {
-            format!("microphone {}", if *on { "on air" } else { "muted" })
+            if *on {
+                tr("microphone on air").to_string()
+            } else {
+                tr("microphone muted").to_string()
+            }
         }
         DirectorCommand::Backdrop { fill, set } => match set {
-            Some(set) => format!("backdrop: {fill}, set {set}"),
-            None => format!("backdrop: {fill}"),
+            Some(set) => trf!("backdrop: {}, set {}", tr(fill), tr(set)),
+            None => trf!("backdrop: {}", tr(fill)),
         },
         other => format!("{other:?}"),
     }

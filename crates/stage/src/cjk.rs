@@ -81,6 +81,18 @@ pub struct CjkFont {
     pub data: Vec<u8>,
 }
 
+impl CjkFont {
+    /// The characters of `text` this face has no glyph for (none: it draws all of `text`).
+    pub fn missing(&self, text: &str) -> String {
+        let Ok(face) = ttf_parser::Face::parse(&self.data, self.index) else {
+            return text.to_string();
+        };
+        text.chars()
+            .filter(|&c| !c.is_whitespace() && face.glyph_index(c).is_none())
+            .collect()
+    }
+}
+
 impl std::fmt::Debug for CjkFont {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CjkFont")
@@ -300,6 +312,8 @@ mod tests {
             return ling_testkit::skip(&format!("no Noto CJK font ({PACKAGE})"));
         };
         assert_eq!(font.family, "Noto Sans CJK SC", "{font:?}");
+        assert_eq!(font.missing("出将入相·×…，（）：；"), "");
+        assert_eq!(font.missing("出\u{E000}"), "\u{E000}");
         let text = rasterise(&font, "出将", 64.0, 0.0).unwrap();
         let ink: f32 = text.values.iter().sum();
         assert!(ink > 64.0 * 64.0 * 0.1, "{ink}");
