@@ -5,6 +5,7 @@
 mod audio;
 mod broadcast;
 mod cli;
+mod console;
 mod cues;
 mod keying;
 mod remote;
