@@ -26,6 +26,7 @@ pub(crate) struct CueView<'w> {
     runner: Res<'w, CueRunner>,
     clock: Res<'w, ShowClock>,
     registry: Option<Res<'w, EffectRegistry>>,
+    remote: Option<Res<'w, ling_remote::RemoteStatus>>,
 }
 
 /// The operator's edits in progress (a field being typed is sent when it loses focus).
@@ -197,6 +198,9 @@ fn toolbar(
                     }
                 });
             });
+            if let Some(remote) = &view.remote {
+                remote_line(ui, remote);
+            }
             match &runner.file_status {
                 Some(Ok(text)) => {
                     ui.label(egui::RichText::new(text).small().weak());
@@ -523,6 +527,48 @@ fn row(
             );
         }
     });
+}
+
+/// The remote control's health: where it listens, what it applied, refused and dropped.
+fn remote_line(ui: &mut egui::Ui, remote: &ling_remote::RemoteStatus) {
+    let text = match (&remote.listening, &remote.error) {
+        (_, Some(error)) => {
+            ui.label(
+                egui::RichText::new(format!("{} {error}", tr_with("OSC remote:", "OSC 遥控：")))
+                    .small()
+                    .color(egui::Color32::from_rgb(230, 120, 60)),
+            );
+            return;
+        }
+        (Some(addr), None) => format!(
+            "{} {addr} · {} {} · {} {} · {} {} · {} {}",
+            tr_with("OSC remote", "OSC 遥控"),
+            remote.applied,
+            tr_with("applied", "已执行"),
+            remote.malformed,
+            tr_with("refused", "已拒绝"),
+            remote.dropped,
+            tr_with("dropped", "已丢弃"),
+            remote.clients.len(),
+            tr_with("clients", "客户端"),
+        ),
+        (None, None) => return,
+    };
+    let hover = [&remote.last_applied, &remote.last_malformed]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .chain(
+            remote
+                .last_dropped
+                .map(|a| format!("{} {a}", tr_with("dropped from", "丢弃自"))),
+        )
+        .collect::<Vec<_>>()
+        .join("\n");
+    let label = ui.label(egui::RichText::new(text).small().weak());
+    if !hover.is_empty() {
+        label.on_hover_text(hover);
+    }
 }
 
 fn follow_label(follow: Follow) -> &'static str {
