@@ -8,7 +8,7 @@
 //! be read is reported in the log and ignored; the console starts with its defaults and writes
 //! the file afresh at the next change.
 //!
-//! Every panel section is a collapsing header made with [`section`], under a stable id (not its
+//! Every panel section is a collapsing header made with `section`, under a stable id (not its
 //! title, which changes with the language), so the console opens as the operator left it.
 //!
 //! Chinese needs the Noto CJK font ([`ling_set::cjk`]): it is added to egui's proportional and

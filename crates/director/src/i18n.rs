@@ -8,7 +8,7 @@
 //! in the new language.
 //!
 //! Text with values in it is a template with `{}` holes, translated whole and then filled in
-//! order with [`trf!`](crate::i18n::trf) (`trf!("{} sent", n)`), so a translation can put the
+//! order with the crate's `trf!` macro (`trf!("{} sent", n)`), so a translation can put the
 //! words around the value in its own order. A translation may also name the holes by position,
 //! `{0}`, `{1}`, to reorder the values. Format precision goes in the argument:
 //! `trf!("retrying in {} s", format!("{:.0}", secs))`.
@@ -286,12 +286,12 @@ static ZH: &[(&str, &str)] = &[
     ("Wide", "全景"),
     ("Medium", "中景"),
     ("Close-up", "特写"),
-    ("blend s", "过渡（秒）"),
+    ("blend s", "过渡(秒)"),
     // Lights, and the demo show's looks.
     ("Light cues", "灯光"),
     ("Current: {}", "当前：{}"),
     ("preshow", "开演前"),
-    ("fade s", "渐变（秒）"),
+    ("fade s", "渐变(秒)"),
     ("house", "场灯"),
     ("entrance", "上场"),
     ("liangxiang", "亮相"),
@@ -422,7 +422,7 @@ static ZH: &[(&str, &str)] = &[
         "A glowing orb swells and fades above the performer's head.",
         "一团光球在演员头顶膨胀又消散。",
     ),
-    ("seconds", "时长（秒）"),
+    ("seconds", "时长(秒)"),
     ("density", "密度"),
     ("fall_speed", "下落速度"),
     ("spread", "散布"),
@@ -433,8 +433,8 @@ static ZH: &[(&str, &str)] = &[
     ("origin", "起点"),
     ("direction", "方向"),
     ("mask", "脸谱"),
-    ("sweep_seconds", "拂袖时长（秒）"),
-    ("hold_seconds", "停留时长（秒）"),
+    ("sweep_seconds", "拂袖时长(秒)"),
+    ("hold_seconds", "停留时长(秒)"),
     ("face_offset", "面部偏移"),
     ("scale", "缩放"),
     ("radius", "半径"),
