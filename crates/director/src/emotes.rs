@@ -1,4 +1,4 @@
-//! The console's emotes and gestures: a button per named emote (a pulse of a couple of
+//! The console's emotes and gestures, two collapsible sections: a button per named emote (a pulse of a couple of
 //! seconds; shift-click, or with "hold" on, kept until cleared), a button that clears them, and
 //! a button per built-in gesture. Every button sends the same [`DirectorCommand`] a cue, a
 //! hotkey or the remote would.
@@ -6,6 +6,7 @@
 use bevy::prelude::*;
 use bevy_egui::egui;
 
+use crate::console::section;
 use crate::i18n::tr;
 use ling_core::show::{DirectorCommand, EmoteSpec, GestureSpec};
 use ling_mocap::emote::EMOTES;
@@ -45,44 +46,46 @@ pub(crate) fn emote_command(name: &str, keep: bool) -> DirectorCommand {
     })
 }
 
-/// The emote and gesture buttons.
+/// The emote and gesture buttons, as two collapsible sections.
 pub(crate) fn emotes(ui: &mut egui::Ui, out: &mut MessageWriter<DirectorCommand>) {
-    ui.strong(tr("Emotes"));
-    let hold_id = egui::Id::new("ling emotes hold");
-    let mut hold = ui.data_mut(|d| d.get_persisted::<bool>(hold_id).unwrap_or(false));
-    ui.horizontal_wrapped(|ui| {
-        for name in EMOTES {
-            let clicked = ui
-                .button(tr(label(name)))
-                .on_hover_text(tr(
-                    "Click: her face for 2 s. Shift-click (or hold on): kept until cleared.",
-                ))
-                .clicked();
-            if clicked {
-                let keep = hold || ui.input(|i| i.modifiers.shift);
-                out.write(emote_command(name, keep));
+    section(ui, "emotes", tr("Emotes"), true, |ui| {
+        let hold_id = egui::Id::new("ling emotes hold");
+        let mut hold = ui.data_mut(|d| d.get_persisted::<bool>(hold_id).unwrap_or(false));
+        ui.horizontal_wrapped(|ui| {
+            for name in EMOTES {
+                let clicked = ui
+                    .button(tr(label(name)))
+                    .on_hover_text(tr(
+                        "Click: her face for 2 s. Shift-click (or hold on): kept until cleared.",
+                    ))
+                    .clicked();
+                if clicked {
+                    let keep = hold || ui.input(|i| i.modifiers.shift);
+                    out.write(emote_command(name, keep));
+                }
             }
-        }
-    });
-    ui.horizontal(|ui| {
-        ui.checkbox(&mut hold, tr("hold"))
-            .on_hover_text(tr("Emotes stay until cleared"));
-        if ui.button(tr("clear")).clicked() {
-            out.write(DirectorCommand::ClearEmotes { fade: FADE });
-        }
-    });
-    ui.data_mut(|d| d.insert_persisted(hold_id, hold));
-    ui.strong(tr("Gestures"));
-    ui.horizontal_wrapped(|ui| {
-        for name in GESTURES {
-            if ui.button(tr(label(name))).clicked() {
-                out.write(DirectorCommand::Gesture(GestureSpec {
-                    clip: name.into(),
-                    fade: FADE,
-                    speed: 1.0,
-                }));
+        });
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut hold, tr("hold"))
+                .on_hover_text(tr("Emotes stay until cleared"));
+            if ui.button(tr("clear")).clicked() {
+                out.write(DirectorCommand::ClearEmotes { fade: FADE });
             }
-        }
+        });
+        ui.data_mut(|d| d.insert_persisted(hold_id, hold));
+    });
+    section(ui, "gestures", tr("Gestures"), true, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            for name in GESTURES {
+                if ui.button(tr(label(name))).clicked() {
+                    out.write(DirectorCommand::Gesture(GestureSpec {
+                        clip: name.into(),
+                        fade: FADE,
+                        speed: 1.0,
+                    }));
+                }
+            }
+        });
     });
 }
 
