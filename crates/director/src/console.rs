@@ -370,33 +370,54 @@ fn load_font(mut contexts: EguiContexts, mut console: ResMut<Console>) -> Result
 /// Set once loading the CJK font has failed (not while it is still loading).
 static FONT_MISSING: AtomicBool = AtomicBool::new(false);
 
-/// The language switch for the panel's header: 中文 / English. Without a CJK font the Chinese
-/// choice is greyed out and says what to install.
-pub(crate) fn language_switch(ui: &mut egui::Ui) {
-    let chosen = i18n::chosen_language();
-    ui.horizontal(|ui| {
-        for language in Language::ALL {
+/// The language switch for the panel's header, added right to left: 中文 / English. Without
+/// a CJK font the Chinese choice reads `Chinese`, greyed out, and says what to install.
+fn language_switch(ui: &mut egui::Ui) {
+    let shown = i18n::language();
+    {
+        // Added right to left by the header.
+        for language in Language::ALL.into_iter().rev() {
             let available = language == Language::English || i18n::cjk_available();
-            let selected = chosen == language && (available || chosen == Language::English);
-            let response = ui.add_enabled(
-                available,
-                egui::Button::selectable(selected, language.native_name()),
-            );
+            // A language's own name only once its script can be drawn (no boxes, not even
+            // for the frame before the font is in).
+            let name = if available {
+                language.native_name()
+            } else {
+                "Chinese"
+            };
+            let selected = shown == language;
+            let response = ui.add_enabled(available, egui::Button::selectable(selected, name));
             let response = if available {
                 response.on_hover_text(tr("Language"))
             } else {
                 response.on_disabled_hover_text(tr("Chinese needs fonts-noto-cjk"))
             };
-            if response.clicked() && !selected {
+            if response.clicked() && i18n::chosen_language() != language {
                 i18n::set_language(language);
             }
         }
+    }
+}
+
+/// The panel's header: the title, wrapping if it must, and the language switch on the right.
+pub(crate) fn header(ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+            language_switch(ui);
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Min), |ui| {
+                ui.add(
+                    egui::Label::new(egui::RichText::new(tr("Ling Stage — Director")).heading())
+                        .wrap(),
+                );
+            });
+        });
     });
+    font_notice(ui);
 }
 
 /// Under the header, when Chinese was asked for and no CJK font could be loaded: what to
 /// install.
-pub(crate) fn font_notice(ui: &mut egui::Ui) {
+fn font_notice(ui: &mut egui::Ui) {
     if FONT_MISSING.load(Ordering::Relaxed) && i18n::chosen_language() == Language::Chinese {
         ui.add(
             egui::Label::new(

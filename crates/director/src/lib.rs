@@ -176,11 +176,7 @@ fn draw_panel(
         .show(&mut background, |ui| {
             let scroll = egui::ScrollArea::vertical().auto_shrink([false, false]);
             scroll.show(ui, |ui| {
-                ui.horizontal_wrapped(|ui| {
-                    ui.heading(i18n::tr("Ling Stage — Director"));
-                    console::language_switch(ui);
-                });
-                console::font_notice(ui);
+                console::header(ui);
                 if let Some(show) = &view.show {
                     ui.label(egui::RichText::new(&show.0.name).italics());
                 }
