@@ -9,4 +9,5 @@ mod console;
 mod cues;
 mod keying;
 mod remote;
+mod shots;
 mod vmc;

@@ -459,8 +459,9 @@ pub struct StageCamera;
 pub struct PreviewCamera;
 
 /// Asks for a preview camera: a second, small camera showing the preview bus, rendered into
-/// `image` `rate` times a second (and up to [`PreviewOutput::busy_rate`] times while its
-/// framing changes), so a software renderer pays little for it. Inserted by the console.
+/// `image` `rate` times a second (up to [`PreviewOutput::busy_rate`] times while its framing
+/// changes) and never more than once in [`PreviewOutput::frame_gap`] program frames, so a
+/// software renderer pays little for it. Inserted by the console.
 #[derive(Resource, Debug, Clone)]
 pub struct PreviewOutput {
     /// The picture the preview camera renders into.
@@ -469,19 +470,42 @@ pub struct PreviewOutput {
     pub rate: f32,
     /// Renders a second at most while the preview moves (the operator dragging it, a new shot).
     pub busy_rate: f32,
+    /// Program frames from one preview render to the next, at least, while the preview stands
+    /// still: where the program itself renders only a few frames a second, the preview takes
+    /// one frame in this many rather than every one.
+    pub frame_gap: u32,
+    /// The same while the preview moves.
+    pub busy_frame_gap: u32,
     /// Frames the preview camera rendered (for the console and tests).
     pub rendered: u64,
 }
 
 impl PreviewOutput {
-    /// A preview into `image` at 4 renders a second, 12 while it moves.
+    /// A preview into `image` at 4 renders a second (one program frame in 4 at most), 12 while
+    /// it moves (one frame in 2 at most).
     pub fn new(image: Handle<Image>) -> Self {
         Self {
             image,
             rate: 4.0,
             busy_rate: 12.0,
+            frame_gap: 4,
+            busy_frame_gap: 2,
             rendered: 0,
         }
+    }
+
+    /// Whether the preview renders this frame, `since` seconds and `frames` program frames
+    /// after its last render, `moved` if its framing changed since.
+    pub fn due(&self, since: f32, frames: u32, moved: bool) -> bool {
+        let interval = |rate: f32| {
+            if rate > 0.0 {
+                1.0 / rate
+            } else {
+                f32::INFINITY
+            }
+        };
+        (since >= interval(self.rate) && frames >= self.frame_gap)
+            || (moved && since >= interval(self.busy_rate) && frames >= self.busy_frame_gap)
     }
 }
 
@@ -890,6 +914,21 @@ mod tests {
         cam.update(performer, 0.1);
         assert_eq!(cam.framing, moved.framing());
         assert_eq!(cam.program.shot, ShotRef::Named("side".into()));
+    }
+
+    #[test]
+    fn the_preview_renders_a_few_times_a_second_and_never_every_frame() {
+        let preview = PreviewOutput::new(Handle::default());
+        // A fast program (60 fps): 4 renders a second while still, 12 while moving.
+        assert!(!preview.due(0.2, 12, false));
+        assert!(preview.due(0.25, 15, false));
+        assert!(!preview.due(0.05, 3, true));
+        assert!(preview.due(0.09, 5, true));
+        // A slow program (2 fps on a software renderer): one frame in four, in two moving.
+        assert!(!preview.due(1.5, 3, false));
+        assert!(preview.due(2.0, 4, false));
+        assert!(!preview.due(0.5, 1, true));
+        assert!(preview.due(1.0, 2, true));
     }
 
     #[test]

@@ -758,36 +758,31 @@ pub(super) fn spawn_preview_camera(
     ));
 }
 
-/// Aims the preview camera at the preview bus's framing and lets it render only a few times a
-/// second: `rate` while the preview stands still, up to `busy_rate` while it moves. In the
-/// frames between, the camera is inactive and its image keeps the last picture.
+/// Aims the preview camera at the preview bus's framing and lets it render only when
+/// [`PreviewOutput::due`] (a few times a second, one program frame in a few). In the frames
+/// between, the camera is inactive and its image keeps the last picture. Real time, so a
+/// paused or slowed show clock does not starve it.
 pub(super) fn aim_preview_camera(
-    time: Res<Time>,
+    time: Res<Time<Real>>,
     cameras: Res<CameraDirector>,
     output: Option<ResMut<PreviewOutput>>,
     mut camera: Query<(&mut Camera, &mut Transform, &mut Projection), With<PreviewCamera>>,
-    mut since: Local<f32>,
+    mut since: Local<(f32, u32)>,
     mut shown: Local<Option<(Vec3, Vec3, f32)>>,
 ) {
     let Some(mut output) = output else { return };
     let Ok((mut camera, mut transform, mut projection)) = camera.single_mut() else {
         return;
     };
-    *since += time.delta_secs();
+    since.0 += time.delta_secs();
+    since.1 = since.1.saturating_add(1);
     let framing = cameras.preview_framing;
     let moved = shown.is_none_or(|(eye, look, fov)| {
         eye.distance(framing.0) > 1e-3 || look.distance(framing.1) > 1e-3 || fov != framing.2
     });
-    let interval = |rate: f32| {
-        if rate > 0.0 {
-            1.0 / rate
-        } else {
-            f32::INFINITY
-        }
-    };
-    let due = *since >= interval(output.rate) || (moved && *since >= interval(output.busy_rate));
+    let due = shown.is_none() || output.due(since.0, since.1, moved);
     if due {
-        *since = 0.0;
+        *since = (0.0, 0);
         *shown = Some(framing);
         let (eye, look, fov) = framing;
         *transform = Transform::from_translation(eye).looking_at(look, Vec3::Y);
