@@ -334,9 +334,9 @@ pub(crate) fn apply_emotes(
         // rewritten this frame, so its source value is the one found before.
         let mut base = weights.arkit;
         if let Some(trace) = &trace {
-            for i in 0..52 {
+            for (i, b) in base.iter_mut().enumerate() {
                 if trace.written[i] == Some(weights.arkit[i]) {
-                    base[i] = trace.base[i];
+                    *b = trace.base[i];
                 }
             }
         }

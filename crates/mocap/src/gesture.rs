@@ -509,9 +509,9 @@ pub(crate) fn apply_gestures(
         }
         let mut base = pose.rotations;
         if let Some(trace) = &trace {
-            for i in 0..B::COUNT {
+            for (i, b) in base.iter_mut().enumerate() {
                 if trace.written[i] == Some(pose.rotations[i]) {
-                    base[i] = trace.base[i];
+                    *b = trace.base[i];
                 }
             }
         }
