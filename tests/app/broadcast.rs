@@ -441,6 +441,8 @@ fn the_program_window_shows_the_picture_and_no_panel() {
     let out = Command::new("xvfb-run")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["-a", "-s", "-screen 0 2600x1000x24"])
+        // The console reads its settings from here, never the user's.
+        .env("LING_STAGE_CONFIG_DIR", dir.path())
         .arg(env!("CARGO_BIN_EXE_ling-stage"))
         .args(["live", "--screenshot-program"])
         .arg(&program)

@@ -286,6 +286,8 @@ fn live_window_shows_stage_and_director_panel() {
     let (out, stdout, stderr) = run(Command::new("xvfb-run")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["-a", "-s", "-screen 0 1280x720x24"])
+        // The console reads its settings from here, never the user's.
+        .env("LING_STAGE_CONFIG_DIR", dir.path())
         .arg(env!("CARGO_BIN_EXE_ling-stage"))
         .args(["live", "--docked", "--screenshot"])
         .arg(&shot)

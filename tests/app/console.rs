@@ -36,9 +36,25 @@ fn xvfb_available(test: &str) -> bool {
 /// Runs `live` docked at `size` with `args`, the config in `config`, and screenshots the
 /// console into `name`.
 fn shoot(name: &str, size: (u32, u32), config: &Path, args: &[&str]) -> Shot {
+    shoot_with(name, size, config, args, None)
+}
+
+/// [`shoot`], with `$LING_CJK_FONT` set to `font` (`none`: as if no CJK font were installed).
+fn shoot_with(
+    name: &str,
+    size: (u32, u32),
+    config: &Path,
+    args: &[&str],
+    font: Option<&str>,
+) -> Shot {
     let path = shots_dir().join(name);
     let _ = std::fs::remove_file(&path);
-    let out = Command::new("xvfb-run")
+    let mut command = Command::new("xvfb-run");
+    match font {
+        Some(font) => command.env("LING_CJK_FONT", font),
+        None => command.env_remove("LING_CJK_FONT"),
+    };
+    let out = command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["-a", "-s", "-screen 0 1920x1080x24"])
         .arg(env!("CARGO_BIN_EXE_ling-stage"))
@@ -49,7 +65,6 @@ fn shoot(name: &str, size: (u32, u32), config: &Path, args: &[&str]) -> Shot {
         .arg(&path)
         .args(["--screenshot-at", "10", "--quit-after", "11"])
         .env("LING_STAGE_CONFIG_DIR", config)
-        .env_remove("LING_CJK_FONT")
         .output()
         .expect("run ling-stage live");
     let log = format!(
@@ -211,4 +226,34 @@ fn console_at_1920x1080_remembers_its_language_and_width() {
     let english = shoot("en-1920x1080.png", size, dir.path(), &["--lang", "en"]);
     assert_eq!(std::fs::read_to_string(&config).unwrap(), remembered);
     check_pair(&english, &chinese, size, 380);
+}
+
+#[test]
+fn console_without_a_cjk_font_stays_in_english() {
+    if !xvfb_available("console_without_a_cjk_font_stays_in_english") {
+        return;
+    }
+    let size = (1280, 720);
+    let dir = tempfile::tempdir().unwrap();
+    let shot = shoot_with(
+        "nofont-zh-1280x720.png",
+        size,
+        dir.path(),
+        &["--lang", "zh"],
+        Some("none"),
+    );
+    // Said once each, the console in English with its switch greyed, the plaques with seals.
+    for line in [
+        "the console stays in English: no Noto CJK font found (install fonts-noto-cjk)",
+        "the door plaques show seals",
+    ] {
+        assert_eq!(shot.log.matches(line).count(), 1, "{line}:\n{}", shot.log);
+    }
+    assert!(!shot.log.contains("characters of the Chinese console"));
+    let left = panel_left(&shot.image);
+    assert!(
+        left.abs_diff(size.0 - 300) <= 3,
+        "the panel starts at x={left}"
+    );
+    assert!(text_pixels(&shot.image, left) > 2000);
 }
