@@ -38,6 +38,7 @@ mod emotes;
 pub mod i18n;
 pub mod program;
 mod sections;
+mod shots;
 
 pub use program::{ConsoleLayout, ProgramWindow};
 
@@ -83,6 +84,7 @@ pub fn plugin(app: &mut App) {
         .init_resource::<BroadcastStatus>()
         .init_resource::<Backdrop>()
         .add_plugins(program::plugin)
+        .add_plugins(shots::plugin)
         .add_systems(Startup, spawn_panel_camera)
         .add_systems(EguiPrimaryContextPass, draw_panel);
 }
@@ -157,6 +159,7 @@ fn draw_panel(
     sources: SourcesView,
     effects: EffectsView,
     mut preview: Local<Option<(egui::TextureHandle, u64)>>,
+    mut shots_view: shots::ShotsView,
     mut out: MessageWriter<DirectorCommand>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -229,6 +232,7 @@ fn draw_panel(
         let ctx = contexts.ctx_mut()?;
         let mut area = ctx.viewport_rect();
         area.max.x -= panel.width;
+        let area = shots::mixer(ctx, area, &mut shots_view, out);
         program_monitor(ctx, area, texture, &view);
     }
     Ok(())
