@@ -396,12 +396,21 @@ fn row(
         );
     }
     let action = ui
-        .add_sized(
-            [190.0, 18.0],
-            egui::Label::new(egui::RichText::new(crate::sections::describe(&cue.command)).small())
-                .truncate()
-                .sense(egui::Sense::click()),
+        .allocate_ui_with_layout(
+            egui::vec2(200.0, 18.0),
+            egui::Layout::left_to_right(egui::Align::Center),
+            |ui| {
+                ui.set_min_width(200.0);
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(crate::sections::describe(&cue.command)).small(),
+                    )
+                    .truncate()
+                    .sense(egui::Sense::click()),
+                )
+            },
         )
+        .inner
         .on_hover_text(tr_with(
             "Click: standby this cue · double-click: fire it now",
             "单击：待命此提示 · 双击：立即执行",
