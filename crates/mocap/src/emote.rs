@@ -307,6 +307,9 @@ pub(crate) fn emote_commands(
             DirectorCommand::Emote(spec) => emotes.start(spec, now),
             DirectorCommand::ClearEmotes { fade } => emotes.clear(now, *fade),
             DirectorCommand::Panic => emotes.clear(now, PANIC_FADE),
+            // The clock jumped: the stage goes back to before any cue (no emote), and the cue
+            // list replayed after it puts back the emotes held at the new time.
+            DirectorCommand::ResetStage => emotes.active.clear(),
             _ => {}
         }
     }
@@ -654,6 +657,45 @@ mod tests {
             "{why}"
         );
         assert_eq!(emotes.active.len(), 1, "only the smirk");
+    }
+
+    #[test]
+    fn held_emote_cues_follow_seeks() {
+        use ling_core::show::{ClockMode, Cue, ShowClock, ShowFile, insert_show};
+        let mut app = app(true);
+        let cue = |at: f64, spec: EmoteSpec| Cue::timed(at, DirectorCommand::Emote(spec));
+        let show = ShowFile {
+            duration: 10.0,
+            cues: vec![
+                cue(
+                    1.0,
+                    EmoteSpec {
+                        hold: None,
+                        ..EmoteSpec::pulse("anger", 0.0)
+                    },
+                ),
+                cue(2.0, EmoteSpec::pulse("joy", 1.0)),
+            ],
+            ..Default::default()
+        };
+        insert_show(&mut app, show, ClockMode::External, false);
+        let seek = |app: &mut App, t: f64| {
+            app.world_mut().resource_mut::<ShowClock>().time = t;
+            app.update();
+            face(app)
+        };
+        let w = seek(&mut app, 5.0);
+        assert!(
+            near(w.get("browDownLeft").unwrap(), 1.0),
+            "the held anger is there at once after the jump"
+        );
+        assert!(
+            near(w.get("mouthSmileLeft").unwrap(), 0.0),
+            "the joy pulse is a moment, not replayed (anger presses the smile down)"
+        );
+        let w = seek(&mut app, 0.5);
+        assert_eq!(w.get("browDownLeft"), Some(0.0), "before the cue: no anger");
+        assert_eq!(w.get("mouthSmileLeft"), Some(0.2));
     }
 
     #[test]

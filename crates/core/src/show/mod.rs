@@ -347,6 +347,11 @@ impl DirectorCommand {
                 blend: 0.0,
             },
             DirectorCommand::Take { .. } => DirectorCommand::Take { transition: 0.0 },
+            // A held emote replayed after a jump is simply there.
+            DirectorCommand::Emote(spec) => DirectorCommand::Emote(EmoteSpec {
+                fade_in: 0.0,
+                ..spec.clone()
+            }),
             other => other.clone(),
         }
     }
