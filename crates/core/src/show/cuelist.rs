@@ -611,4 +611,53 @@ mod tests {
             "the new show's first GO cue stands by"
         );
     }
+
+    #[test]
+    fn a_show_edited_by_commands_saves_and_reloads_equal() {
+        let mut app = app();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("edited.ron");
+        std::fs::write(&path, "// kept\n(name: \"edited\", duration: 600.0)\n").unwrap();
+        send(&mut app, DirectorCommand::LoadShow(path.clone()));
+        app.update();
+        let edits = [
+            CueEdit::Insert {
+                index: 0,
+                cue: Box::new(go_cue("1", 1.0)),
+            },
+            CueEdit::Insert {
+                index: 1,
+                cue: Box::new(Cue {
+                    pre_wait: 1.5,
+                    follow: Follow::AutoFollow,
+                    duration: 2.0,
+                    ..go_cue("2", 2.0)
+                }),
+            },
+            CueEdit::Insert {
+                index: 2,
+                cue: Box::new(Cue::timed(3.0, mark(3.0))),
+            },
+            CueEdit::Move { from: 2, to: 0 },
+            CueEdit::Replace {
+                index: 1,
+                cue: Box::new(Cue {
+                    name: "renamed".into(),
+                    ..go_cue("1", 1.0)
+                }),
+            },
+        ];
+        for edit in edits {
+            send(&mut app, DirectorCommand::EditCues(edit));
+        }
+        assert!(app.world().resource::<CueRunner>().unsaved);
+        send(&mut app, DirectorCommand::SaveShow);
+        let runner = app.world().resource::<CueRunner>();
+        assert!(!runner.unsaved, "{:?}", runner.file_status);
+        let edited = app.world().resource::<ActiveShow>().0.cues.clone();
+        assert_eq!(edited.len(), 3);
+        let reloaded = ShowFile::load(&path).unwrap();
+        assert_eq!(reloaded.cues, edited, "the saved show reads back equal");
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("// kept"));
+    }
 }
