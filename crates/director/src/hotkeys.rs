@@ -13,7 +13,7 @@ use bevy::prelude::*;
 use bevy_egui::input::EguiWantsInput;
 use bevy_egui::{EguiContexts, egui};
 
-use ling_core::looks::CameraShot;
+use ling_core::looks::{CameraShot, ShotRef};
 use ling_core::show::{ActiveShow, CueEdit, DirectorCommand, EmoteSpec};
 
 use crate::i18n::tr_with;
@@ -186,8 +186,9 @@ impl Default for Hotkeys {
     }
 }
 
-/// Space GO, Escape panic, Up back, P play/pause, 1–3 shots, J/K/L emotes, Ctrl+S save,
-/// Ctrl+Z / Ctrl+Y undo and redo of cue edits.
+/// Space GO, Escape panic, Up back, P play/pause, 1–3 cut to a shot, Ctrl+1–3 preview a shot,
+/// Enter take (cut) and Shift+Enter take (1 s auto), J/K/L emotes, Ctrl+S save, Ctrl+Z /
+/// Ctrl+Y undo and redo of cue edits.
 pub fn default_bindings() -> Vec<(Chord, DirectorCommand)> {
     let key = |text: &str| Chord::parse(text).expect("a default hotkey parses");
     vec![
@@ -215,6 +216,23 @@ pub fn default_bindings() -> Vec<(Chord, DirectorCommand)> {
                 shot: CameraShot::CloseUp,
                 blend: 0.0,
             },
+        ),
+        (
+            key("Ctrl+1"),
+            DirectorCommand::Preview(ShotRef::Builtin(CameraShot::Wide)),
+        ),
+        (
+            key("Ctrl+2"),
+            DirectorCommand::Preview(ShotRef::Builtin(CameraShot::Medium)),
+        ),
+        (
+            key("Ctrl+3"),
+            DirectorCommand::Preview(ShotRef::Builtin(CameraShot::CloseUp)),
+        ),
+        (key("Enter"), DirectorCommand::Take { transition: 0.0 }),
+        (
+            key("Shift+Enter"),
+            DirectorCommand::Take { transition: 1.0 },
         ),
         (
             key("J"),
