@@ -3,7 +3,8 @@
 # there is left alone, so it is cheap to run before every build.
 #   - Debian packages: build headers for Bevy, ALSA, udev, V4L (bindgen needs clang),
 #     Mesa's Vulkan driver (software rendering works without a GPU), Xvfb, ffmpeg, and the
-#     Noto CJK fonts (the console in Chinese, the door plaques 出将 / 入相).
+#     Noto CJK fonts (the console in Chinese, the door plaques 出将 / 入相), xdotool (the tests
+#     click the console).
 #   - ONNX Runtime: the shared library from PyPI's `onnxruntime` wheel, into the cache.
 #   - Tracking models, converted from PyPI's mediapipe wheel when none are found.
 set -euo pipefail
@@ -16,7 +17,7 @@ APT_PACKAGES=(
     libx11-dev libxkbcommon-dev libwayland-dev libxcursor-dev libxrandr-dev libxi-dev
     mesa-vulkan-drivers libvulkan1 xvfb xauth
     ffmpeg espeak-ng python3 python3-pip
-    fonts-noto-cjk
+    fonts-noto-cjk xdotool
 )
 
 missing=()

@@ -257,3 +257,52 @@ fn console_without_a_cjk_font_stays_in_english() {
     );
     assert!(text_pixels(&shot.image, left) > 2000);
 }
+
+/// Clicks the console like an operator (xdotool on the virtual display): 中文 in the header,
+/// then the show clock's heading. The console switches at once and writes both to its file.
+#[test]
+fn switching_language_and_folding_a_section_are_remembered() {
+    let test = "switching_language_and_folding_a_section_are_remembered";
+    if !xvfb_available(test) {
+        return;
+    }
+    if Command::new("xdotool").arg("version").output().is_err() {
+        ling_testkit::skip(format!("{test}: xdotool is not installed"));
+        return;
+    }
+    if ling_stage::stage::cjk::find(ling_stage::stage::cjk::CjkFace::Sans).is_none() {
+        ling_testkit::skip(format!("{test}: no Noto CJK font"));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let shot = shots_dir().join("clicked-1280x720.png");
+    let _ = std::fs::remove_file(&shot);
+    // The console opens in English at 1280×720: 中文 sits at (1190, 13) and, once the panel is
+    // in Chinese, the show clock's heading at (1035, 158).
+    let script = format!(
+        "'{bin}' live --docked --lang en --screenshot '{shot}' --screenshot-at 28 --quit-after 29 &
+         pid=$!
+         xdotool search --sync --name 'console' >/dev/null
+         sleep 12
+         xdotool mousemove 1190 13 click 1
+         sleep 6
+         xdotool mousemove 1035 158 click 1
+         wait $pid",
+        bin = env!("CARGO_BIN_EXE_ling-stage"),
+        shot = shot.display()
+    );
+    let out = Command::new("xvfb-run")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["-a", "-s", "-screen 0 1280x720x24", "sh", "-c", &script])
+        .env("LING_STAGE_CONFIG_DIR", dir.path())
+        .env_remove("LING_CJK_FONT")
+        .output()
+        .expect("run xvfb-run");
+    let log = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{log}");
+    let saved = std::fs::read_to_string(dir.path().join("console.ron"))
+        .unwrap_or_else(|e| panic!("no console.ron written ({e}):\n{log}"));
+    assert!(saved.contains("language: Chinese"), "{saved}");
+    assert!(saved.contains("\"clock\": false"), "{saved}");
+    assert!(saved.contains("panel_width: 300"), "{saved}");
+}
