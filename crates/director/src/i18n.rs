@@ -346,6 +346,7 @@ static ZH: &[(&str, &str)] = &[
     ("Motion: {}, {} s", "动作：{}，{} 秒"),
     (", looping", "，循环"),
     ("Motion: none", "动作：无"),
+    ("keyframed clip", "关键帧动作"),
     ("speed", "速度"),
     ("loop motion", "循环动作"),
     ("Tracking: {}", "追踪：{}"),
