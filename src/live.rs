@@ -169,7 +169,8 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
             saved: Arc::new(AtomicBool::new(options.screenshot.is_none())),
             program_saved: Arc::new(AtomicBool::new(options.program_screenshot.is_none())),
         })
-        .add_systems(Update, automate);
+        .add_systems(Update, automate)
+        .add_systems(Last, report_frame_rate);
     let camera_mouth = show.camera_mouth;
     crate::check_show_effects(&app, &show)?;
     insert_show(&mut app, show, ClockMode::Realtime, options.looping);
@@ -202,6 +203,26 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
         AppExit::Success => Ok(()),
         AppExit::Error(code) => bail!("the live stage stopped with error code {code}"),
     }
+}
+
+/// When the console closes: how many frames it drew and at what rate (the console and the
+/// program are drawn in the same frames), so an operator can tell how the machine kept up.
+fn report_frame_rate(
+    exit: MessageReader<AppExit>,
+    frames: Res<bevy::diagnostic::FrameCount>,
+    time: Res<Time<Real>>,
+    mut said: Local<bool>,
+) {
+    if exit.is_empty() || *said {
+        return;
+    }
+    *said = true;
+    let seconds = time.elapsed_secs_f64().max(1e-6);
+    info!(
+        "live: {} frames in {seconds:.1} s ({:.1} frames/s)",
+        frames.0,
+        frames.0 as f64 / seconds
+    );
 }
 
 /// Asks for a screenshot of `shot` that raises `saved` once written to `path`.
