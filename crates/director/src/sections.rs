@@ -487,7 +487,11 @@ fn sources_body(
     let motion = &view.motion;
     let motion_text = match &motion.playing {
         Some(m) => {
-            let mut text = trf!("Motion: {}, {} s", tr(&m.label), format!("{:.1}", m.duration));
+            let mut text = trf!(
+                "Motion: {}, {} s",
+                tr(&m.label),
+                format!("{:.1}", m.duration)
+            );
             if m.speed != 1.0 {
                 text += &format!(", ×{:.2}", m.speed);
             }
