@@ -230,6 +230,7 @@ pub(super) fn bind_avatar_rig(
                 ""
             }
         );
+        alias_emotions(&mut expressions);
         commands
             .entity(root)
             .remove::<AvatarLoading>()
@@ -244,6 +245,34 @@ pub(super) fn bind_avatar_rig(
                 expressions,
                 file: pending.file.clone(),
             });
+    }
+}
+
+/// The VRM emotion presets, and other names avatars give them (VRM 0.x's, any case).
+const EMOTION_NAMES: [(&str, &[&str]); 5] = [
+    ("happy", &["happy", "joy"]),
+    ("angry", &["angry", "anger"]),
+    ("sad", &["sad", "sorrow"]),
+    ("surprised", &["surprised", "surprise"]),
+    ("relaxed", &["relaxed", "fun"]),
+];
+
+/// Lets a plain glTF's own emotion morphs (`Angry`, `Sad`, `Surprised`, `Joy`...) answer to the
+/// VRM preset names the expression map drives, when the avatar has no preset of that name.
+fn alias_emotions<T: Clone>(expressions: &mut HashMap<String, T>) {
+    for (preset, names) in EMOTION_NAMES {
+        if expressions.contains_key(preset) {
+            continue;
+        }
+        let mut keys: Vec<&String> = expressions.keys().collect();
+        keys.sort();
+        let found = keys
+            .into_iter()
+            .find(|k| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+            .cloned();
+        if let Some(binds) = found.and_then(|k| expressions.get(&k).cloned()) {
+            expressions.insert(preset.to_string(), binds);
+        }
     }
 }
 
@@ -349,5 +378,30 @@ pub(super) fn apply_avatar_expressions(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gltf_avatars_own_emotion_morphs_answer_to_the_vrm_presets() {
+        let mut x: HashMap<String, u8> = HashMap::from([
+            ("Angry".to_string(), 1),
+            ("Surprised".to_string(), 2),
+            ("Sad".to_string(), 3),
+            ("Joy".to_string(), 4),
+            ("aa".to_string(), 5),
+        ]);
+        alias_emotions(&mut x);
+        assert_eq!(
+            (x["angry"], x["surprised"], x["sad"], x["happy"]),
+            (1, 2, 3, 4)
+        );
+        assert!(!x.contains_key("relaxed"));
+        let mut vrm = HashMap::from([("sad".to_string(), 1), ("Sorrow".to_string(), 2)]);
+        alias_emotions(&mut vrm);
+        assert_eq!(vrm["sad"], 1, "the avatar's own preset wins");
     }
 }
