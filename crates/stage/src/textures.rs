@@ -297,13 +297,13 @@ pub fn lettered_plaque(font: &CjkFont, text: &str) -> Option<Image> {
         let v = (y / hf - 0.5) * 2.0;
         Some(shade(DEEP_RED, 1.15 - 0.3 * (u * u * 0.5 + v * v)))
     });
-    c.frame(8.0, 16.0, GOLD);
-    c.frame(field - 4.0, 4.0, PALE_GOLD);
-    // The characters: as big as the field allows, with room for the frame.
-    let (room_w, room_h) = (wf - 2.0 * field - 40.0, hf - 2.0 * field - 16.0);
+    c.frame(6.0, 14.0, GOLD);
+    c.frame(field - 4.0, 3.0, PALE_GOLD);
+    // The characters: as big as the field allows, clear of the line round it.
+    let (room_w, room_h) = (wf - 2.0 * field - 28.0, hf - 2.0 * field - 10.0);
     let mut px = room_h * 1.1;
     let lettering = loop {
-        let text = cjk::rasterise(font, text, px, px * 0.25)?;
+        let text = cjk::rasterise(font, text, px, px * 0.2)?;
         let (x0, y0, x1, y1) = ink_bounds(&text)?;
         let (iw, ih) = ((x1 - x0) as f32, (y1 - y0) as f32);
         if (iw <= room_w && ih <= room_h) || px < 16.0 {
@@ -337,7 +337,7 @@ pub fn lettered_plaque(font: &CjkFont, text: &str) -> Option<Image> {
 }
 
 /// How far the red field of a lettered plaque is inset from its edges, in pixels.
-const PLAQUE_FIELD: f32 = 34.0;
+const PLAQUE_FIELD: f32 = 28.0;
 
 /// The pixel box holding ink (coverage > 0.25) as `(x0, y0, x1, y1)`, `None` for blank text.
 fn ink_bounds(text: &Coverage) -> Option<(usize, usize, usize, usize)> {
