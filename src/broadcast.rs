@@ -258,19 +258,23 @@ fn count_and_stop(
     status: Res<BroadcastStatus>,
     remote: Option<Res<ling_remote::RemoteSettings>>,
     remote_status: Res<ling_remote::RemoteStatus>,
+    real: Res<Time<Real>>,
     mut exit: MessageWriter<AppExit>,
 ) {
+    // Wall time at this frame's start, the instant the show clock was advanced to: comparing
+    // with the time now would count this frame's own work as lag.
+    let frame_start = real.last_update().unwrap_or_else(Instant::now);
     since.frames += 1;
     if since.frames == 1 {
         // The first on-air frame: the clocks start together here.
-        since.wall = Instant::now();
+        since.wall = frame_start;
         since.show_start = clock.time;
         since.last_frame = Instant::now();
     }
     let gap = since.last_frame.elapsed();
     since.last_frame = Instant::now();
     since.longest_frame = since.longest_frame.max(gap);
-    let wall = since.wall.elapsed().as_secs_f64();
+    let wall = frame_start.saturating_duration_since(since.wall).as_secs_f64();
     let Some(limit) = since.limit else { return };
     if wall < limit || since.report.is_some() {
         return;
