@@ -127,13 +127,19 @@ fn a_shot_saved_from_the_moved_preview_is_written_with_the_show() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shots.ron");
     let mut app = app(&path);
-    // The operator moves the preview camera, then saves it as "high".
+    // The operator moves the preview camera, then saves it as "high" (rounded to millimetres
+    // and hundredths of a degree).
+    let moved = FixedShot {
+        eye: (0.50012, 4.99991, 8.0004),
+        look: (0.0, 1.0, 0.0),
+        fov: 35.00013,
+    };
     let high = FixedShot {
         eye: (0.5, 5.0, 8.0),
         look: (0.0, 1.0, 0.0),
         fov: 35.0,
     };
-    app.world_mut().write_message(AdjustPreview(high));
+    app.world_mut().write_message(AdjustPreview(moved));
     app.update();
     assert!(app.world().resource::<CameraDirector>().preview.adjusted);
     let framing = app.world().resource::<CameraDirector>().preview_framing;

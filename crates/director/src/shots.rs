@@ -156,7 +156,8 @@ fn preview_monitor(ui: &mut egui::Ui, texture: egui::TextureId, view: &mut Shots
     if preview.adjusted {
         name.push_str(" *");
     }
-    let font = egui::FontId::proportional(12.0);
+    // The body font: its glyphs are in egui's atlas from the first frame.
+    let font = egui::TextStyle::Body.resolve(ui.style());
     let galley = painter.layout_no_wrap(name, font, egui::Color32::WHITE);
     let tally = egui::Rect::from_min_size(
         rect.min + egui::vec2(6.0, 6.0),

@@ -592,7 +592,9 @@ fn apply_stage_commands(
                     Ok(()) => {
                         show.0.shots.insert(name.clone(), *shot);
                         info!("shot \"{name}\" saved in the show");
-                        if cameras.preview.fixed == Some(*shot) {
+                        // The preview it was framed on (as rounded for the file) becomes it.
+                        let preview = cameras.preview.fixed;
+                        if preview.map(|f| FixedShot::from_framing(f.framing())) == Some(*shot) {
                             cameras.set_preview(Bus::named(name, *shot));
                         }
                         if let Some(runner) = runner.as_mut() {
