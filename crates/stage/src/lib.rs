@@ -712,6 +712,7 @@ mod tests {
     fn backdrop_commands_key_the_picture_and_keep_it_on_bad_names() {
         let mut app = App::new();
         app.add_message::<DirectorCommand>()
+            .add_message::<AdjustPreview>()
             .init_resource::<StageLighting>()
             .init_resource::<CameraDirector>()
             .init_resource::<keying::Backdrop>()
