@@ -3,11 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ling-stage"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    cmd
-}
+use crate::support::bin;
 
 fn run(cmd: &mut Command) -> (Output, String, String) {
     let out = cmd.output().expect("run ling-stage");

@@ -10,4 +10,5 @@ mod cues;
 mod keying;
 mod remote;
 mod shots;
+mod support;
 mod vmc;

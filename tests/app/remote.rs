@@ -2,47 +2,11 @@
 //! independent peer (python-osc, `scripts/remote_client.py`) that reads the state it sends back,
 //! and a sender that is neither loopback nor allowed, whose packets do nothing.
 
+use crate::support::{bin, has_ffmpeg, number_after, python_osc_script};
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, UdpSocket};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `scripts/remote_client.py` under a python3 that can import python-osc, or why not.
-fn remote_client() -> Result<Command, String> {
-    let cache = std::env::var_os("LING_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/ling-stage")
-        });
-    let path = cache.join("python");
-    let ok = Command::new("python3")
-        .env("PYTHONPATH", &path)
-        .args(["-c", "import pythonosc"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        return Err(format!(
-            "python-osc is not importable from {} (run scripts/setup.sh)",
-            path.display()
-        ));
-    }
-    let mut cmd = Command::new("python3");
-    cmd.env("PYTHONPATH", path)
-        .arg(root().join("scripts/remote_client.py"));
-    Ok(cmd)
-}
-
-fn has_ffmpeg() -> bool {
-    Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// An IPv4 address of this machine that is not loopback (the first `hostname -I` lists).
 fn non_loopback_address() -> Option<IpAddr> {
@@ -72,7 +36,7 @@ struct State {
 
 /// Sends `messages` to the show from `bind`, then prints what comes back for `listen` seconds.
 fn exchange(port: u16, bind: IpAddr, messages: &[&str], listen: f64) -> Vec<State> {
-    let mut cmd = remote_client().expect("checked before");
+    let mut cmd = python_osc_script("remote_client.py").expect("checked before");
     let out = cmd
         .arg(bind.to_string())
         .arg(port.to_string())
@@ -106,22 +70,13 @@ fn last<'a>(states: &'a [State], addr: &str) -> Option<&'a [serde_json::Value]> 
         .map(|s| s.args.as_slice())
 }
 
-/// A number printed after `key` (e.g. "show clock 5.00 s").
-fn number_after(text: &str, key: &str) -> f64 {
-    text.split(key)
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.trim_end_matches(',').parse().ok())
-        .unwrap_or_else(|| panic!("no number after {key:?} in:\n{text}"))
-}
-
 #[test]
 fn osc_pauses_and_seeks_a_broadcast_and_reads_its_state_while_strangers_are_dropped() {
     if !has_ffmpeg() {
         ling_testkit::skip("remote control: ffmpeg not installed");
         return;
     }
-    if let Err(why) = remote_client() {
+    if let Err(why) = python_osc_script("remote_client.py") {
         ling_testkit::skip(format!("remote control: {why}"));
         return;
     }
@@ -135,8 +90,7 @@ fn osc_pauses_and_seeks_a_broadcast_and_reads_its_state_while_strangers_are_drop
     } else {
         format!("127.0.0.1:{port}")
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ling-stage"))
-        .current_dir(root())
+    let mut child = bin()
         .args(["broadcast", "scenes/demo.ron", "--out"])
         .arg(dir.path().join("x.mkv"))
         .args(["--seconds", "12", "--width", "320", "--height", "180"])

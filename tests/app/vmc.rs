@@ -2,44 +2,15 @@
 //! `scripts/vmc_client.py`, streaming a CMU clip to our receiver and reading our sender.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::support::{python_osc_script, root};
 use bevy::math::{Quat, Vec3};
 use ling_stage::mocap::vmc::{VmcReceiver, VmcSender, convert_rotation};
 use ling_stage::mocap::{BoneMap, bvh, retarget};
 use ling_stage::signals::{ExpressionWeights, HumanBone, HumanoidPose};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// python3 with python-osc importable, or why not.
-fn python() -> Result<Command, String> {
-    let cache = std::env::var_os("LING_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/ling-stage")
-        });
-    let path = cache.join("python");
-    let ok = Command::new("python3")
-        .env("PYTHONPATH", &path)
-        .args(["-c", "import pythonosc"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        return Err(format!(
-            "python-osc is not importable from {} (run scripts/setup.sh)",
-            path.display()
-        ));
-    }
-    let mut cmd = Command::new("python3");
-    cmd.env("PYTHONPATH", path)
-        .arg(root().join("scripts/vmc_client.py"));
-    Ok(cmd)
-}
 
 fn angle(a: Quat, b: Quat) -> f32 {
     let d = a.inverse() * b;
@@ -57,7 +28,7 @@ fn python_osc_streams_a_cmu_clip_into_our_receiver() {
         ));
         return;
     }
-    let mut py = match python() {
+    let mut py = match python_osc_script("vmc_client.py") {
         Ok(p) => p,
         Err(why) => {
             ling_testkit::skip(format!(
@@ -146,7 +117,7 @@ fn python_osc_streams_a_cmu_clip_into_our_receiver() {
 
 #[test]
 fn python_osc_reads_our_sender() {
-    let mut py = match python() {
+    let mut py = match python_osc_script("vmc_client.py") {
         Ok(p) => p,
         Err(why) => {
             ling_testkit::skip(format!("python_osc_reads_our_sender: {why}"));
