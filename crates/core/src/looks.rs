@@ -119,7 +119,7 @@ impl FixedShot {
 /// A shot by name: one of the three built-in [`CameraShot`]s or a named [`FixedShot`] of the
 /// show's `shots`. In show files and commands it is a string: `"wide"`, `"medium"`,
 /// `"closeup"` (any case; `"mid"`, `"close-up"` and `"close"` too) or the name of a show shot.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum ShotRef {
     /// A built-in shot (it follows the performer).
@@ -193,6 +193,13 @@ impl From<ShotRef> for String {
             ShotRef::Builtin(CameraShot::CloseUp) => "closeup".into(),
             ShotRef::Named(name) => name,
         }
+    }
+}
+
+/// As written in show files: `"side"`, `"closeup"` (so a command's debug text reads like RON).
+impl std::fmt::Debug for ShotRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from(self.clone()))
     }
 }
 
@@ -308,6 +315,9 @@ impl LightLook {
 mod tests {
     use super::*;
 
+    #[derive(Debug)]
+    struct DebugPreview(#[allow(dead_code)] ShotRef);
+
     #[test]
     fn shot_refs_read_built_in_names_in_any_spelling_and_keep_others() {
         for (name, shot) in [
@@ -324,6 +334,10 @@ mod tests {
             ron::from_str(&ron::to_string(&ShotRef::from(CameraShot::CloseUp)).unwrap()).unwrap();
         assert_eq!(back, ShotRef::Builtin(CameraShot::CloseUp));
         assert_eq!(ron::to_string(&ShotRef::parse("side")).unwrap(), "\"side\"");
+        assert_eq!(
+            format!("{:?}", DebugPreview(ShotRef::parse("side"))),
+            "DebugPreview(\"side\")"
+        );
     }
 
     #[test]
