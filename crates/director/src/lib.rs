@@ -34,7 +34,9 @@ use ling_tracking::TrackingStatus;
 use ling_tracking::live::TrackingSettings;
 
 pub mod console;
+mod cues;
 mod emotes;
+pub mod hotkeys;
 pub mod i18n;
 pub mod program;
 mod sections;
@@ -86,7 +88,17 @@ pub fn plugin(app: &mut App) {
         .add_plugins(program::plugin)
         .add_plugins(shots::plugin)
         .add_systems(Startup, spawn_panel_camera)
-        .add_systems(EguiPrimaryContextPass, draw_panel);
+        .init_resource::<hotkeys::Hotkeys>()
+        .add_systems(
+            Update,
+            (hotkeys::follow_show, hotkeys::dispatch)
+                .chain()
+                .before(ling_core::AppSystems::Clock),
+        )
+        .add_systems(
+            EguiPrimaryContextPass,
+            (draw_panel, hotkeys::draw_help).chain(),
+        );
 }
 
 /// The console window is drawn by egui alone: the stage camera renders into the program image,
@@ -160,6 +172,8 @@ fn draw_panel(
     effects: EffectsView,
     mut preview: Local<Option<(egui::TextureHandle, u64)>>,
     mut shots_view: shots::ShotsView,
+    cue_view: cues::CueView,
+    mut cue_state: Local<cues::CueListState>,
     mut out: MessageWriter<DirectorCommand>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
@@ -226,12 +240,31 @@ fn draw_panel(
         });
     panel.width = response.response.rect.width();
     console::set_panel_width(panel.width);
+    // The cue list: a strip along the bottom, left of the panel.
+    let ctx = contexts.ctx_mut()?;
+    let mut strip = ctx.viewport_rect();
+    strip.max.x -= panel.width;
+    strip.min.y = (strip.max.y - cues::CUE_LIST_HEIGHT).max(strip.min.y);
+    ctx.layer_painter(egui::LayerId::background()).rect_filled(
+        strip,
+        0.0,
+        egui::Color32::from_rgb(22, 22, 26),
+    );
+    let mut cue_ui = egui::Ui::new(
+        ctx.clone(),
+        "cue list".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(strip.shrink(6.0)),
+    );
+    cues::cue_list(&mut cue_ui, &cue_view, &mut cue_state, out);
     // The program monitor: the rest of the window.
     if let StageOutput::Image(image) = &*view.output {
         let texture = contexts.add_image(EguiTextureHandle::Weak(image.id()));
         let ctx = contexts.ctx_mut()?;
         let mut area = ctx.viewport_rect();
         area.max.x -= panel.width;
+        area.max.y = strip.min.y;
         let area = shots::mixer(ctx, area, &mut shots_view, out);
         program_monitor(ctx, area, texture, &view);
     }

@@ -847,7 +847,7 @@ fn vmc_status(vmc: &VmcHealth) -> String {
 }
 
 /// One line for a command in the log.
-fn describe(command: &DirectorCommand) -> String {
+pub(crate) fn describe(command: &DirectorCommand) -> String {
     let on_off = |on: bool| if on { tr("on") } else { tr("off") };
     match command {
         DirectorCommand::CutTo { shot, blend } if *blend > 0.0 => {

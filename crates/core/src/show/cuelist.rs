@@ -658,6 +658,10 @@ mod tests {
         assert_eq!(edited.len(), 3);
         let reloaded = ShowFile::load(&path).unwrap();
         assert_eq!(reloaded.cues, edited, "the saved show reads back equal");
-        assert!(std::fs::read_to_string(&path).unwrap().starts_with("// kept"));
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .starts_with("// kept")
+        );
     }
 }
