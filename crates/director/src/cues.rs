@@ -8,7 +8,7 @@ use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::egui;
 
-use ling_core::looks::CameraShot;
+use ling_core::looks::{CameraShot, ShotRef};
 use ling_core::show::{
     ActiveShow, Cue, CueEdit, CueRunner, DirectorCommand, EmoteSpec, Follow, ShowClock, cue_number,
 };
@@ -248,6 +248,32 @@ fn add_menu(
                 if ui.button(shot.label()).clicked() {
                     add(DirectorCommand::CutTo { shot, blend: 0.0 });
                 }
+            }
+            if let Some(show) = &view.show {
+                for name in show.0.shots.keys() {
+                    if ui.button(name).clicked() {
+                        add(DirectorCommand::CutToShot {
+                            name: ShotRef::Named(name.clone()),
+                            blend: 0.0,
+                        });
+                    }
+                }
+            }
+            ui.separator();
+            if ui
+                .button(tr_with("Take the preview (cut)", "切换预监（硬切）"))
+                .clicked()
+            {
+                add(DirectorCommand::Take { transition: 0.0 });
+            }
+            if ui
+                .button(tr_with(
+                    "Take the preview (1 s auto)",
+                    "切换预监（自动 1 秒）",
+                ))
+                .clicked()
+            {
+                add(DirectorCommand::Take { transition: 1.0 });
             }
         });
         if let Some(show) = &view.show {

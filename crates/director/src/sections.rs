@@ -23,7 +23,7 @@ use ling_tracking::TrackingStatus;
 use ling_tracking::live::TrackingSettings;
 
 use crate::console::section;
-use crate::i18n::{tr, trf};
+use crate::i18n::{tr, tr_with, trf};
 use crate::{PanelState, SourcesView};
 
 /// Errors and warnings in the panel.
@@ -889,6 +889,43 @@ pub(crate) fn describe(command: &DirectorCommand) -> String {
             Some(set) => trf!("backdrop: {}, set {}", tr(fill), tr(set)),
             None => trf!("backdrop: {}", tr(fill)),
         },
+        DirectorCommand::Go => "GO".to_string(),
+        DirectorCommand::Back => tr_with("back", "上一条").to_string(),
+        DirectorCommand::Panic => tr_with("panic", "紧急停止").to_string(),
+        DirectorCommand::Standby(n) => format!("{} {n}", tr_with("standby", "待命")),
+        DirectorCommand::FireCue(n) => format!("{} {n}", tr_with("fire cue", "执行提示")),
+        DirectorCommand::Emote(e) => {
+            let hold = match e.hold {
+                Some(h) => format!(" ({h:.1} s)"),
+                None => format!(" ({})", tr_with("held", "保持")),
+            };
+            format!("{} {}{hold}", tr_with("emote:", "表情："), tr(&e.name))
+        }
+        DirectorCommand::ClearEmotes { .. } => tr_with("emotes cleared", "清除表情").to_string(),
+        DirectorCommand::Gesture(g) => format!("{} {}", tr_with("gesture:", "身段："), tr(&g.clip)),
+        DirectorCommand::CutToShot { name, blend } if *blend > 0.0 => format!(
+            "{} {} ({blend:.1} s)",
+            tr_with("camera:", "机位："),
+            tr(name.label())
+        ),
+        DirectorCommand::CutToShot { name, .. } => {
+            format!("{} {}", tr_with("camera:", "机位："), tr(name.label()))
+        }
+        DirectorCommand::Preview(shot) => {
+            format!("{} {}", tr_with("preview:", "预监："), tr(shot.label()))
+        }
+        DirectorCommand::Take { transition } if *transition > 0.0 => {
+            format!(
+                "{} ({transition:.1} s)",
+                tr_with("take, auto", "切换（自动）")
+            )
+        }
+        DirectorCommand::Take { .. } => tr_with("take, cut", "切换（硬切）").to_string(),
+        DirectorCommand::SaveShow => tr_with("show saved", "保存演出").to_string(),
+        DirectorCommand::LoadShow(path) => {
+            format!("{} {}", tr_with("load show", "载入演出"), path.display())
+        }
+        DirectorCommand::EditCues(_) => tr_with("cue list edited", "编辑提示列表").to_string(),
         other => format!("{other:?}"),
     }
 }

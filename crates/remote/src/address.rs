@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use ling_core::looks::CameraShot;
+use ling_core::looks::{CameraShot, ShotRef};
 use ling_core::show::{ActiveShow, DirectorCommand, EmoteSpec, GestureSpec, find_cue};
 use ling_stage_fx::{EffectParams, EffectRegistry, ParamValue};
 use rosc::{OscMessage, OscType};
@@ -69,6 +69,7 @@ pub fn command_for(message: &OscMessage) -> Result<Option<DirectorCommand>, Stri
                 }),
             },
             "emotes" if name == "clear" => button(DirectorCommand::ClearEmotes { fade: FADE }),
+            "preview" => button(DirectorCommand::Preview(ShotRef::from(name))),
             _ => Err(format!("unknown address {address}")),
         };
     }
@@ -87,6 +88,22 @@ pub fn command_for(message: &OscMessage) -> Result<Option<DirectorCommand>, Stri
             Ok(Some(DirectorCommand::LoadShow(args.text(0)?.into())))
         }
         "ping" => Ok(None),
+        "preview" => {
+            args.exactly(1)?;
+            Ok(Some(DirectorCommand::Preview(ShotRef::from(
+                args.text(0)?.as_str(),
+            ))))
+        }
+        // A button: the preview cut to program.
+        "take" => button(DirectorCommand::Take { transition: 0.0 }),
+        // An auto transition of the given seconds (1 s without one); 0 is a button's release.
+        "auto" => {
+            args.between(0, 1)?;
+            let seconds = args.seconds_or(0, 1.0)?;
+            Ok((seconds > 0.0).then_some(DirectorCommand::Take {
+                transition: seconds,
+            }))
+        }
         "cue" => {
             args.exactly(1)?;
             Ok(Some(DirectorCommand::FireCue(args.cue_number(0)?)))
@@ -452,6 +469,11 @@ mod tests {
                 "/ling/emotes/clear",
                 DirectorCommand::ClearEmotes { fade: 0.3 },
             ),
+            ("/ling/take", DirectorCommand::Take { transition: 0.0 }),
+            (
+                "/ling/preview/side",
+                DirectorCommand::Preview(ShotRef::Named("side".into())),
+            ),
         ] {
             assert_eq!(cmd(addr, vec![]), expected, "{addr}");
             assert_eq!(cmd(addr, vec![OscType::Float(1.0)]), expected, "{addr}");
@@ -468,6 +490,33 @@ mod tests {
             assert!(err(addr, vec![OscType::Int(1), OscType::Int(1)]).contains("2 arguments"));
         }
         assert_eq!(command_for(&msg("/ling/ping", vec![])), Ok(None));
+    }
+
+    #[test]
+    fn preview_and_auto_take() {
+        assert_eq!(
+            cmd("/ling/preview", vec![s("CloseUp")]),
+            DirectorCommand::Preview(ShotRef::Builtin(CameraShot::CloseUp))
+        );
+        assert_eq!(
+            cmd("/ling/preview", vec![s("balcony")]),
+            DirectorCommand::Preview(ShotRef::Named("balcony".into()))
+        );
+        assert_eq!(
+            cmd("/ling/auto", vec![]),
+            DirectorCommand::Take { transition: 1.0 }
+        );
+        assert_eq!(
+            cmd("/ling/auto", vec![OscType::Float(2.5)]),
+            DirectorCommand::Take { transition: 2.5 }
+        );
+        // A button's release is not a cut.
+        assert_eq!(
+            command_for(&msg("/ling/auto", vec![OscType::Float(0.0)])),
+            Ok(None)
+        );
+        assert!(err("/ling/auto", vec![OscType::Float(-1.0)]).contains("negative"));
+        assert!(err("/ling/preview", vec![]).contains("expected 1 argument"));
     }
 
     #[test]
