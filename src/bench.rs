@@ -192,13 +192,14 @@ fn broadcast_cost(
     );
     for o in &on.outputs {
         println!(
-            "| broadcast to {} over {:.0} s at 30 fps | {} sent ({:.1} fps), {} repeated (renderer slower than 30 fps), {} dropped |",
+            "| broadcast to {} over {:.0} s at 30 fps | {} sent ({:.1} fps), {} repeated (renderer slower than 30 fps), {} dropped, {} ticks missed (encoder slower than real time) |",
             o.target,
             on.wall_seconds,
             o.frames_sent,
             o.frames_sent as f64 / on.wall_seconds.max(1e-9),
             o.frames_repeated,
-            o.frames_dropped
+            o.frames_dropped,
+            o.ticks_missed
         );
     }
     Ok(())

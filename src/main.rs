@@ -672,12 +672,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             for o in &report.outputs {
                 println!(
-                    "output {}: {} frames sent, {} repeated, {} dropped, {} attempt(s){}",
+                    "output {}: {} frames sent, {} repeated, {} dropped, {} attempt(s), {} ticks missed{}",
                     o.target,
                     o.frames_sent,
                     o.frames_repeated,
                     o.frames_dropped,
                     o.attempts,
+                    o.ticks_missed,
                     o.last_error
                         .as_ref()
                         .map(|e| format!(", last error: {e}"))

@@ -50,8 +50,6 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const FAILED_WRITE_GRACE: Duration = Duration::from_secs(2);
 /// How often the supervisor looks at its child and its flags.
 const POLL: Duration = Duration::from_millis(20);
-/// How much lower than the show an encoder runs (`nice` steps).
-const ENCODER_NICENESS: libc::c_int = 10;
 /// Seconds of sound an output holds before dropping the oldest.
 const AUDIO_RING_SECONDS: usize = 3;
 
@@ -123,6 +121,10 @@ pub struct BroadcastStats {
     /// Frames handed over that were never sent: replaced by a newer one before their tick
     /// (ffmpeg or the network too slow), handed over while not connected, or of the wrong size.
     pub frames_dropped: u64,
+    /// Ticks of the output clock that passed while ffmpeg was not taking frames (starting,
+    /// or an encoder or network slower than real time): the stream is that much shorter
+    /// than the time on air.
+    pub ticks_missed: u64,
     /// Frames written in the last second.
     pub fps_sent: f32,
     /// How far ffmpeg's output time is behind the frames written to it.
@@ -175,6 +177,7 @@ struct Shared {
     audio_burst: AtomicUsize,
     frames_sent: AtomicU64,
     frames_repeated: AtomicU64,
+    ticks_missed: AtomicU64,
     frames_dropped: AtomicU64,
     /// When recent frames were written (the last ~2 s), for `fps_sent`.
     sends: Mutex<VecDeque<Instant>>,
@@ -234,6 +237,7 @@ impl Broadcaster {
             audio_burst: AtomicUsize::new(0),
             frames_sent: AtomicU64::new(0),
             frames_repeated: AtomicU64::new(0),
+            ticks_missed: AtomicU64::new(0),
             frames_dropped: AtomicU64::new(0),
             sends: Mutex::new(VecDeque::new()),
             last_frame: Mutex::new(None),
@@ -319,6 +323,7 @@ impl Broadcaster {
             frames_sent: shared.frames_sent.load(Ordering::Relaxed),
             frames_repeated: shared.frames_repeated.load(Ordering::Relaxed),
             frames_dropped: shared.frames_dropped.load(Ordering::Relaxed),
+            ticks_missed: shared.ticks_missed.load(Ordering::Relaxed),
             fps_sent,
             encoder_lag: status.encoder_lag,
             bitrate_kbps: status.bitrate_kbps,
@@ -526,18 +531,6 @@ fn connect(shared: &Arc<Shared>, target: &OutputTarget) -> Ended {
                 Ok(())
             });
         }
-    }
-    // The encoder yields the CPU to the show: on a machine where the renderer itself runs on
-    // the CPU (lavapipe), an encoder at equal priority slows every frame; at a lower priority
-    // it takes what the show leaves, and what it cannot encode in time is dropped and counted.
-    // SAFETY: runs in the forked child before exec; `setpriority` is async-signal-safe (a
-    // plain system call), allocates nothing and touches no lock. A failure is ignored: the
-    // encoder then runs at the show's priority.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setpriority(libc::PRIO_PROCESS, 0, ENCODER_NICENESS);
-            Ok(())
-        });
     }
     // Stale sound from before this connection would put the sound late.
     lock(&shared.audio).clear();
@@ -755,6 +748,9 @@ fn write_video(shared: &Shared, link: &Link, mut stdin: std::process::ChildStdin
         let now_tick = (start.elapsed().as_secs_f64() * fps).floor() as u64;
         if now_tick > tick {
             link.skipped.fetch_add(now_tick - tick, Ordering::AcqRel);
+            shared
+                .ticks_missed
+                .fetch_add(now_tick - tick, Ordering::Relaxed);
             tick = now_tick;
         }
     }
