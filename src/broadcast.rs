@@ -274,7 +274,9 @@ fn count_and_stop(
     let gap = since.last_frame.elapsed();
     since.last_frame = Instant::now();
     since.longest_frame = since.longest_frame.max(gap);
-    let wall = frame_start.saturating_duration_since(since.wall).as_secs_f64();
+    let wall = frame_start
+        .saturating_duration_since(since.wall)
+        .as_secs_f64();
     let Some(limit) = since.limit else { return };
     if wall < limit || since.report.is_some() {
         return;
