@@ -717,7 +717,7 @@ mod tests {
             .init_resource::<CameraDirector>()
             .init_resource::<keying::Backdrop>()
             .add_systems(Update, apply_stage_commands);
-        let mut send = |app: &mut App, fill: &str, set: Option<&str>| {
+        let send = |app: &mut App, fill: &str, set: Option<&str>| {
             app.world_mut().write_message(DirectorCommand::Backdrop {
                 fill: fill.into(),
                 set: set.map(String::from),

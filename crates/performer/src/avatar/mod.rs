@@ -101,10 +101,12 @@ impl AvatarFile {
 
     /// Reads an avatar from bytes; `path` names it in errors.
     pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<Self, AvatarError> {
-        let json = json::gltf_json(bytes).map_err(|message| AvatarError::Format {
-            path: path.to_owned(),
-            message,
-        })?;
+        let json = json::gltf_json(bytes)
+            .and_then(|json| json::check_lengths(bytes, &json).map(|()| json))
+            .map_err(|message| AvatarError::Format {
+                path: path.to_owned(),
+                message,
+            })?;
         let nodes = json["nodes"].as_array().cloned().unwrap_or_default();
         let morph_targets: Vec<Vec<String>> = json["meshes"]
             .as_array()

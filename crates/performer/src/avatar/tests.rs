@@ -156,3 +156,82 @@ fn expression_map_sidecar_is_checked() {
         "{err}"
     );
 }
+
+/// A GLB of `json` and a binary chunk `bin`, each padded to 4 bytes as the spec says.
+fn glb(json: &str, bin: &[u8]) -> Vec<u8> {
+    let mut json = json.as_bytes().to_vec();
+    json.resize(json.len().next_multiple_of(4), b' ');
+    let mut bin = bin.to_vec();
+    bin.resize(bin.len().next_multiple_of(4), 0);
+    let total = 12 + 8 + json.len() + 8 + bin.len();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"glTF");
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"BIN\0");
+    out.extend_from_slice(&bin);
+    out
+}
+
+fn lengths(bytes: &[u8]) -> Result<(), String> {
+    let json = json::gltf_json(bytes)?;
+    json::check_lengths(bytes, &json)
+}
+
+/// One VEC3 float accessor of `count` over a view of `view` bytes in a buffer of `buffer`.
+fn layout(buffer: usize, view: usize, count: usize) -> String {
+    format!(
+        r#"{{"asset":{{"version":"2.0"}},"buffers":[{{"byteLength":{buffer}}}],
+        "bufferViews":[{{"buffer":0,"byteLength":{view}}}],
+        "accessors":[{{"bufferView":0,"componentType":5126,"type":"VEC3","count":{count}}}]}}"#
+    )
+}
+
+#[test]
+fn declared_lengths_are_checked_against_the_data() {
+    let ok = glb(&layout(24, 24, 2), &[0; 24]);
+    assert_eq!(lengths(&ok), Ok(()));
+    // Cut short anywhere: the header's total no longer matches.
+    for cut in [4, 24, ok.len() - 40] {
+        let short = &ok[..ok.len() - cut];
+        let why = lengths(short).unwrap_err();
+        assert!(
+            why.contains("cut short") || why.contains("JSON"),
+            "{cut}: {why}"
+        );
+    }
+    let why = lengths(&ok[..ok.len() - 4]).unwrap_err();
+    assert!(why.contains(&format!("cut short by 4 bytes")), "{why}");
+    // Consistent files that promise more than they hold.
+    let why = lengths(&glb(&layout(24, 24, 3), &[0; 24])).unwrap_err();
+    assert!(why.contains("accessor 0 needs 36 bytes"), "{why}");
+    let why = lengths(&glb(&layout(24, 32, 2), &[0; 24])).unwrap_err();
+    assert!(
+        why.contains("buffer view 0") && why.contains("runs past"),
+        "{why}"
+    );
+    let why = lengths(&glb(&layout(48, 24, 2), &[0; 24])).unwrap_err();
+    assert!(why.contains("buffer 0 declares 48 bytes"), "{why}");
+}
+
+#[test]
+fn a_shared_avatar_cut_short_is_refused_naming_the_file() {
+    let Some(path) = shared("cool_loops.vrm") else {
+        return;
+    };
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(AvatarFile::parse(&bytes, &path).is_ok());
+    for keep in [bytes.len() / 3, bytes.len() - 1] {
+        let err = AvatarFile::parse(&bytes[..keep], &path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cool_loops.vrm") && err.contains("cut short"),
+            "{keep} bytes: {err}"
+        );
+    }
+}
