@@ -2,8 +2,8 @@
 //! that stalls and dies while the show goes on, the virtual camera check, and the program
 //! window under Xvfb.
 
-use crate::support::{bin, has_ffmpeg, number_after};
-use std::io::{BufRead, BufReader};
+use crate::support::{Broadcasting, bin, has_ffmpeg, number_after};
+
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -297,29 +297,8 @@ fn a_stalled_and_dead_output_never_stalls_the_show() {
     let received = dir.path().join("stalled.flv");
     let mut listener = receiver(&["-listen", "1", "-i", &url], &received);
     wait_listening(port);
-    let mut child = broadcast(&show, &url, 10.0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read the log as it comes, to know when the show is on air (after its warm-up, however
-    // long a busy machine takes for it).
-    let stderr = child.stderr.take().unwrap();
-    let (on_air_tx, on_air) = std::sync::mpsc::channel();
-    let log = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("on air: rtmp") {
-                let _ = on_air_tx.send(());
-            }
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    on_air
-        .recv_timeout(Duration::from_secs(120))
-        .expect("the broadcast went on air");
+    let broadcasting = Broadcasting::spawn(&mut broadcast(&show, &url, 10.0))
+        .wait_on_air(Duration::from_secs(120));
     // Two seconds on air, then the receiver freezes for four, then dies.
     std::thread::sleep(Duration::from_secs(2));
     let pid = listener.id().to_string();
@@ -327,13 +306,8 @@ fn a_stalled_and_dead_output_never_stalls_the_show() {
     std::thread::sleep(Duration::from_secs(4));
     let _ = listener.kill();
     let _ = listener.wait();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        log.join().unwrap()
-    );
-    assert!(out.status.success(), "{text}");
+    let (ok, text) = broadcasting.finish();
+    assert!(ok, "{text}");
     let wall = number_after(&text, "broadcast: ");
     let clock = number_after(&text, "show clock ");
     assert!(

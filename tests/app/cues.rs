@@ -2,14 +2,8 @@
 //! rendering): each GO cue's effect on the stage, the pre-wait and follows, the standby
 //! pointer, and panic.
 
-use std::time::Duration;
-
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
-use ling_stage::LingStagePlugins;
-use ling_stage::show::{
-    ClockMode, CommandLog, CueRunner, DirectorCommand, ShowFile, cue_number, insert_show,
-};
+use ling_stage::show::{CommandLog, CueRunner, DirectorCommand, ShowFile, cue_number};
 use ling_stage::stage::{CameraDirector, StageLighting};
 use ling_stage_fx::EffectInstance;
 
@@ -17,15 +11,7 @@ const FRAME: f64 = 1.0 / 30.0;
 
 fn demo_app() -> App {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo.ron");
-    let show = ShowFile::load(&path).unwrap();
-    let mut app = App::new();
-    app.add_plugins((MinimalPlugins, TransformPlugin, LingStagePlugins));
-    insert_show(&mut app, show, ClockMode::External, false);
-    app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
-        FRAME,
-    )));
-    app.finish();
-    app.cleanup();
+    let mut app = crate::support::headless_show(ShowFile::load(&path).unwrap(), FRAME);
     // The timed cues at 0 s (house look, wide shot) play; the clock stays there.
     for _ in 0..5 {
         app.update();

@@ -2,10 +2,10 @@
 //! independent peer (python-osc, `scripts/remote_client.py`) that reads the state it sends back,
 //! and a sender that is neither loopback nor allowed, whose packets do nothing.
 
-use crate::support::{bin, has_ffmpeg, number_after, python_osc_script};
-use std::io::{BufRead, BufReader};
+use crate::support::{Broadcasting, bin, has_ffmpeg, number_after, python_osc_script};
+
 use std::net::{IpAddr, UdpSocket};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// An IPv4 address of this machine that is not loopback (the first `hostname -I` lists).
@@ -90,39 +90,15 @@ fn osc_pauses_and_seeks_a_broadcast_and_reads_its_state_while_strangers_are_drop
     } else {
         format!("127.0.0.1:{port}")
     };
-    let mut child = bin()
-        .args(["broadcast", "scenes/demo.ron", "--out"])
-        .arg(dir.path().join("x.mkv"))
-        .args(["--seconds", "12", "--width", "320", "--height", "180"])
-        .args(["--msaa", "1", "--quiet", "--remote", &listen])
-        .args(["--remote-allow", "198.51.100.7"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The log as it comes, to know when the show is on air (after its warm-up).
-    let stderr = child.stderr.take().unwrap();
-    let (on_air_tx, on_air) = std::sync::mpsc::channel();
-    let log = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("on air:") {
-                let _ = on_air_tx.send(());
-            }
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    if on_air.recv_timeout(Duration::from_secs(120)).is_err() {
-        let _ = child.kill();
-        let out = child.wait_with_output().unwrap();
-        panic!(
-            "the broadcast never went on air:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            log.join().unwrap()
-        );
-    }
+    let broadcasting = Broadcasting::spawn(
+        bin()
+            .args(["broadcast", "scenes/demo.ron", "--out"])
+            .arg(dir.path().join("x.mkv"))
+            .args(["--seconds", "12", "--width", "320", "--height", "180"])
+            .args(["--msaa", "1", "--quiet", "--remote", &listen])
+            .args(["--remote-allow", "198.51.100.7"]),
+    )
+    .wait_on_air(Duration::from_secs(120));
     let loopback: IpAddr = "127.0.0.1".parse().unwrap();
 
     // A stranger's pause: dropped unread, nothing comes back.
@@ -161,13 +137,8 @@ fn osc_pauses_and_seeks_a_broadcast_and_reads_its_state_while_strangers_are_drop
         .and_then(|v| v.as_f64());
     assert_eq!(clock, Some(5.0), "{back:?}");
 
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        log.join().unwrap()
-    );
-    assert!(out.status.success(), "{text}");
+    let (ok, text) = broadcasting.finish();
+    assert!(ok, "{text}");
     // Paused at 5 s until the end: 12 s on air, yet at most 5 s of show played (less the
     // show time of the first on-air frame).
     let show_clock = number_after(&text, "show clock ");

@@ -3,13 +3,9 @@
 //! its framing over the transition's duration, and the old program comes back on preview; a
 //! shot saved from the preview is written with the show and read back.
 
-use std::time::Duration;
-
 use bevy::prelude::*;
-use bevy::time::TimeUpdateStrategy;
-use ling_stage::LingStagePlugins;
 use ling_stage::looks::{CameraShot, FixedShot, ShotRef};
-use ling_stage::show::{ActiveShow, ClockMode, DirectorCommand, ShowFile, insert_show};
+use ling_stage::show::{ActiveShow, DirectorCommand, ShowFile};
 use ling_stage::stage::{AdjustPreview, Bus, CameraDirector, StageCamera};
 
 const FRAME: f64 = 1.0 / 30.0;
@@ -29,15 +25,7 @@ const SHOW: &str = r#"(
 
 fn app(path: &std::path::Path) -> App {
     std::fs::write(path, SHOW).unwrap();
-    let show = ShowFile::load(path).unwrap();
-    let mut app = App::new();
-    app.add_plugins((MinimalPlugins, TransformPlugin, LingStagePlugins));
-    insert_show(&mut app, show, ClockMode::External, false);
-    app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
-        FRAME,
-    )));
-    app.finish();
-    app.cleanup();
+    let mut app = crate::support::headless_show(ShowFile::load(path).unwrap(), FRAME);
     app.update();
     // The program camera's picture is 16:9, as the renderer would size it.
     let mut q = app

@@ -104,19 +104,23 @@ impl ConsoleSettings {
     }
 }
 
-/// Where the console's settings live: `$LING_STAGE_CONFIG_DIR/console.ron`, else
-/// `$XDG_CONFIG_HOME/ling-stage/console.ron`, else `~/.config/ling-stage/console.ron`; `None`
-/// when there is no home to put it in.
-pub fn config_path() -> Option<PathBuf> {
+/// The user's Ling Stage config folder: `$LING_STAGE_CONFIG_DIR`, else
+/// `$XDG_CONFIG_HOME/ling-stage`, else `~/.config/ling-stage`; `None` when there is no home to
+/// put it in. The console's settings and the user's hotkeys live there.
+pub fn config_dir() -> Option<PathBuf> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    let dir = if let Some(dir) = var(CONFIG_DIR_ENV) {
+    Some(if let Some(dir) = var(CONFIG_DIR_ENV) {
         PathBuf::from(dir)
     } else if let Some(xdg) = var("XDG_CONFIG_HOME") {
         PathBuf::from(xdg).join("ling-stage")
     } else {
         PathBuf::from(var("HOME")?).join(".config/ling-stage")
-    };
-    Some(dir.join(CONFIG_FILE))
+    })
+}
+
+/// Where the console's settings live: `console.ron` in the [`config_dir`].
+pub fn config_path() -> Option<PathBuf> {
+    Some(config_dir()?.join(CONFIG_FILE))
 }
 
 /// What the command line asks of the console for this run (set before the app starts).

@@ -472,16 +472,7 @@ fn row(
             ui.label(egui::RichText::new("GO").small().weak());
         }
     }
-    let mut pre_wait = cue.pre_wait;
-    if ui
-        .add(
-            egui::DragValue::new(&mut pre_wait)
-                .speed(0.05)
-                .range(0.0..=600.0)
-                .suffix(" s"),
-        )
-        .changed()
-    {
+    if let Some(pre_wait) = seconds_field(ui, cue.pre_wait) {
         replace(
             out,
             Cue {
@@ -490,16 +481,7 @@ fn row(
             },
         );
     }
-    let mut duration = cue.duration;
-    if ui
-        .add(
-            egui::DragValue::new(&mut duration)
-                .speed(0.05)
-                .range(0.0..=600.0)
-                .suffix(" s"),
-        )
-        .changed()
-    {
+    if let Some(duration) = seconds_field(ui, cue.duration) {
         replace(
             out,
             Cue {
@@ -604,6 +586,19 @@ fn remote_line(ui: &mut egui::Ui, remote: &ling_remote::RemoteStatus) {
     if !hover.is_empty() {
         label.on_hover_text(hover);
     }
+}
+
+/// A pre-wait or duration dragged in place: the new value when the operator changed it.
+fn seconds_field(ui: &mut egui::Ui, seconds: f64) -> Option<f64> {
+    let mut value = seconds;
+    ui.add(
+        egui::DragValue::new(&mut value)
+            .speed(0.05)
+            .range(0.0..=600.0)
+            .suffix(" s"),
+    )
+    .changed()
+    .then_some(value)
 }
 
 fn follow_label(follow: Follow) -> &'static str {

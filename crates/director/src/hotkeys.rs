@@ -284,18 +284,9 @@ impl Hotkeys {
     }
 }
 
-/// The user's hotkey file: `hotkeys.ron` in `$LING_STAGE_CONFIG_DIR`, else
-/// `$XDG_CONFIG_HOME/ling-stage`, else `~/.config/ling-stage`.
+/// The user's hotkey file: `hotkeys.ron` in the [config folder](crate::console::config_dir).
 pub fn user_hotkeys_path() -> Option<PathBuf> {
-    let dir = std::env::var_os("LING_STAGE_CONFIG_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CONFIG_HOME").map(|d| PathBuf::from(d).join("ling-stage"))
-        })
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/ling-stage"))
-        })?;
-    Some(dir.join("hotkeys.ron"))
+    Some(crate::console::config_dir()?.join("hotkeys.ron"))
 }
 
 /// The hotkeys for a show: the defaults, then the user's file, then the show's own.
