@@ -1,12 +1,14 @@
 //! The app's integration tests, in one test binary so Bevy and the app link once: the
 //! `ling-stage` binary as a user runs it (`cli`), going on air to real ffmpeg receivers
-//! (`broadcast`), audio in and out (`audio`), and VMC against an independent peer (`vmc`).
+//! (`broadcast`), audio in and out (`audio`), VMC against an independent peer (`vmc`), and faults
+//! during a show (`faults`).
 
 mod audio;
 mod broadcast;
 mod cli;
 mod console;
 mod cues;
+mod faults;
 mod keying;
 mod remote;
 mod shots;
