@@ -230,32 +230,8 @@ fn receive_loop(
         if let Ok(mut t) = stats.last_packet.lock() {
             *t = Some(now);
         }
-        // A bundle whose last element is cut short decodes "successfully" up to the cut, with
-        // bytes left over: that is a truncated packet, and it is dropped whole.
-        let packet = match rosc::decoder::decode_udp(&buf[..len]) {
-            Ok((rest, p)) if rest.is_empty() => p,
-            _ => {
-                stats.malformed.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-        };
-        let mut messages = Vec::new();
-        flatten(packet, &mut messages);
-        if messages.len() > MAX_MESSAGES_PER_PACKET {
-            stats.malformed.fetch_add(1, Ordering::Relaxed);
-            continue;
-        }
-        let mut body = false;
-        let mut apply = false;
-        for m in &messages {
-            match handle(m, &mut pending, &stats) {
-                Handled::Body => body = true,
-                Handled::Apply => apply = true,
-                Handled::Other => {}
-            }
-        }
         // A packet (usually one bundle) is one frame of a sender's stream.
-        if body || apply {
+        if read_packet(&buf[..len], &mut pending, &stats) {
             pending.received_at = Some(now);
             pending.from = Some(from);
             stats.frames.fetch_add(1, Ordering::Relaxed);
@@ -265,6 +241,37 @@ fn receive_loop(
             }
         }
     }
+}
+
+/// Decodes one UDP packet into `pending`, the frame being assembled, counting what was wrong
+/// with it in `stats`. Returns true when the packet completes a frame (it carried bones or
+/// `/VMC/Ext/Blend/Apply`); the caller then takes `pending` away. A packet that is not OSC, is
+/// cut short, or carries more than 2 048 messages is counted as malformed and changes nothing.
+/// This is what the receiving thread runs on every packet; the fuzzer calls it directly.
+pub fn read_packet(bytes: &[u8], pending: &mut VmcFrame, stats: &VmcStats) -> bool {
+    // A bundle whose last element is cut short decodes "successfully" up to the cut, with
+    // bytes left over: that is a truncated packet, and it is dropped whole.
+    let packet = match rosc::decoder::decode_udp(bytes) {
+        Ok((rest, p)) if rest.is_empty() => p,
+        _ => {
+            stats.malformed.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+    };
+    let mut messages = Vec::new();
+    flatten(packet, &mut messages);
+    if messages.len() > MAX_MESSAGES_PER_PACKET {
+        stats.malformed.fetch_add(1, Ordering::Relaxed);
+        return false;
+    }
+    let mut complete = false;
+    for m in &messages {
+        match handle(m, pending, stats) {
+            Handled::Body | Handled::Apply => complete = true,
+            Handled::Other => {}
+        }
+    }
+    complete
 }
 
 fn flatten(packet: OscPacket, out: &mut Vec<OscMessage>) {
