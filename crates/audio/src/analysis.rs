@@ -46,8 +46,13 @@ impl AudioClip {
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
         match ext.as_deref() {
-            Some("flac" | "ogg" | "oga" | "mp3") => Self::load_compressed(path),
-            Some("wav" | "wave") => Self::load_wav(path),
+            Some("flac" | "ogg" | "oga" | "mp3" | "wav" | "wave") => {
+                let bytes = std::fs::read(path).map_err(|e| AudioError::Read {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?;
+                Self::decode(bytes, path)
+            }
             _ => Err(AudioError::Read {
                 path: path.to_owned(),
                 message: "unknown audio format (use .wav, .flac, .ogg or .mp3)".into(),
@@ -55,8 +60,22 @@ impl AudioClip {
         }
     }
 
+    /// Decodes a whole audio file held in memory, by `path`'s extension (WAV, FLAC, Ogg Vorbis
+    /// or MP3); `path` names the file in errors. What [`AudioClip::load`] runs, and what the
+    /// fuzzer calls.
+    pub fn decode(bytes: Vec<u8>, path: &Path) -> Result<Self, AudioError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("wav" | "wave") => Self::decode_wav(std::io::Cursor::new(bytes), path),
+            _ => Self::decode_compressed(bytes, path),
+        }
+    }
+
     /// Decodes FLAC, Ogg Vorbis or MP3 with symphonia.
-    fn load_compressed(path: &Path) -> Result<Self, AudioError> {
+    fn decode_compressed(bytes: Vec<u8>, path: &Path) -> Result<Self, AudioError> {
         use symphonia::core::audio::SampleBuffer;
         use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
         use symphonia::core::errors::Error;
@@ -69,8 +88,8 @@ impl AudioClip {
             path: path.to_owned(),
             message,
         };
-        let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-        let stream = MediaSourceStream::new(Box::new(file), Default::default());
+        let stream =
+            MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes)), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
@@ -131,27 +150,53 @@ impl AudioClip {
 
     /// Reads a WAV file (8–32-bit integer or float, any channel count, mixed down to mono).
     pub fn load_wav(path: &Path) -> Result<Self, AudioError> {
+        let file = std::fs::File::open(path).map_err(|e| AudioError::Read {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        Self::decode_wav(std::io::BufReader::new(file), path)
+    }
+
+    /// Decodes WAV from a reader. A file cut short (fewer samples than its header declares)
+    /// is refused saying how many are missing.
+    fn decode_wav(source: impl std::io::Read, path: &Path) -> Result<Self, AudioError> {
         let err = |message: String| AudioError::Read {
             path: path.to_owned(),
             message,
         };
-        let reader = hound::WavReader::open(path).map_err(|e| err(e.to_string()))?;
+        let reader = hound::WavReader::new(source).map_err(|e| err(e.to_string()))?;
         let spec = reader.spec();
+        let declared = reader.len() as usize;
         let channels = spec.channels.max(1) as usize;
-        let interleaved: Vec<f32> = match spec.sample_format {
-            hound::SampleFormat::Float => reader
-                .into_samples::<f32>()
-                .collect::<Result<_, _>>()
-                .map_err(|e| err(e.to_string()))?,
-            hound::SampleFormat::Int => {
-                let scale = 1.0 / (1u64 << (spec.bits_per_sample.max(1) - 1)) as f32;
-                reader
-                    .into_samples::<i32>()
-                    .map(|s| s.map(|v| v as f32 * scale))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| err(e.to_string()))?
+        let mut interleaved: Vec<f32> = Vec::new();
+        let mut push = |s: Result<f32, hound::Error>| match s {
+            Ok(v) => {
+                interleaved.push(v);
+                Ok(())
             }
+            Err(hound::Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Err(err(format!(
+                    "cut short: the header declares {declared} samples, the file holds {} ({} missing)",
+                    interleaved.len(),
+                    declared - interleaved.len().min(declared)
+                )))
+            }
+            Err(e) => Err(err(e.to_string())),
         };
+        match spec.sample_format {
+            hound::SampleFormat::Float => {
+                for s in reader.into_samples::<f32>() {
+                    push(s)?;
+                }
+            }
+            hound::SampleFormat::Int => {
+                let bits = spec.bits_per_sample.clamp(1, 32);
+                let scale = 1.0 / (1u64 << (bits - 1)) as f32;
+                for s in reader.into_samples::<i32>() {
+                    push(s.map(|v| v as f32 * scale))?;
+                }
+            }
+        }
         let samples = interleaved
             .chunks(channels)
             .map(|c| c.iter().sum::<f32>() / channels as f32)

@@ -12,6 +12,11 @@
 //! checkpoint every second — rows appended and flushed, then the BVH frame count (a fixed-width
 //! field) updated in place. A recording that ends abruptly (kill -9, power cut) keeps
 //! everything up to its last checkpoint.
+//!
+//! A write that fails (the disk fills up, the volume goes away) stops the recording, not the
+//! show: the body is cut back to its last checkpoint, so the take stays readable, and the error
+//! names the take, says what happened ("the disk is full") and how much the take keeps. The
+//! app notices the writer stopped ([`Recording::last_error`], logged) and performs on.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -75,6 +80,14 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> TakeError {
         path: path.to_owned(),
         message: e.to_string(),
     }
+}
+
+/// Whether `e` says the disk (or the user's quota) is full.
+fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 enum Event {
@@ -158,6 +171,7 @@ impl TakeRecorder {
             &format!("Frames: {:0width$}\n", 0, width = COUNT_WIDTH),
         );
         let count_at = header.find("Frames: ").expect("header has a frame count") as u64 + 8;
+        let body_len = header.len() as u64;
         let body_path = dir.join("body.bvh");
         let mut body = File::create(&body_path).map_err(|e| io_err(&body_path, e))?;
         body.write_all(header.as_bytes())
@@ -181,6 +195,7 @@ impl TakeRecorder {
                     skeleton,
                     order: Vec::new(),
                     body,
+                    body_len,
                     count_at,
                     face,
                     commands,
@@ -240,6 +255,12 @@ impl TakeRecorder {
         self.frames_sent
     }
 
+    /// Whether the writer stopped by itself because a write failed (a full disk);
+    /// [`stop`](Self::stop) then returns why and what the take keeps.
+    pub fn writer_stopped(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
     /// Stops cleanly: the last rows are written and the take marked complete.
     pub fn stop(mut self) -> Result<TakeInfo, TakeError> {
         self.finish()
@@ -272,6 +293,8 @@ struct Writer {
     skeleton: Bvh,
     order: Vec<usize>,
     body: File,
+    /// Length of `body.bvh` at the last checkpoint: a failed write is cut back to it.
+    body_len: u64,
     count_at: u64,
     face: BufWriter<File>,
     commands: BufWriter<File>,
@@ -279,8 +302,18 @@ struct Writer {
     pending: usize,
 }
 
+/// A write that failed: the file and the error.
+type WriteFailure = (PathBuf, std::io::Error);
+
 impl Writer {
     fn run(mut self, rx: crossbeam_channel::Receiver<Event>) -> Result<TakeInfo, TakeError> {
+        match self.record(rx) {
+            Ok(()) => Ok(self.info),
+            Err((path, e)) => Err(self.stopped(&path, &e)),
+        }
+    }
+
+    fn record(&mut self, rx: crossbeam_channel::Receiver<Event>) -> Result<(), WriteFailure> {
         let mut last = Instant::now();
         loop {
             let event = rx.recv_timeout(Duration::from_millis(100));
@@ -293,20 +326,19 @@ impl Writer {
                     for v in face {
                         line.push_str(&format!(",{v:.4}"));
                     }
-                    writeln!(self.face, "{line}")
-                        .map_err(|e| io_err(&self.dir.join("face.csv"), e))?;
+                    writeln!(self.face, "{line}").map_err(|e| (self.dir.join("face.csv"), e))?;
                     self.pending += 1;
                 }
                 Ok(Event::Command { at, command }) => {
+                    let path = self.dir.join("commands.ron");
                     let cue = Cue::timed(at, command);
-                    let text = ron::to_string(&cue).map_err(|e| io_err(&self.dir, e))?;
-                    writeln!(self.commands, "{text}")
-                        .map_err(|e| io_err(&self.dir.join("commands.ron"), e))?;
+                    let text = ron::to_string(&cue)
+                        .map_err(|e| (path.clone(), std::io::Error::other(e)))?;
+                    writeln!(self.commands, "{text}").map_err(|e| (path, e))?;
                 }
                 Ok(Event::Stop) | Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
                     self.info.complete = true;
-                    self.checkpoint()?;
-                    return Ok(self.info);
+                    return self.checkpoint();
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             }
@@ -317,49 +349,78 @@ impl Writer {
         }
     }
 
-    /// Makes everything so far durable: rows, then the frame count, then the metadata.
-    fn checkpoint(&mut self) -> Result<(), TakeError> {
+    /// Makes everything so far durable: rows, then the frame count, then the metadata. The
+    /// frame count only moves once the rows it counts are on disk.
+    fn checkpoint(&mut self) -> Result<(), WriteFailure> {
         let body_path = self.dir.join("body.bvh");
-        let err = |e: std::io::Error| io_err(&body_path, e);
+        let err = |e: std::io::Error| (body_path.clone(), e);
         self.body.seek(SeekFrom::End(0)).map_err(err)?;
         self.body.write_all(self.rows.as_bytes()).map_err(err)?;
         self.body.sync_data().map_err(err)?;
-        self.rows.clear();
-        self.info.frames += self.pending;
-        self.pending = 0;
-        self.info.duration = self.info.frames as f64 / self.info.fps as f64;
+        let frames = self.info.frames + self.pending;
         self.body
             .seek(SeekFrom::Start(self.count_at))
             .map_err(err)?;
         self.body
-            .write_all(format!("{:0width$}", self.info.frames, width = COUNT_WIDTH).as_bytes())
+            .write_all(format!("{frames:0width$}", width = COUNT_WIDTH).as_bytes())
             .map_err(err)?;
         self.body.sync_data().map_err(err)?;
+        self.body_len += self.rows.len() as u64;
+        self.rows.clear();
+        self.info.frames = frames;
+        self.pending = 0;
+        self.info.duration = self.info.frames as f64 / self.info.fps as f64;
         self.face
             .flush()
-            .map_err(|e| io_err(&self.dir.join("face.csv"), e))?;
+            .map_err(|e| (self.dir.join("face.csv"), e))?;
         self.commands
             .flush()
-            .map_err(|e| io_err(&self.dir.join("commands.ron"), e))?;
-        write_info(&self.dir, &self.info)
+            .map_err(|e| (self.dir.join("commands.ron"), e))?;
+        write_info_io(&self.dir, &self.info)
+    }
+
+    /// After a failed write: cuts the body back to its last checkpoint (shrinking a file needs
+    /// no space, so this works on a full disk), so the take reads back whole up to there, and
+    /// says what happened and what the take keeps.
+    fn stopped(&mut self, path: &Path, e: &std::io::Error) -> TakeError {
+        let _ = self.body.set_len(self.body_len);
+        let _ = self.body.sync_data();
+        let _ = std::fs::remove_file(self.dir.join("take.ron.tmp"));
+        let what = if is_disk_full(e) {
+            format!("the disk is full ({e})")
+        } else {
+            format!("cannot write ({e})")
+        };
+        io_err(
+            path,
+            format!(
+                "{what}; recording stopped, the take keeps {} frames ({:.1} s), up to its last \
+                 checkpoint",
+                self.info.frames, self.info.duration
+            ),
+        )
     }
 }
 
 /// Writes `take.ron` atomically (temp file, then rename).
 fn write_info(dir: &Path, info: &TakeInfo) -> Result<(), TakeError> {
+    write_info_io(dir, info).map_err(|(path, e)| io_err(&path, e))
+}
+
+fn write_info_io(dir: &Path, info: &TakeInfo) -> Result<(), WriteFailure> {
     let path = dir.join("take.ron");
     let tmp = dir.join("take.ron.tmp");
     let text = ron::ser::to_string_pretty(info, ron::ser::PrettyConfig::default())
-        .map_err(|e| io_err(&path, e))?;
+        .map_err(|e| (path.clone(), std::io::Error::other(e)))?;
     let mut f = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(&tmp)
-        .map_err(|e| io_err(&tmp, e))?;
-    f.write_all(text.as_bytes()).map_err(|e| io_err(&tmp, e))?;
-    f.sync_data().map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))
+        .map_err(|e| (tmp.clone(), e))?;
+    f.write_all(text.as_bytes()).map_err(|e| (tmp.clone(), e))?;
+    f.sync_data().map_err(|e| (tmp.clone(), e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| (path, e))
 }
 
 /// A take read back: body poses with the stage root folded into the hips, faces, commands.
@@ -377,6 +438,39 @@ pub struct Take {
     pub commands: Vec<Cue>,
 }
 
+/// Reads `face.csv`: a header naming the columns (frame, time, then one expression each), one
+/// row a frame. Reading stops at a row cut off by a crash.
+fn parse_faces(text: &str) -> Vec<ExpressionWeights> {
+    let mut faces = Vec::new();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    for line in lines {
+        let cols: Vec<&str> = line.split(',').collect();
+        if cols.len() != header.len() {
+            break; // a line cut off by a crash
+        }
+        let mut e = ExpressionWeights::default();
+        for (name, value) in header.iter().zip(&cols).skip(2) {
+            let v: f32 = value.parse().unwrap_or(0.0);
+            if let Some(viseme) = name.strip_prefix("Viseme") {
+                e.set(&viseme.to_ascii_lowercase(), v);
+            } else {
+                // Columns are written capitalised (`EyeBlinkLeft`); signals start lower-case.
+                let mut chars = name.chars();
+                let lower: String = chars
+                    .next()
+                    .map(|c| c.to_ascii_lowercase())
+                    .into_iter()
+                    .chain(chars)
+                    .collect();
+                e.set(&lower, v);
+            }
+        }
+        faces.push(e);
+    }
+    faces
+}
+
 impl Take {
     /// Whether `dir` is a take folder (holds a `take.ron`).
     pub fn is_take(dir: &Path) -> bool {
@@ -385,15 +479,35 @@ impl Take {
 
     /// Loads a take, including one whose recording was cut off (up to its last checkpoint).
     pub fn load(dir: &Path) -> Result<Take, TakeError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))
+        };
+        let info = read("take.ron")?;
+        let body = read("body.bvh")?;
+        // The face and the commands are optional: a take without a camera has no face.
+        let face = read("face.csv").ok();
+        let commands = read("commands.ron").ok();
+        Self::parse(dir, &info, &body, face.as_deref(), commands.as_deref())
+    }
+
+    /// A take from the text of its files (`take.ron`, `body.bvh`, and `face.csv` and
+    /// `commands.ron` when present); `dir` names the files in errors. A body, face or command
+    /// list cut off by a crash is read up to the cut.
+    pub fn parse(
+        dir: &Path,
+        info: &str,
+        body: &str,
+        face: Option<&str>,
+        commands: Option<&str>,
+    ) -> Result<Take, TakeError> {
         let fmt = |path: PathBuf, message: String| TakeError::Format { path, message };
         let info_path = dir.join("take.ron");
         let info: TakeInfo =
-            ron::from_str(&std::fs::read_to_string(&info_path).map_err(|e| io_err(&info_path, e))?)
-                .map_err(|e| fmt(info_path.clone(), e.to_string()))?;
+            ron::from_str(info).map_err(|e| fmt(info_path.clone(), e.to_string()))?;
         let body_path = dir.join("body.bvh");
-        let text = std::fs::read_to_string(&body_path).map_err(|e| io_err(&body_path, e))?;
         let body =
-            bvh::parse_recovering(&text).map_err(|e| fmt(body_path.clone(), e.to_string()))?;
+            bvh::parse_recovering(body).map_err(|e| fmt(body_path.clone(), e.to_string()))?;
         let mut poses = Vec::with_capacity(body.frame_count);
         let index: Vec<Option<usize>> = HumanBone::ALL
             .iter()
@@ -412,40 +526,19 @@ impl Take {
             }
             poses.push(pose);
         }
-        let face_path = dir.join("face.csv");
-        let mut faces = Vec::new();
-        if let Ok(text) = std::fs::read_to_string(&face_path) {
-            let mut lines = text.lines();
-            let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-            for line in lines {
-                let cols: Vec<&str> = line.split(',').collect();
-                if cols.len() != header.len() {
-                    break; // a line cut off by a crash
-                }
-                let mut e = ExpressionWeights::default();
-                for (name, value) in header.iter().zip(&cols).skip(2) {
-                    let v: f32 = value.parse().unwrap_or(0.0);
-                    let lower = name[..1].to_ascii_lowercase() + &name[1..];
-                    if let Some(viseme) = name.strip_prefix("Viseme") {
-                        e.set(&viseme.to_ascii_lowercase(), v);
-                    } else {
-                        e.set(&lower, v);
-                    }
-                }
-                faces.push(e);
-            }
-        }
+        let faces = face.map(parse_faces).unwrap_or_default();
         let commands_path = dir.join("commands.ron");
-        let mut commands = Vec::new();
-        if let Ok(text) = std::fs::read_to_string(&commands_path) {
+        let mut cues = Vec::new();
+        if let Some(text) = commands {
+            let last = text.lines().count();
             for (i, line) in text
                 .lines()
                 .enumerate()
                 .filter(|(_, l)| !l.trim().is_empty())
             {
                 match ron::from_str::<Cue>(line) {
-                    Ok(cue) => commands.push(cue),
-                    Err(e) if i + 1 == text.lines().count() => {
+                    Ok(cue) => cues.push(cue),
+                    Err(e) if i + 1 == last => {
                         warn!(
                             "{}:{}: ignoring a command cut off mid-line: {e}",
                             commands_path.display(),
@@ -466,7 +559,7 @@ impl Take {
             info,
             poses,
             faces,
-            commands,
+            commands: cues,
         })
     }
 
@@ -539,6 +632,7 @@ pub(crate) fn plugin(app: &mut App) {
             Update,
             (
                 handle_record_commands,
+                end_failed_take.run_if(take_writer_stopped),
                 record_frame,
                 publish_recording_status,
             )
@@ -630,6 +724,34 @@ fn handle_record_commands(
             }
         }
     }
+}
+
+fn take_writer_stopped(recording: Res<Recording>) -> bool {
+    recording
+        .recorder
+        .as_ref()
+        .is_some_and(TakeRecorder::writer_stopped)
+}
+
+/// A take whose writer stopped on a failed write (a full disk) ends here: the error, naming
+/// the take and what it keeps, goes to the log and the panel, and the show performs on.
+fn end_failed_take(mut recording: ResMut<Recording>) {
+    let Some(recorder) = recording.recorder.take() else {
+        return;
+    };
+    let dir = recorder.dir.clone();
+    let message = match recorder.stop() {
+        Err(e) => e.to_string(),
+        Ok(info) => format!(
+            "take {}: the writer stopped early; the take keeps {} frames ({:.1} s)",
+            dir.display(),
+            info.frames,
+            info.duration
+        ),
+    };
+    error!("{message}");
+    recording.last_error = Some(message);
+    recording.last_take = Some(dir);
 }
 
 /// Samples the performer at the take's fixed rate, whatever the frame rate.

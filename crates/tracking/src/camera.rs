@@ -2,9 +2,9 @@
 //! (MJPEG or YUYV, the resolution and frame rate closest to what was asked), and decoding its
 //! frames to RGB. Format choice and decoding are plain functions, tested without a camera.
 
-use nokhwa::utils::{
-    ApiBackend, CameraFormat, CameraIndex, FrameFormat, RequestedFormat, RequestedFormatType,
-};
+/// A camera frame's pixel format, as nokhwa names it.
+pub use nokhwa::utils::FrameFormat;
+use nokhwa::utils::{ApiBackend, CameraFormat, CameraIndex, RequestedFormat, RequestedFormatType};
 
 use super::vision::Frame;
 
@@ -100,13 +100,26 @@ pub(crate) fn choose_format(
 }
 
 /// Decodes one camera frame to RGB.
-pub(crate) fn decode(
-    format: FrameFormat,
-    width: u32,
-    height: u32,
-    data: &[u8],
-) -> Result<Frame, String> {
-    let pixels = (width * height) as usize;
+pub fn decode(format: FrameFormat, width: u32, height: u32, data: &[u8]) -> Result<Frame, String> {
+    // The size comes from the camera's driver: a frame larger than 16384×16384, or a YUV
+    // frame of odd size (its colour samples cover 2×1 or 2×2 pixels), is not one we can read.
+    const MAX_SIDE: u32 = 16_384;
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(format!(
+            "{format} frame {width}×{height}: the size must be 1 to {MAX_SIDE} pixels a side"
+        ));
+    }
+    let odd = match format {
+        FrameFormat::YUYV => width % 2 != 0,
+        FrameFormat::NV12 => width % 2 != 0 || height % 2 != 0,
+        _ => false,
+    };
+    if odd {
+        return Err(format!(
+            "{format} frame {width}×{height}: a YUV frame's width (and for NV12 its height) must be even"
+        ));
+    }
+    let pixels = width as usize * height as usize;
     let need = |bytes: usize| {
         if data.len() < bytes {
             Err(format!(

@@ -390,6 +390,12 @@ impl ShowFile {
         Ok(path)
     }
 
+    /// The text [`ShowFile::save`] would write: the file as read with the cue list replaced when
+    /// that is all that changed, else the whole show.
+    pub fn to_text(&self) -> Result<String, String> {
+        self.to_ron(&self.source.text)
+    }
+
     /// The show as RON text: `original` with the cue list replaced when that is all that
     /// changed, else the whole show.
     fn to_ron(&self, original: &str) -> Result<String, String> {

@@ -100,7 +100,7 @@ impl AvatarFile {
     }
 
     /// Reads an avatar from bytes; `path` names it in errors.
-    pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<Self, AvatarError> {
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, AvatarError> {
         let json = json::gltf_json(bytes)
             .and_then(|json| json::check_lengths(bytes, &json).map(|()| json))
             .map_err(|message| AvatarError::Format {

@@ -1,0 +1,234 @@
+//! Fuzz targets: every parser a user or the network can hand bytes to, each as a
+//! `fn(&[u8])` that must return, whatever the bytes, without panicking, hanging or running
+//! out of memory.
+//!
+//! Two runners share these functions:
+//! - the AFL++ harness in `fuzz/` (built with cargo-afl, run by `scripts/fuzz.sh`), which
+//!   searches for inputs that crash;
+//! - the corpus replay in this crate's tests, part of the normal test run, which feeds every
+//!   input kept in `fuzz/corpus/TARGET/` (the fuzzer's minimised corpus and the seeds) and
+//!   `fuzz/regressions/TARGET/` (inputs that once crashed) through the same functions.
+//!
+//! A target runs the whole path a real input takes, not just the first parse: a BVH is
+//! retargeted onto the humanoid and sampled, a VMC packet is applied to a pose, a show that
+//! parses is written back and read again.
+
+use std::path::Path;
+
+use ling_core::prelude::{ExpressionWeights, HumanoidPose};
+use ling_core::show::ShowFile;
+use ling_mocap::take::Take;
+use ling_mocap::vmc::{VmcFrame, VmcStats, read_packet};
+use ling_mocap::{BoneMap, bvh, retarget};
+
+/// One fuzz target.
+pub struct Target {
+    /// Its name: the folder under `fuzz/corpus/` and the argument of `ling-fuzz`.
+    pub name: &'static str,
+    /// What it reads, for the README's table and `scripts/fuzz.sh --list`.
+    pub what: &'static str,
+    /// Runs one input.
+    pub run: fn(&[u8]),
+}
+
+/// Every target.
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "bvh",
+        what: "BVH motion files: parse, retarget onto the humanoid, sample, write back",
+        run: bvh_file,
+    },
+    Target {
+        name: "vmc",
+        what: "VMC packets (OSC over UDP): decode, assemble a frame, apply it to a pose",
+        run: vmc_packet,
+    },
+    Target {
+        name: "show",
+        what: "show files (RON): parse and check, write back, read again",
+        run: show_file,
+    },
+    Target {
+        name: "take",
+        what: "take folders: take.ron, body.bvh, face.csv, commands.ron (split by 0xFF bytes)",
+        run: take_files,
+    },
+    Target {
+        name: "avatar",
+        what: "VRM/glTF avatars: GLB container and declared lengths, glTF JSON, VRM 0/1 extensions",
+        run: avatar_file,
+    },
+    Target {
+        name: "wav",
+        what: "WAV audio (hound): header, sample formats, truncation",
+        run: wav_file,
+    },
+    Target {
+        name: "audio",
+        what: "compressed audio (symphonia): FLAC, Ogg Vorbis, MP3; the first byte picks the hint",
+        run: compressed_audio,
+    },
+    Target {
+        name: "camera",
+        what: "camera frames: MJPEG, YUYV, NV12, RGB, BGR, grey; the first 5 bytes give format and size",
+        run: camera_frame,
+    },
+    Target {
+        name: "remote",
+        what: "OSC remote control of the console: decode, map every message to a director command",
+        run: remote_packet,
+    },
+];
+
+/// The target called `name`.
+pub fn target(name: &str) -> Option<&'static Target> {
+    TARGETS.iter().find(|t| t.name == name)
+}
+
+fn bvh_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(parsed) = bvh::parse(text) else {
+        return;
+    };
+    // What is written must read back: a take's body is written by this writer.
+    let written = parsed.write();
+    if let Err(e) = bvh::parse(&written) {
+        panic!("a parsed BVH does not read back after writing: {e}\n{written}");
+    }
+    let names: Vec<&str> = parsed.joints.iter().map(|j| j.name.as_str()).collect();
+    let Ok(map) = BoneMap::detect(&names) else {
+        return;
+    };
+    let Ok(clip) = retarget::retarget(&parsed, &map) else {
+        return;
+    };
+    let end = clip.duration();
+    for t in [0.0, end * 0.5, end, end + 1.0, -1.0] {
+        let pose = clip.sample(t);
+        let _ = pose.model_transforms();
+    }
+}
+
+fn vmc_packet(data: &[u8]) {
+    let stats = VmcStats::default();
+    let mut pending = VmcFrame::default();
+    // Packets arrive one after another on one socket: feed the input as one packet, then its
+    // halves, so a frame assembled over several packets is exercised too.
+    let (a, b) = data.split_at(data.len() / 2);
+    for packet in [data, a, b] {
+        if read_packet(packet, &mut pending, &stats) {
+            let frame = std::mem::take(&mut pending);
+            let mut pose = HumanoidPose::default();
+            frame.apply_to(&mut pose);
+            let _ = pose.model_transforms();
+            let mut face = ExpressionWeights::default();
+            frame.apply_blends(&mut face);
+        }
+    }
+}
+
+fn show_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let path = Path::new("fuzz/show.ron");
+    let Ok(show) = ShowFile::parse(text, path) else {
+        return;
+    };
+    // Saving checks that its text reads back; here only that writing never panics.
+    if let Ok(written) = show.to_text() {
+        let _ = ShowFile::parse(&written, path);
+    }
+}
+
+fn take_files(data: &[u8]) {
+    // 0xFF never occurs in UTF-8 text, so it can separate the four files.
+    let mut parts = data.split(|&b| b == 0xFF).map(std::str::from_utf8);
+    let (Some(Ok(info)), Some(Ok(body))) = (parts.next(), parts.next()) else {
+        return;
+    };
+    let face = parts.next().and_then(Result::ok);
+    let commands = parts.next().and_then(Result::ok);
+    if let Ok(take) = Take::parse(Path::new("fuzz/take"), info, body, face, commands) {
+        for pose in take.poses.iter().take(4) {
+            let _ = pose.model_transforms();
+        }
+    }
+}
+
+fn avatar_file(data: &[u8]) {
+    let path = if data.starts_with(b"glTF") {
+        Path::new("fuzz/avatar.vrm")
+    } else {
+        Path::new("fuzz/avatar.gltf")
+    };
+    let _ = ling_performer::avatar::AvatarFile::parse(data, path);
+}
+
+fn wav_file(data: &[u8]) {
+    let _ = ling_audio::analysis::AudioClip::decode(data.to_vec(), Path::new("fuzz/audio.wav"));
+}
+
+fn compressed_audio(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let name = match pick % 3 {
+        0 => "fuzz/audio.flac",
+        1 => "fuzz/audio.ogg",
+        _ => "fuzz/audio.mp3",
+    };
+    let _ = ling_audio::analysis::AudioClip::decode(rest.to_vec(), Path::new(name));
+}
+
+fn camera_frame(data: &[u8]) {
+    use ling_tracking::camera::FrameFormat;
+    let [pick, w0, w1, h0, h1, rest @ ..] = data else {
+        return;
+    };
+    let format = match pick % 6 {
+        0 => FrameFormat::MJPEG,
+        1 => FrameFormat::YUYV,
+        2 => FrameFormat::NV12,
+        3 => FrameFormat::RAWRGB,
+        4 => FrameFormat::RAWBGR,
+        _ => FrameFormat::GRAY,
+    };
+    let width = u16::from_le_bytes([*w0, *w1]) as u32;
+    let height = u16::from_le_bytes([*h0, *h1]) as u32;
+    if let Ok(frame) = ling_tracking::camera::decode(format, width, height, rest) {
+        assert_eq!(
+            frame.rgb.len(),
+            frame.width as usize * frame.height as usize * 3,
+            "a decoded {format} frame's pixels do not match its size"
+        );
+    }
+}
+
+fn remote_packet(data: &[u8]) {
+    let Ok((_, packet)) = rosc::decoder::decode_udp(data) else {
+        return;
+    };
+    let mut messages = Vec::new();
+    flatten(packet, &mut messages);
+    for m in &messages {
+        let _ = ling_remote::command_for(m);
+    }
+}
+
+/// A packet's messages, bundles opened, at most 4 096 of them.
+fn flatten(packet: rosc::OscPacket, out: &mut Vec<rosc::OscMessage>) {
+    match packet {
+        rosc::OscPacket::Message(m) => out.push(m),
+        rosc::OscPacket::Bundle(b) => {
+            for p in b.content {
+                if out.len() >= 4_096 {
+                    return;
+                }
+                flatten(p, out);
+            }
+        }
+    }
+}
