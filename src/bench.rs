@@ -170,6 +170,9 @@ fn broadcast_cost(
         progress: false,
         on_air,
         remote: None,
+        vmc: default(),
+        tracking: None,
+        stats_every: None,
     };
     let off = broadcast::run(show.clone(), options(false))?;
     let on = broadcast::run(show.clone(), options(true))?;

@@ -18,6 +18,7 @@ use ling_broadcast::session::BroadcastStats;
 use ling_broadcast::{BroadcastStatus, OutputSpec, ProgramAudio, ProgramOutputs};
 use ling_core::show::{ClockMode, DirectorCommand, ShowClock, ShowFile, insert_show};
 use ling_mocap::MotionPlayer;
+use ling_mocap::vmc_source::{VmcHealth, VmcSettings};
 use ling_performer::avatar_scene::register_avatar_source;
 use ling_set::QualityRequest;
 use ling_set::keying::Backdrop;
@@ -49,6 +50,13 @@ pub struct BroadcastOptions {
     pub on_air: bool,
     /// Remote control over OSC, if asked for.
     pub remote: Option<ling_remote::RemoteSettings>,
+    /// VMC input (and output), as `live --vmc` takes it.
+    pub vmc: VmcSettings,
+    /// Face and hand tracking from a camera or a file played as one, as `live` takes it.
+    pub tracking: Option<ling_tracking::live::TrackingInput>,
+    /// Print a `stats` line (frames, frame time, output counts, resident memory) every this
+    /// many seconds on air, for soak tests.
+    pub stats_every: Option<f64>,
 }
 
 /// What a broadcast did.
@@ -104,6 +112,12 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
         .insert_resource(motion);
     if let Some(remote) = &options.remote {
         app.insert_resource(remote.clone());
+    }
+    app.insert_resource(options.vmc.clone());
+    if let Some(input) = &options.tracking {
+        let mut tracking = ling_tracking::live::TrackingSettings::with_input(input.clone());
+        tracking.tuning.mouth_from_camera = show.camera_mouth;
+        app.insert_resource(tracking);
     }
     if let Some(track) = track {
         app.insert_resource(track);
@@ -163,6 +177,10 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
         report: None,
     })
     .add_systems(Last, (count_and_stop, print_progress).chain());
+    if let Some(every) = options.stats_every.filter(|s| s.is_finite() && *s > 0.0) {
+        app.insert_resource(Stats::new(Duration::from_secs_f64(every)))
+            .add_systems(Last, print_stats.after(count_and_stop));
+    }
     if options.progress {
         println!(
             "on air: {} at {width}×{height} {fps} fps{}",
@@ -324,4 +342,93 @@ fn print_progress(
                 .unwrap_or_default()
         );
     }
+}
+
+/// Frame times gathered between two `stats` lines.
+#[derive(Resource)]
+struct Stats {
+    every: Duration,
+    started: Instant,
+    last_print: Instant,
+    last_frame: Option<Instant>,
+    frames: u64,
+    sum: Duration,
+    max: Duration,
+}
+
+impl Stats {
+    fn new(every: Duration) -> Self {
+        Self {
+            every,
+            started: Instant::now(),
+            last_print: Instant::now(),
+            last_frame: None,
+            frames: 0,
+            sum: Duration::ZERO,
+            max: Duration::ZERO,
+        }
+    }
+}
+
+/// Every `--stats-every` seconds one line of `key=value` pairs a soak script can parse: the
+/// frames of the interval and their wall time (mean and max), what the outputs sent,
+/// repeated and dropped so far, VMC and remote counts, tracking fps and resident memory.
+fn print_stats(
+    mut stats: ResMut<Stats>,
+    status: Res<BroadcastStatus>,
+    vmc: Option<Res<VmcHealth>>,
+    remote: Res<ling_remote::RemoteStatus>,
+    tracking: Option<Res<ling_tracking::TrackingStatus>>,
+) {
+    let now = Instant::now();
+    if let Some(last) = stats.last_frame.replace(now) {
+        let gap = now - last;
+        stats.frames += 1;
+        stats.sum += gap;
+        stats.max = stats.max.max(gap);
+    }
+    if now - stats.last_print < stats.every {
+        return;
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mean = if stats.frames > 0 {
+        ms(stats.sum) / stats.frames as f64
+    } else {
+        0.0
+    };
+    let sum = |f: fn(&BroadcastStats) -> u64| status.outputs.iter().map(f).sum::<u64>();
+    let (vmc_frames, vmc_malformed) = vmc.map_or((0, 0), |v| (v.frames, v.malformed));
+    println!(
+        "stats t={:.1} frames={} mean_ms={mean:.1} max_ms={:.1} sent={} repeated={} dropped={} missed={} \
+         vmc_frames={vmc_frames} vmc_malformed={vmc_malformed} remote_applied={} remote_malformed={} \
+         tracking_fps={:.1} rss_kb={}",
+        stats.started.elapsed().as_secs_f64(),
+        stats.frames,
+        ms(stats.max),
+        sum(|o| o.frames_sent),
+        sum(|o| o.frames_repeated),
+        sum(|o| o.frames_dropped),
+        sum(|o| o.ticks_missed),
+        remote.applied,
+        remote.malformed,
+        tracking.map_or(0.0, |t| t.fps),
+        resident_kb().unwrap_or(0),
+    );
+    stats.last_print = now;
+    stats.frames = 0;
+    stats.sum = Duration::ZERO;
+    stats.max = Duration::ZERO;
+}
+
+/// This process's resident memory in kB (`VmRSS` in `/proc/self/status`), where there is one.
+fn resident_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }

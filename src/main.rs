@@ -185,6 +185,17 @@ enum Commands {
         /// mixed with the show's track, and move her mouth with it.
         #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
         mic: Option<String>,
+        /// Receive VMC (OSC/UDP) motion; ADDR defaults to 127.0.0.1:39539.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:39539")]
+        vmc: Option<std::net::SocketAddr>,
+        /// Face and hand tracking from a video, an image or a folder of images played as the
+        /// camera.
+        #[arg(long, value_name = "FILE")]
+        camera_file: Option<PathBuf>,
+        /// Print a `stats` line every SECONDS on air: frames, mean and longest frame time,
+        /// output frames sent, repeated and dropped, VMC and remote counts, resident memory.
+        #[arg(long, value_name = "SECONDS")]
+        stats_every: Option<f64>,
         #[command(flatten)]
         program: ProgramArgs,
         #[command(flatten)]
@@ -639,6 +650,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             looping,
             quiet,
             mic,
+            vmc,
+            camera_file,
+            stats_every,
             program,
             remote,
         } => {
@@ -659,6 +673,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     on_air: true,
                     microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
                     remote: remote.settings(),
+                    vmc: VmcSettings {
+                        listen: vmc,
+                        send: None,
+                    },
+                    tracking: camera_file.map(ling_stage::tracking::live::TrackingInput::File),
+                    stats_every,
                 },
             )
             .with_context(|| format!("broadcasting {}", show.display()))?;
