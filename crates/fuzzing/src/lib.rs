@@ -13,6 +13,8 @@
 //! retargeted onto the humanoid and sampled, a VMC packet is applied to a pose, a show that
 //! parses is written back and read again.
 
+pub mod seeds;
+
 use std::path::Path;
 
 use ling_core::prelude::{ExpressionWeights, HumanoidPose};
@@ -230,5 +232,213 @@ fn flatten(packet: rosc::OscPacket, out: &mut Vec<rosc::OscMessage>) {
                 flatten(p, out);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// Runs `input` through `target`, returning the panic's message if it panicked.
+    fn survives(target: &Target, input: &[u8]) -> Result<(), String> {
+        std::panic::catch_unwind(|| (target.run)(input)).map_err(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        })
+    }
+
+    /// The files in `dir`, if it exists.
+    fn files_in(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn every_target_has_seeds_and_they_survive() {
+        let seeds = seeds::all();
+        for t in TARGETS {
+            let mine: Vec<_> = seeds.iter().filter(|s| s.target == t.name).collect();
+            // compressed audio is seeded by scripts/fuzz.sh with ffmpeg-made files.
+            if t.name != "audio" {
+                assert!(!mine.is_empty(), "target {} has no seeds", t.name);
+            }
+            for s in mine {
+                survives(t, &s.bytes).unwrap_or_else(|e| panic!("seed {}: {e}", s.name));
+            }
+        }
+        for s in &seeds {
+            assert!(
+                target(&s.target).is_some(),
+                "seed {} names no target",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_seeds_are_inputs_the_parsers_accept() {
+        // Seeds a parser refuses would start the fuzzer in the error paths only.
+        let seeds = seeds::all();
+        let get = |name: &str| {
+            &seeds
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("no seed {name}"))
+                .bytes
+        };
+        let text = |name: &str| String::from_utf8(get(name).clone()).expect("text seed");
+        for name in ["demo-5-frames.bvh", "small.bvh"] {
+            let parsed = bvh::parse(&text(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                parsed.frame_count >= 2,
+                "{name}: {} frames",
+                parsed.frame_count
+            );
+        }
+        let demo = bvh::parse(&text("demo-5-frames.bvh")).expect("demo bvh");
+        let names: Vec<&str> = demo.joints.iter().map(|j| j.name.as_str()).collect();
+        let map = BoneMap::detect(&names).expect("the exported skeleton is a humanoid");
+        assert_eq!(
+            retarget::retarget(&demo, &map)
+                .expect("retargets")
+                .poses
+                .len(),
+            5
+        );
+        let stats = VmcStats::default();
+        let mut frame = VmcFrame::default();
+        assert!(read_packet(get("sender.osc"), &mut frame, &stats));
+        assert!(frame.bones.len() > 20, "{} bones", frame.bones.len());
+        assert_eq!(
+            stats.malformed.load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+        for name in ["demo.ron", "demo-rewritten.ron"] {
+            ShowFile::parse(&text(name), Path::new(name)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let take = get("take.bin");
+        let parts: Vec<&str> = take
+            .split(|&b| b == 0xFF)
+            .map(|p| std::str::from_utf8(p).expect("utf-8 part"))
+            .collect();
+        let take = Take::parse(
+            Path::new("t"),
+            parts[0],
+            parts[1],
+            Some(parts[2]),
+            Some(parts[3]),
+        )
+        .expect("the take seed reads");
+        assert_eq!(
+            (take.poses.len(), take.faces.len(), take.commands.len()),
+            (3, 2, 1)
+        );
+        assert!(take.faces[1].get("eyeBlinkLeft") == Some(1.0));
+        for name in ["vrm0.vrm", "vrm1.vrm", "plain.gltf"] {
+            let avatar = ling_performer::avatar::AvatarFile::parse(get(name), Path::new(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(avatar.node_names.len(), 17, "{name}");
+        }
+        for name in ["mono16.wav", "stereo-float.wav", "mono8.wav"] {
+            let clip = ling_audio::analysis::AudioClip::decode(get(name).clone(), Path::new(name))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(clip.samples.len(), 64, "{name}");
+        }
+        for pick in 0..6 {
+            let frame = get(&format!("format-{pick}.frame"));
+            let format = [
+                ling_tracking::camera::FrameFormat::MJPEG,
+                ling_tracking::camera::FrameFormat::YUYV,
+                ling_tracking::camera::FrameFormat::NV12,
+                ling_tracking::camera::FrameFormat::RAWRGB,
+                ling_tracking::camera::FrameFormat::RAWBGR,
+                ling_tracking::camera::FrameFormat::GRAY,
+            ][pick];
+            let decoded = ling_tracking::camera::decode(format, 4, 2, &frame[5..])
+                .unwrap_or_else(|e| panic!("{format}: {e}"));
+            assert_eq!(decoded.rgb.len(), 24);
+        }
+        let mut commands = 0;
+        for s in seeds
+            .iter()
+            .filter(|s| s.target == "remote" && s.name != "bundle.osc")
+        {
+            let (_, packet) = rosc::decoder::decode_udp(&s.bytes).expect("osc");
+            let rosc::OscPacket::Message(m) = packet else {
+                panic!("{}: not a message", s.name)
+            };
+            if matches!(ling_remote::command_for(&m), Ok(Some(_))) {
+                commands += 1;
+            }
+        }
+        assert!(
+            commands >= 10,
+            "only {commands} remote seeds map to commands"
+        );
+    }
+
+    #[test]
+    fn the_kept_corpus_and_every_regression_replay() {
+        let fuzz = ling_testkit::repo_root().join("fuzz");
+        let mut ran = 0;
+        let mut failed = Vec::new();
+        for t in TARGETS {
+            for kind in ["corpus", "regressions"] {
+                for file in files_in(&fuzz.join(kind).join(t.name)) {
+                    let bytes = std::fs::read(&file).expect("read corpus file");
+                    if let Err(e) = survives(t, &bytes) {
+                        failed.push(format!("{}: {e}", file.display()));
+                    }
+                    ran += 1;
+                }
+            }
+        }
+        println!(
+            "replayed {ran} kept inputs through {} targets",
+            TARGETS.len()
+        );
+        assert!(
+            failed.is_empty(),
+            "inputs that crash:\n{}",
+            failed.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_shared_test_data_replays() {
+        let Some(data) = ling_testkit::shared_data("") else {
+            ling_testkit::skip("../shared/data not found: the shared files are not replayed");
+            return;
+        };
+        let mut ran = 0;
+        for (folder, target_name) in [("mocap", "bvh"), ("avatars", "avatar"), ("audio", "wav")] {
+            let t = target(target_name).expect("target");
+            for file in files_in(&data.join(folder)) {
+                let bytes = std::fs::read(&file).expect("read shared file");
+                survives(t, &bytes).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+                // And cut short at a few places, as a crashed download would leave it.
+                for cut in [
+                    bytes.len() / 3,
+                    bytes.len() / 2,
+                    bytes.len().saturating_sub(7),
+                ] {
+                    survives(t, &bytes[..cut])
+                        .unwrap_or_else(|e| panic!("{} cut at {cut}: {e}", file.display()));
+                }
+                ran += 1;
+            }
+        }
+        assert!(ran >= 5, "only {ran} shared files found");
     }
 }
