@@ -23,7 +23,9 @@ pub mod devices;
 /// track, the live sound settings, and what the panel shows.
 pub mod prelude {
     pub use crate::analysis::{Analysis, AudioClip, AudioError, analyze};
-    pub use crate::{AudioLevel, AudioSettings, AudioStatus, AudioTrack, MicFeed};
+    pub use crate::{
+        AudioLevel, AudioSettings, AudioStatus, AudioTrack, MicFeed, MicOpenerOverride,
+    };
 }
 
 /// The audio devices the default host offers.
@@ -163,8 +165,10 @@ fn drive_lip_sync(
 #[derive(Resource, Debug, Clone, Default)]
 pub struct AudioStatus {
     /// One line: the track (name, length, onsets, tempo) and the live devices in use, or why
-    /// they are not.
+    /// they are not; the microphone's part follows it as it is lost and reopened.
     pub summary: String,
+    /// The microphone, when one was asked for: open, lost (why) or reopened.
+    pub microphone: Option<devices::MicHealth>,
 }
 
 /// Audio in the app: lip sync and the level meter from the show's [`AudioTrack`] (a resource
@@ -172,12 +176,13 @@ pub struct AudioStatus {
 pub fn plugin(app: &mut App) {
     app.insert_resource(AudioStatus {
         summary: "no audio source in this show".into(),
+        microphone: None,
     })
     .init_resource::<AudioLevel>()
     .add_systems(Startup, (describe_track, start_audio_io).chain())
     .add_systems(
         Update,
-        (drive_lip_sync, sync_audio_io)
+        (drive_lip_sync, sync_audio_io, report_microphone)
             .chain()
             .in_set(ling_core::AppSystems::Blend)
             .in_set(ling_core::LipSync),
@@ -198,12 +203,26 @@ pub struct AudioSettings {
 #[derive(Resource, Debug, Clone, Default)]
 pub struct MicFeed(pub std::sync::Arc<devices::MicSound>);
 
+/// A microphone to open instead of the sound card's (cpal): a test's stand-in device, or
+/// another capture backend. Taken when the audio starts, if [`AudioSettings`] asks for a
+/// microphone; [`devices::MicSupervision`] (a resource, optional) sets how it is watched.
+#[derive(Resource)]
+pub struct MicOpenerOverride(pub std::sync::Mutex<Option<Box<dyn devices::MicOpener>>>);
+
+impl MicOpenerOverride {
+    /// Opens microphones with `opener`.
+    pub fn new(opener: impl devices::MicOpener) -> Self {
+        Self(std::sync::Mutex::new(Some(Box::new(opener))))
+    }
+}
+
 /// Streams that are running, kept alive by this non-send resource.
 struct AudioIo {
     playhead: std::sync::Arc<devices::Playhead>,
     _playback: Option<devices::StreamHandle>,
-    _microphone: Option<devices::StreamHandle>,
-    heard: Option<std::sync::Arc<std::sync::Mutex<devices::Heard>>>,
+    microphone: Option<devices::Microphone>,
+    /// The status line without the microphone's part.
+    summary: String,
 }
 
 fn start_audio_io(world: &mut World) {
@@ -231,34 +250,44 @@ fn start_audio_io(world: &mut World) {
             }
         }
     }
+    let mut summary = world
+        .get_resource::<AudioStatus>()
+        .map(|s| s.summary.clone())
+        .unwrap_or_default();
+    if !notes.is_empty() {
+        summary = format!("{summary}; {}", notes.join("; "));
+    }
     let mut microphone = None;
-    let mut heard = None;
     if let Some(name) = settings.microphone {
-        let shared = std::sync::Arc::new(std::sync::Mutex::new(devices::Heard::default()));
         let feed = MicFeed::default();
         world.insert_resource(feed.clone());
-        match devices::start_microphone(name, shared.clone(), feed.0) {
-            Ok(h) => {
-                notes.push(format!("microphone {}", h.description));
-                microphone = Some(h);
-                heard = Some(shared);
-            }
+        let supervision = world
+            .get_resource::<devices::MicSupervision>()
+            .copied()
+            .unwrap_or_default();
+        let opener = world
+            .remove_resource::<MicOpenerOverride>()
+            .and_then(|o| o.0.into_inner().ok().flatten());
+        let started = match opener {
+            Some(opener) => devices::Microphone::start(opener, feed.0, supervision),
+            None => devices::Microphone::start(devices::CpalMic { name }, feed.0, supervision),
+        };
+        match started {
+            Ok(mic) => microphone = Some(mic),
             Err(e) => {
                 warn!("microphone: {e}; the show goes on without live lip sync");
-                notes.push(format!("no microphone ({e})"));
+                summary = format!("{summary}; no microphone ({e})");
             }
         }
     }
-    if !notes.is_empty() {
-        if let Some(mut status) = world.get_resource_mut::<AudioStatus>() {
-            status.summary = format!("{}; {}", status.summary, notes.join("; "));
-        }
+    if let Some(mut status) = world.get_resource_mut::<AudioStatus>() {
+        status.summary = summary.clone();
     }
     world.insert_non_send(AudioIo {
         playhead,
         _playback: playback,
-        _microphone: microphone,
-        heard,
+        microphone,
+        summary,
     });
 }
 
@@ -274,13 +303,36 @@ fn sync_audio_io(
 ) {
     let Some(io) = io else { return };
     io.playhead.set(clock.time, clock.playing);
-    let Some(heard) = io.heard.as_ref().and_then(|h| h.lock().ok().map(|h| *h)) else {
+    let Some(heard) = io.microphone.as_ref().and_then(|m| m.heard()) else {
         return;
     };
     level.dbfs = Some(heard.level_dbfs);
     for mut e in &mut performers {
         e.visemes = heard.visemes;
     }
+}
+
+/// Puts the microphone's state (open, lost, reopened) in [`AudioStatus`] when it changes.
+fn report_microphone(io: Option<NonSend<AudioIo>>, mut status: ResMut<AudioStatus>) {
+    let Some(mic) = io.as_ref().and_then(|io| io.microphone.as_ref()) else {
+        return;
+    };
+    let health = mic.health();
+    let changed = status.microphone.as_ref().is_none_or(|old| {
+        old.state != health.state
+            || old.opened != health.opened
+            || old.lost != health.lost
+            || old.error != health.error
+            || old.retry_in != health.retry_in
+    });
+    if changed {
+        let summary = io
+            .as_ref()
+            .map(|io| io.summary.as_str())
+            .unwrap_or_default();
+        status.summary = format!("{summary}; {}", health.summary());
+    }
+    status.microphone = Some(health);
 }
 
 fn describe_track(track: Option<Res<AudioTrack>>, mut status: ResMut<AudioStatus>) {
@@ -366,6 +418,91 @@ mod tests {
         assert_eq!(oh(&mut app, 0.5), 0.0, "silent before the vowel");
         assert!((oh(&mut app, 1.5) - 0.8).abs() < 1e-6, "the mouth says oh");
         assert_eq!(track_since(&app, 1.25), Some(0.25));
+    }
+
+    /// In the running app: the microphone unplugged mid-show is said lost in the status line,
+    /// its level and sound stop; plugged back, it is reopened by itself and its sound flows
+    /// to the outputs again; the show's frames go on throughout.
+    #[test]
+    fn the_show_reopens_a_microphone_unplugged_mid_show() {
+        use devices::tests::{FAST, FakeCard};
+        use std::sync::atomic::Ordering;
+        let card = FakeCard::plugged_in();
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, ling_core::plugin, plugin));
+        ling_core::show::insert_show(
+            &mut app,
+            ling_core::show::ShowFile::default(),
+            ling_core::show::ClockMode::External,
+            false,
+        );
+        app.insert_resource(AudioSettings {
+            playback: false,
+            microphone: Some(None),
+        })
+        .insert_resource(MicOpenerOverride::new(card.opener()))
+        .insert_resource(FAST);
+        let mut frames = 0u32;
+        let mut run_until = |app: &mut App, what: &str, done: &dyn Fn(&App) -> bool| {
+            let start = std::time::Instant::now();
+            while start.elapsed() < std::time::Duration::from_secs(20) {
+                app.update();
+                frames += 1;
+                if done(app) {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            panic!("{what}: {}", app.world().resource::<AudioStatus>().summary);
+        };
+        let status = |app: &App| app.world().resource::<AudioStatus>().clone();
+        let level = |app: &App| app.world().resource::<AudioLevel>().dbfs;
+        run_until(&mut app, "the microphone is heard", &|app| {
+            level(app).is_some()
+        });
+        assert!(
+            status(&app)
+                .summary
+                .ends_with("microphone Fake Card #1 at 48000 Hz")
+        );
+        let feed = app.world().resource::<MicFeed>().clone();
+        assert!(!feed.0.take(48_000).is_empty());
+
+        card.plugged.store(false, Ordering::Relaxed);
+        run_until(&mut app, "the loss is reported", &|app| {
+            status(app).summary.contains("lost")
+        });
+        let lost = status(&app);
+        println!("console: {}", lost.summary);
+        assert!(
+            lost.summary.contains("disconnected") && lost.summary.contains("trying again"),
+            "{}",
+            lost.summary
+        );
+        assert_eq!(
+            lost.microphone.as_ref().unwrap().state,
+            devices::MicState::Lost
+        );
+        app.update();
+        assert_eq!(level(&app), None, "no level from a lost microphone");
+        feed.0.clear();
+        let before = status(&app).microphone.unwrap().samples;
+        for _ in 0..20 {
+            app.update();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(status(&app).microphone.unwrap().samples, before);
+        assert!(feed.0.take(48_000).is_empty(), "no sound while unplugged");
+
+        card.plugged.store(true, Ordering::Relaxed);
+        run_until(&mut app, "reopened", &|app| {
+            status(app).summary.contains("reopened") && level(app).is_some()
+        });
+        println!("console: {}", status(&app).summary);
+        let again = feed.0.take(48_000);
+        assert!(!again.is_empty() && again.iter().all(|s| (s - 0.2).abs() < 1e-6));
+        assert_eq!(card.opens.load(Ordering::Relaxed), 2);
+        println!("{frames} frames ran through the loss and the reopening");
     }
 
     fn track_since(app: &App, t: f64) -> Option<f64> {
