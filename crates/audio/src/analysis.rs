@@ -109,6 +109,7 @@ impl AudioClip {
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
             .ok_or_else(|| err("no audio track".into()))?;
         let track_id = track.id;
+        let declared = track.codec_params.n_frames;
         let mut rate = track.codec_params.sample_rate.unwrap_or(0);
         let mut decoder = symphonia::default::get_codecs()
             .make(&track.codec_params, &DecoderOptions::default())
@@ -145,6 +146,17 @@ impl AudioClip {
         if rate == 0 || samples.is_empty() {
             return Err(err("no audio samples in the file".into()));
         }
+        // A file cut short (a download or copy that stopped) decodes up to the cut. The
+        // header's length allows for an encoder's padding (an MP3 frame, a Vorbis block).
+        if let Some(declared) = declared {
+            let got = samples.len() as u64;
+            if got + 4_608 + declared / 100 < declared {
+                return Err(err(format!(
+                    "cut short: the header declares {declared} samples, the file holds {got} ({} missing)",
+                    declared - got
+                )));
+            }
+        }
         Ok(Self { rate, samples })
     }
 
@@ -174,11 +186,14 @@ impl AudioClip {
                 interleaved.push(v);
                 Ok(())
             }
-            Err(hound::Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            // hound says "Failed to read enough bytes" (or an EOF) when the data stops early.
+            Err(hound::Error::FormatError(_) | hound::Error::IoError(_))
+                if interleaved.len() < declared =>
+            {
                 Err(err(format!(
                     "cut short: the header declares {declared} samples, the file holds {} ({} missing)",
                     interleaved.len(),
-                    declared - interleaved.len().min(declared)
+                    declared - interleaved.len()
                 )))
             }
             Err(e) => Err(err(e.to_string())),
@@ -486,6 +501,58 @@ fn formants(x: &[f32], rate: f32) -> Option<(f32, f32)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_wav_cut_short_is_refused_saying_what_is_missing() {
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 8_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut bytes = Vec::new();
+        let mut w = hound::WavWriter::new(std::io::Cursor::new(&mut bytes), spec).unwrap();
+        for i in 0..2_000 {
+            w.write_sample((i % 100) as i16 * 100).unwrap();
+        }
+        w.finalize().unwrap();
+        let path = std::path::Path::new("voice.wav");
+        let whole = super::AudioClip::decode(bytes.clone(), path).unwrap();
+        assert_eq!(whole.samples.len(), 1_000);
+        // Cut 1 000 bytes off: 500 of the 2 000 interleaved samples are gone.
+        let cut = bytes[..bytes.len() - 1_000].to_vec();
+        let e = super::AudioClip::decode(cut, path).unwrap_err().to_string();
+        assert!(e.contains("voice.wav"), "{e}");
+        assert!(e.contains("cut short") && e.contains("500 missing"), "{e}");
+    }
+
+    #[test]
+    fn a_flac_cut_short_is_refused_saying_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let flac = dir.path().join("tone.flac");
+        let made = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg("sine=frequency=440:duration=2:sample_rate=16000")
+            .arg(&flac)
+            .status();
+        if !made.is_ok_and(|s| s.success()) {
+            println!("SKIPPED: ffmpeg cannot make a FLAC file here");
+            return;
+        }
+        let bytes = std::fs::read(&flac).unwrap();
+        let whole = super::AudioClip::decode(bytes.clone(), &flac).unwrap();
+        assert!(
+            (whole.duration() - 2.0).abs() < 0.01,
+            "{}",
+            whole.duration()
+        );
+        let cut = bytes[..bytes.len() / 2].to_vec();
+        let e = super::AudioClip::decode(cut, &flac)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tone.flac") && e.contains("cut short"), "{e}");
+        assert!(e.contains("declares 32000 samples"), "{e}");
+    }
+
     use super::*;
 
     fn clip(rate: u32, seconds: f64, f: impl Fn(f64) -> f32) -> AudioClip {
