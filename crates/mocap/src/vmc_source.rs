@@ -54,6 +54,10 @@ pub struct VmcHealth {
     pub malformed: u64,
     /// Complete frames received so far.
     pub frames: u64,
+    /// Frames dropped because the queue to the stage was full (a flood, or a stalled frame).
+    pub dropped: u64,
+    /// Frames waiting in the queue at the last drain (at most 256).
+    pub queued: usize,
     /// How much the VMC pose drives the performer now (0..=1).
     pub weight: f32,
     /// From the last frame's arrival on the socket to its pose being applied.
@@ -162,7 +166,14 @@ fn apply_vmc(
 ) {
     let now = Instant::now();
     let mut latest: Option<Instant> = None;
-    while let Ok(frame) = input.receiver.frames.try_recv() {
+    // What is queued now, not what keeps arriving while it is drained: a flood cannot hold
+    // the frame here.
+    let queued = input.receiver.frames.len();
+    health.queued = queued;
+    for _ in 0..queued {
+        let Ok(frame) = input.receiver.frames.try_recv() else {
+            break;
+        };
         take_frame(&mut input, &frame);
         latest = frame.received_at.or(latest);
     }
@@ -200,6 +211,7 @@ fn apply_vmc(
     }
     health.malformed = stats.malformed.load(Ordering::Relaxed);
     health.frames = stats.frames.load(Ordering::Relaxed);
+    health.dropped = stats.dropped.load(Ordering::Relaxed);
     health.sender = stats.last_sender.lock().ok().and_then(|s| *s);
     health.last_packet_age = stats
         .last_packet

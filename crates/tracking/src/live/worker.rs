@@ -170,14 +170,13 @@ pub(super) fn run_tracking(
                 continue;
             }
         };
-        if !connected {
-            let what = match &source {
-                FrameSource::Camera(c) => format!("{} {}", c.name, c.format),
-                _ => input.label(),
-            };
-            let _ = tx.send(Report::Connected { what });
-            connected = true;
-        }
+        let what = match &source {
+            FrameSource::Camera(c) => format!("{} {}", c.name, c.format),
+            _ => input.label(),
+        };
+        // Connected once a frame is read: a file put back half-written, or with no frames,
+        // opens and gives nothing.
+        let mut read = 0u64;
         // Files play at their own frame rate (stills at 10 a second); cameras set the pace.
         let period = if source.is_live() {
             Duration::ZERO
@@ -192,7 +191,13 @@ pub(super) fn run_tracking(
             let started = Instant::now();
             let frame = match source.next_frame() {
                 Ok(Some((_, frame))) => frame,
-                Ok(None) => break, // the end of a file: play it again
+                Ok(None) if read > 0 => break, // the end of a file: play it again
+                Ok(None) => {
+                    let _ = tx.send(Report::Lost("no frame could be read from it".into()));
+                    connected = false;
+                    wait(&stop);
+                    break;
+                }
                 Err(e) => {
                     let _ = tx.send(Report::Lost(e.to_string()));
                     connected = false;
@@ -200,6 +205,11 @@ pub(super) fn run_tracking(
                     break;
                 }
             };
+            read += 1;
+            if !connected {
+                let _ = tx.send(Report::Connected { what: what.clone() });
+                connected = true;
+            }
             let captured = Instant::now();
             let inference_before = faces.inference_time()
                 + hands
