@@ -748,7 +748,7 @@ fn vmc_latency() {
     ));
     app.insert_resource(VmcSettings {
         listen: Some("127.0.0.1:0".parse().expect("valid")),
-        send: None,
+        ..default()
     });
     app.finish();
     app.cleanup();

@@ -22,6 +22,10 @@ mod report;
 struct Cli {
     #[command(subcommand)]
     command: Commands,
+    /// Let show files and remote commands name files outside the show's folder (absolute
+    /// paths elsewhere, `..` above it, symbolic links out of it); by default they are refused.
+    #[arg(long, global = true)]
+    allow_paths_outside_show: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -217,6 +221,10 @@ enum Commands {
         /// Receive VMC (OSC/UDP) motion; ADDR defaults to 127.0.0.1:39539.
         #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:39539")]
         vmc: Option<std::net::SocketAddr>,
+        /// Let --vmc listen on an address other than loopback (0.0.0.0, a LAN address), where
+        /// other machines can reach it; without it such an address is refused.
+        #[arg(long)]
+        allow_network: bool,
     },
     /// Check the render adapter, display, audio, cameras, ONNX Runtime, models and ffmpeg.
     Doctor,
@@ -321,15 +329,46 @@ struct RemoteArgs {
     /// Also send the state to this port on each client's host (TouchOSC's receive port).
     #[arg(long, value_name = "PORT", requires = "remote")]
     remote_feedback: Option<u16>,
+    /// Let --remote and --vmc listen on an address other than loopback (0.0.0.0, a LAN
+    /// address), where other machines can reach them; without it such an address is refused.
+    #[arg(long)]
+    allow_network: bool,
 }
 
 impl RemoteArgs {
-    fn settings(self) -> Option<ling_remote::RemoteSettings> {
-        self.remote.map(|listen| ling_remote::RemoteSettings {
+    /// The remote's settings, once the listening addresses (the remote's and `vmc`) are
+    /// checked: an address beyond loopback without --allow-network is an error here, before
+    /// the show starts.
+    fn settings(
+        self,
+        vmc: Option<std::net::SocketAddr>,
+    ) -> anyhow::Result<Option<ling_remote::RemoteSettings>> {
+        check_listen("--vmc", vmc, self.allow_network)?;
+        check_listen("--remote", self.remote, self.allow_network)?;
+        Ok(self.remote.map(|listen| ling_remote::RemoteSettings {
             listen,
             allow: self.remote_allow,
             feedback_port: self.remote_feedback,
-        })
+            allow_network: self.allow_network,
+        }))
+    }
+}
+
+/// Refuses a listening address beyond loopback unless --allow-network was given.
+fn check_listen(
+    what: &str,
+    addr: Option<std::net::SocketAddr>,
+    allow_network: bool,
+) -> anyhow::Result<()> {
+    match addr {
+        Some(addr) if !allow_network && !ling_core::net::is_local_only(addr) => {
+            Err(ling_core::net::NetworkBindRefused {
+                what: what.into(),
+                addr,
+            }
+            .into())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -532,6 +571,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             program,
             remote,
         } => {
+            let allow_network = remote.allow_network;
+            let remote_settings = remote.settings(vmc)?;
             let path = show.unwrap_or_else(demo_show_path);
             let show = with_avatar(load_show(&path, motion)?, avatar);
             let program = program.resolve()?;
@@ -556,13 +597,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     vmc: VmcSettings {
                         listen: vmc,
                         send: vmc_send,
+                        allow_network,
                     },
                     record_now: record.is_some(),
                     takes_dir: record.unwrap_or_else(|| PathBuf::from("takes")),
                     show_path: path.clone(),
                     microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
                     tracking: tracking_input(camera, &camera_mode, camera_file)?,
-                    remote: remote.settings(),
+                    remote: remote_settings,
                 },
             )?;
         }
@@ -656,6 +698,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             program,
             remote,
         } => {
+            let allow_network = remote.allow_network;
+            let remote_settings = remote.settings(vmc)?;
             let file = load_show(&show, motion)?;
             let program = program.resolve()?;
             let report = ling_stage::broadcast::run(
@@ -672,10 +716,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     progress: !quiet,
                     on_air: true,
                     microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
-                    remote: remote.settings(),
+                    remote: remote_settings,
                     vmc: VmcSettings {
                         listen: vmc,
                         send: None,
+                        allow_network,
                     },
                     tracking: camera_file.map(ling_stage::tracking::live::TrackingInput::File),
                     stats_every,
@@ -715,7 +760,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seconds,
             motion,
             vmc,
+            allow_network,
         } => {
+            check_listen("--vmc", vmc, allow_network)?;
             let mut file = load_show(&show, motion)?;
             // Takes hold canonical signals; headless, the built-in skeleton carries them.
             file.performer = ling_stage::show::PerformerSpec::BuiltIn;
@@ -729,6 +776,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 VmcSettings {
                     listen: vmc,
                     send: None,
+                    allow_network,
                 },
             )?;
         }
@@ -806,6 +854,7 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
+    ling_core::show::paths::allow_paths_outside_show(cli.allow_paths_outside_show);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -11,6 +11,7 @@ mod cues;
 mod faults;
 mod keying;
 mod remote;
+mod security;
 mod shots;
 mod support;
 mod vmc;

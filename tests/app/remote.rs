@@ -96,7 +96,7 @@ fn osc_pauses_and_seeks_a_broadcast_and_reads_its_state_while_strangers_are_drop
             .arg(dir.path().join("x.mkv"))
             .args(["--seconds", "12", "--width", "320", "--height", "180"])
             .args(["--msaa", "1", "--quiet", "--remote", &listen])
-            .args(["--remote-allow", "198.51.100.7"]),
+            .args(["--remote-allow", "198.51.100.7", "--allow-network"]),
     )
     .wait_on_air(Duration::from_secs(120));
     let loopback: IpAddr = "127.0.0.1".parse().unwrap();

@@ -5,7 +5,8 @@
 //! phases of a frame ([`AppSystems`]), the director's commands ([`show::DirectorCommand`]) and
 //! the show files that script them ([`show::ShowFile`]), the canonical signals sources write and
 //! the performer's solver reads ([`signals`]), the payloads commands carry ([`looks`],
-//! [`settings`]) and the load policy ([`background`]). It depends on no other Ling Stage crate
+//! [`settings`]), the load policy ([`background`]) and the check every network listener makes
+//! before it binds ([`net`]). It depends on no other Ling Stage crate
 //! except the effect-plugin API (`ling-stage-fx`), whose parameter type commands carry.
 //!
 //! The crates above it follow the data flow: sources (`ling-mocap`, `ling-tracking`,
@@ -19,6 +20,7 @@ use bevy::prelude::*;
 
 pub mod background;
 pub mod looks;
+pub mod net;
 pub mod settings;
 pub mod show;
 pub mod signals;

@@ -246,9 +246,15 @@ fn receive_loop(
 /// Decodes one UDP packet into `pending`, the frame being assembled, counting what was wrong
 /// with it in `stats`. Returns true when the packet completes a frame (it carried bones or
 /// `/VMC/Ext/Blend/Apply`); the caller then takes `pending` away. A packet that is not OSC, is
-/// cut short, or carries more than 2 048 messages is counted as malformed and changes nothing.
+/// cut short, nests bundles or arrays deeper than [`ling_core::net::MAX_OSC_NESTING`], or
+/// carries more than 2 048 messages is counted as malformed and changes nothing.
 /// This is what the receiving thread runs on every packet; the fuzzer calls it directly.
 pub fn read_packet(bytes: &[u8], pending: &mut VmcFrame, stats: &VmcStats) -> bool {
+    // Nested too deep, the decoder would overflow the receiving thread's stack.
+    if !ling_core::net::osc_nesting_within(bytes, ling_core::net::MAX_OSC_NESTING) {
+        stats.malformed.fetch_add(1, Ordering::Relaxed);
+        return false;
+    }
     // A bundle whose last element is cut short decodes "successfully" up to the cut, with
     // bytes left over: that is a truncated packet, and it is dropped whole.
     let packet = match rosc::decoder::decode_udp(bytes) {

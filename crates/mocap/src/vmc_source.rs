@@ -33,6 +33,9 @@ pub struct VmcSettings {
     pub listen: Option<SocketAddr>,
     /// Address to stream the performer to, if any.
     pub send: Option<SocketAddr>,
+    /// Whether `listen` may be an address other than loopback (the user's `--allow-network`);
+    /// without it such an address is refused ([`ling_core::net::check_listen`]).
+    pub allow_network: bool,
 }
 
 /// The state of VMC input and output, for the panel and benchmarks.
@@ -105,7 +108,13 @@ fn start_vmc(
 ) {
     let Some(settings) = settings else { return };
     if let Some(addr) = settings.listen {
-        match VmcReceiver::start(addr) {
+        let started = match ling_core::net::check_listen("VMC", addr, settings.allow_network) {
+            Ok(()) => VmcReceiver::start(addr).map_err(|e| {
+                format!("cannot listen for VMC on {addr}: {e} (is another app using the port?)")
+            }),
+            Err(refused) => Err(refused.to_string()),
+        };
+        match started {
             Ok(receiver) => {
                 info!("VMC: listening on {}", receiver.addr);
                 health.listening = Some(receiver.addr);
@@ -119,10 +128,7 @@ fn start_vmc(
                     rate_window: (Instant::now(), 0),
                 });
             }
-            Err(e) => {
-                let message = format!(
-                    "cannot listen for VMC on {addr}: {e} (is another app using the port?)"
-                );
+            Err(message) => {
                 error!("{message}; the show goes on without VMC input");
                 health.error = Some(message);
             }
@@ -279,7 +285,7 @@ mod tests {
         crate::spawn_test_performer(&mut app);
         app.insert_resource(VmcSettings {
             listen: Some("127.0.0.1:0".parse().unwrap()),
-            send: None,
+            ..default()
         });
         app.update();
         let addr = app
@@ -353,5 +359,74 @@ mod tests {
             arm(&mut app).dot(expected).abs() > 0.999,
             "back to the show's motion"
         );
+    }
+
+    #[test]
+    fn a_network_address_is_refused_without_allow_network() {
+        let start = |allow_network: bool| {
+            let mut app = App::new();
+            app.add_plugins((MinimalPlugins, ling_core::plugin, crate::plugin));
+            app.insert_resource(VmcSettings {
+                listen: Some("0.0.0.0:0".parse().unwrap()),
+                send: None,
+                allow_network,
+            });
+            app.update();
+            app.world().resource::<VmcHealth>().clone()
+        };
+        let refused = start(false);
+        assert_eq!(refused.listening, None);
+        let error = refused.error.expect("an error says why");
+        assert!(
+            error.contains("0.0.0.0:0") && error.contains("--allow-network"),
+            "{error}"
+        );
+        let allowed = start(true);
+        assert!(
+            allowed.listening.is_some_and(|a| a.ip().is_unspecified()),
+            "{allowed:?}"
+        );
+        assert_eq!(allowed.error, None);
+    }
+
+    /// One UDP datagram (at most 65 507 bytes) of OSC nested as deep as it fits: bundles in
+    /// bundles, or arrays in arrays in one message's type tags.
+    fn deepest_packets() -> [Vec<u8>; 2] {
+        let mut bundle = b"/VMC/Ext/OK\0,i\0\0\0\0\0\x01".to_vec();
+        for _ in 0..65_507 / 20 - 1 {
+            let mut outer = b"#bundle\0\0\0\0\0\0\0\0\x01".to_vec();
+            outer.extend_from_slice(&(bundle.len() as u32).to_be_bytes());
+            outer.extend_from_slice(&bundle);
+            bundle = outer;
+        }
+        let levels = (65_507 - 64) / 2;
+        let mut array = b"/VMC/Ext/OK\0,".to_vec();
+        array.extend(std::iter::repeat_n(b'[', levels));
+        array.extend(std::iter::repeat_n(b']', levels));
+        array.push(0);
+        while array.len() % 4 != 0 {
+            array.push(0);
+        }
+        [bundle, array]
+    }
+
+    #[test]
+    fn the_deepest_packets_a_datagram_holds_are_malformed_not_a_crash() {
+        // On a thread with the receiver's stack (the default 2 MiB), as the receiver runs it.
+        let malformed = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let stats = crate::vmc::VmcStats::default();
+                let mut pending = VmcFrame::default();
+                for packet in deepest_packets() {
+                    assert!(packet.len() <= 65_507);
+                    assert!(!crate::vmc::read_packet(&packet, &mut pending, &stats));
+                }
+                stats.malformed.load(Ordering::Relaxed)
+            })
+            .unwrap()
+            .join()
+            .expect("the decoding thread survives");
+        assert_eq!(malformed, 2);
     }
 }

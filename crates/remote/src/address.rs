@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use ling_core::looks::{CameraShot, ShotRef};
-use ling_core::show::{ActiveShow, DirectorCommand, EmoteSpec, GestureSpec, find_cue};
+use ling_core::show::{ActiveShow, DirectorCommand, EmoteSpec, GestureSpec, ShowFile, find_cue};
 use ling_stage_fx::{EffectParams, EffectRegistry, ParamValue};
 use rosc::{OscMessage, OscType};
 
@@ -226,7 +226,8 @@ pub fn command_for(message: &OscMessage) -> Result<Option<DirectorCommand>, Stri
 }
 
 /// Checks a command against the running show before it is applied: the cue a number names,
-/// the light look, the effect and its parameters. `Err` says what is missing.
+/// the light look, the effect and its parameters, and that the files it names (a show to
+/// load, a gesture's BVH) stay inside the show's folder. `Err` says what is wrong.
 pub fn check_against_show(
     command: &DirectorCommand,
     show: Option<&ActiveShow>,
@@ -256,6 +257,14 @@ pub fn check_against_show(
             }
             _ => Ok(()),
         },
+        // Files stay inside the running show's folder (without a show, the current folder)
+        // unless the user allowed otherwise.
+        DirectorCommand::LoadShow(_) | DirectorCommand::Gesture(_) => {
+            let none = ShowFile::default();
+            show.map_or(&none, |s| &s.0)
+                .check_command_paths(command)
+                .map_err(|e| e.to_string())
+        }
         _ => Ok(()),
     }
 }
@@ -833,5 +842,35 @@ mod tests {
             .contains("no effect")
         );
         assert_eq!(check(DirectorCommand::Go), Ok(()));
+    }
+
+    #[test]
+    fn files_a_remote_names_stay_inside_the_show_folder() {
+        let dir = std::env::temp_dir().join(format!("ling-remote-paths-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("show.ron"), "(name: \"s\", duration: 4.0)").unwrap();
+        std::fs::write(dir.join("shrug.bvh"), "x").unwrap();
+        let show = ActiveShow(ShowFile::load(&dir.join("show.ron")).unwrap());
+        let check = |address: &str, arg: &str| {
+            let command = cmd(address, vec![s(arg)]);
+            check_against_show(&command, Some(&show), None)
+        };
+        assert_eq!(check("/ling/gesture", "shrug.bvh"), Ok(()));
+        assert_eq!(check("/ling/gesture", "wave"), Ok(()));
+        let inside = dir.join("show.ron").display().to_string();
+        assert_eq!(check("/ling/load", &inside), Ok(()));
+        for (address, arg) in [
+            ("/ling/gesture", "../../etc/passwd.bvh"),
+            ("/ling/gesture", "/etc/x.bvh"),
+            ("/ling/load", "/etc/passwd"),
+            ("/ling/load", "../../../../../../etc/passwd"),
+        ] {
+            let err = check(address, arg).unwrap_err();
+            assert!(
+                err.contains(&format!("\"{arg}\"")) && err.contains("--allow-paths-outside-show"),
+                "{address} {arg}: {err}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -112,6 +112,9 @@ pub struct RemoteSettings {
     /// Also send the state to this port on each client's host (TouchOSC listens on a port of
     /// its own); without it the state goes only to the port the client sent from.
     pub feedback_port: Option<u16>,
+    /// Whether `listen` may be an address other than loopback (the user's `--allow-network`);
+    /// without it such an address is refused ([`ling_core::net::check_listen`]).
+    pub allow_network: bool,
 }
 
 impl Default for RemoteSettings {
@@ -120,6 +123,7 @@ impl Default for RemoteSettings {
             listen: DEFAULT_LISTEN,
             allow: Vec::new(),
             feedback_port: None,
+            allow_network: false,
         }
     }
 }
@@ -210,6 +214,14 @@ fn start_remote(
 ) {
     let Some(settings) = settings else { return };
     status.allow = settings.allow.clone();
+    if let Err(refused) =
+        ling_core::net::check_listen("remote", settings.listen, settings.allow_network)
+    {
+        let message = refused.to_string();
+        error!("{message}; the show goes on without remote control");
+        status.error = Some(message);
+        return;
+    }
     match server::Server::start(settings.listen, settings.allow.clone()) {
         Ok(server) => {
             let addr = server.addr;
@@ -478,6 +490,7 @@ mod tests {
             listen: "127.0.0.1:0".parse().unwrap(),
             allow: vec![],
             feedback_port,
+            allow_network: false,
         });
         app.update();
         let addr = app
@@ -653,5 +666,34 @@ mod tests {
         assert!(status.listening.is_none());
         assert!(status.error.as_deref().unwrap().contains("cannot listen"));
         assert!(status.summary().contains("not listening"));
+    }
+
+    #[test]
+    fn a_network_address_needs_allow_network() {
+        let start = |allow_network: bool| {
+            let mut app = App::new();
+            app.add_plugins((MinimalPlugins, ling_core::plugin, plugin));
+            app.insert_resource(RemoteSettings {
+                listen: "0.0.0.0:0".parse().unwrap(),
+                allow_network,
+                ..default()
+            });
+            app.update();
+            app.world().resource::<RemoteStatus>().clone()
+        };
+        let refused = start(false);
+        assert!(refused.listening.is_none());
+        let error = refused.error.clone().expect("an error says why");
+        assert!(
+            error.contains("0.0.0.0:0") && error.contains("--allow-network"),
+            "{error}"
+        );
+        let allowed = start(true);
+        assert!(
+            allowed.listening.is_some_and(|a| a.ip().is_unspecified()),
+            "{:?}",
+            allowed.listening
+        );
+        assert!(allowed.error.is_none(), "{:?}", allowed.error);
     }
 }

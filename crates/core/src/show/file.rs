@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::DirectorCommand;
+use super::paths::{PathOutsideShow, PathPolicy, confine};
 use ling_stage_fx::{EffectParams, EffectRegistry};
 
 use crate::looks::{FixedShot, LightLook, ShotRef};
@@ -459,8 +460,91 @@ impl ShowFile {
         }
     }
 
-    /// Parses show text; `path` is only used to name the file in errors.
+    /// The file a path named in the show (or in a command to it) leads to, resolved against
+    /// the show file's folder, if it stays inside that folder or the user allowed paths
+    /// outside it ([`PathPolicy::current`]).
+    pub fn confine(&self, path: &Path) -> Result<PathBuf, PathOutsideShow> {
+        confine(&self.base_dir, path, PathPolicy::current())
+    }
+
+    /// Checks the files a command names against the show's folder (see [`ShowFile::confine`]):
+    /// the motion of `PlayMotion`, the avatar of `SwitchPerformer`, a gesture's BVH, and the
+    /// show `LoadShow` opens (a path relative to the current folder, as typed in the console).
+    pub fn check_command_paths(&self, command: &DirectorCommand) -> Result<(), PathOutsideShow> {
+        self.check_command_paths_with(command, PathPolicy::current())
+    }
+
+    fn check_command_paths_with(
+        &self,
+        command: &DirectorCommand,
+        policy: PathPolicy,
+    ) -> Result<(), PathOutsideShow> {
+        let inside = |p: &Path| confine(&self.base_dir, p, policy).map(|_| ());
+        match command {
+            DirectorCommand::PlayMotion { motion, .. } => {
+                motion_paths(motion).into_iter().try_for_each(|p| inside(p))
+            }
+            DirectorCommand::SwitchPerformer(PerformerSpec::Avatar { path }) => inside(path),
+            DirectorCommand::Gesture(gesture)
+                if gesture.clip.to_ascii_lowercase().ends_with(".bvh") =>
+            {
+                inside(Path::new(&gesture.clip))
+            }
+            DirectorCommand::LoadShow(path) => {
+                let from_here = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                confine(&self.base_dir, &from_here, policy)
+                    .map(|_| ())
+                    .map_err(|e| PathOutsideShow {
+                        path: path.clone(),
+                        ..e
+                    })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks every file the show names (performer, motion, audio, and the commands of its
+    /// cues and hotkeys) against its folder under `policy`; the error names the line.
+    fn check_paths(&self, text: &str, path: &Path, policy: PathPolicy) -> Result<(), ShowError> {
+        let invalid = |e: PathOutsideShow| ShowError::Invalid {
+            path: path.to_owned(),
+            line: line_of(text, &e.path.display().to_string()),
+            message: e.to_string(),
+        };
+        let inside = |p: &Path| {
+            confine(&self.base_dir, p, policy)
+                .map(|_| ())
+                .map_err(invalid)
+        };
+        if let PerformerSpec::Avatar { path } = &self.performer {
+            inside(path)?;
+        }
+        for p in motion_paths(&self.motion) {
+            inside(p)?;
+        }
+        if let Some(audio) = &self.audio {
+            inside(audio)?;
+        }
+        let commands = self
+            .cues
+            .iter()
+            .map(|cue| &cue.command)
+            .chain(self.hotkeys.values());
+        for command in commands {
+            self.check_command_paths_with(command, policy)
+                .map_err(invalid)?;
+        }
+        Ok(())
+    }
+
+    /// Parses show text; `path` is only used to name the file in errors. The files it names
+    /// must stay inside its folder unless the user allowed otherwise ([`PathPolicy::current`]).
     pub fn parse(text: &str, path: &Path) -> Result<Self, ShowError> {
+        Self::parse_with(text, path, PathPolicy::current())
+    }
+
+    /// Parses show text under an explicit [`PathPolicy`] for the files it names.
+    pub fn parse_with(text: &str, path: &Path, policy: PathPolicy) -> Result<Self, ShowError> {
         let mut show: ShowFile =
             ron::Options::default()
                 .from_str(text)
@@ -478,6 +562,7 @@ impl ShowFile {
             path: path.to_owned(),
             text: text.to_owned(),
         };
+        show.check_paths(text, path, policy)?;
         show.validate(text, path)?;
         Ok(show)
     }
@@ -657,6 +742,17 @@ impl ShowFile {
             }
         }
         Ok(())
+    }
+}
+
+/// The files a motion names: a BVH and its bone map, or a take's folder.
+fn motion_paths(motion: &MotionSpec) -> Vec<&Path> {
+    match motion {
+        MotionSpec::Bvh { path, bone_map, .. } => std::iter::once(path.as_path())
+            .chain(bone_map.as_deref())
+            .collect(),
+        MotionSpec::Take { path } => vec![path.as_path()],
+        _ => Vec::new(),
     }
 }
 

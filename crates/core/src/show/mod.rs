@@ -19,6 +19,7 @@ use crate::settings::{Calibrate, PhysicsSettings, TrackingTuning};
 
 mod cuelist;
 mod file;
+pub mod paths;
 
 pub use cuelist::{CueRunner, Waiting, cue_number, find_cue};
 
