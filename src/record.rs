@@ -1,6 +1,7 @@
 //! `ling-stage record`: a show run headless in real time, recorded as a take.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bevy::prelude::*;
@@ -12,7 +13,9 @@ use ling_mocap::vmc_source::VmcSettings;
 
 /// Runs a show headless in real time and records it (and any VMC input) as a take in
 /// `takes_dir`: for capture sessions that need no picture. Stops after `seconds`, or when the
-/// process is ended (the take then keeps everything up to its last checkpoint).
+/// process is ended (the take then keeps everything up to its last checkpoint). A recording
+/// that fails (the disk fills up) ends the command with that error, which names the take and
+/// what it keeps: recording is all this command does.
 pub fn record_headless(
     show: ShowFile,
     show_path: &Path,
@@ -42,31 +45,45 @@ pub fn record_headless(
         out.write(DirectorCommand::StartRecording);
     });
     app.insert_resource(StopAfter(seconds));
+    let failure = Failure::default();
+    app.insert_resource(failure.clone());
     app.add_systems(Update, stop_after.after(AppSystems::Capture));
     match app.run() {
         AppExit::Success => Ok(()),
-        AppExit::Error(code) => anyhow::bail!("recording stopped with error code {code}"),
+        AppExit::Error(code) => match failure.0.lock().ok().and_then(|mut f| f.take()) {
+            Some(message) => anyhow::bail!("{message}"),
+            None => anyhow::bail!("recording stopped with error code {code}"),
+        },
     }
 }
 
 #[derive(Resource)]
 struct StopAfter(Option<f64>);
 
+/// Why the recording failed, handed out of the app when it exits.
+#[derive(Resource, Clone, Default)]
+struct Failure(Arc<Mutex<Option<String>>>);
+
 fn stop_after(
     time: Res<Time<Real>>,
     limit: Res<StopAfter>,
     mut recording: ResMut<Recording>,
+    failure: Res<Failure>,
     mut exit: MessageWriter<AppExit>,
     mut announced: Local<bool>,
 ) {
-    if !*announced {
-        if let Some(r) = &recording.recorder {
+    if let Some(r) = &recording.recorder {
+        if !*announced {
             println!("recording take to {}", r.dir.display());
             *announced = true;
-        } else if let Some(e) = &recording.last_error {
-            eprintln!("error: {e}");
-            exit.write(AppExit::error());
         }
+    } else if let Some(e) = &recording.last_error {
+        // The take could not start, or its writer stopped (a full disk).
+        if let Ok(mut f) = failure.0.lock() {
+            f.get_or_insert_with(|| e.clone());
+        }
+        exit.write(AppExit::error());
+        return;
     }
     let Some(limit) = limit.0 else { return };
     if time.elapsed_secs_f64() >= limit {

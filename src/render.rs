@@ -11,6 +11,13 @@
 //! request a screenshot of the stage camera's image, update the app, wait for the GPU. The
 //! frame time is fixed (`TimeUpdateStrategy::ManualDuration`) and held at zero while pipelines
 //! compile, so the same show renders the same frames however long warm-up takes.
+//!
+//! Nothing half-written ever carries a final name: each PNG frame is written under a hidden
+//! temporary name and renamed, and the video is encoded to a hidden partial file beside the
+//! output ([`partial_path`]) and renamed over the output once ffmpeg has finished. A render
+//! that is killed (`kill -9`, a power cut) leaves the previous output, if any, untouched, and
+//! its encoder dies with it; the next render of the same output removes the leftovers and
+//! starts over.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -162,6 +169,17 @@ pub fn frames_dir_for(out: &Path) -> PathBuf {
     out.with_file_name(format!("{stem}_frames"))
 }
 
+/// The name a video is encoded under until it is complete: hidden, beside `out`, with the
+/// same extension (so ffmpeg picks the same container): `out/show.mp4` is encoded as
+/// `out/.show.partial.mp4`, then renamed to `out/show.mp4`.
+pub fn partial_path(out: &Path) -> PathBuf {
+    let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("render");
+    match out.extension().and_then(|e| e.to_str()) {
+        Some(ext) => out.with_file_name(format!(".{stem}.partial.{ext}")),
+        None => out.with_file_name(format!(".{stem}.partial")),
+    }
+}
+
 /// Path of frame `i` in a frames folder.
 pub fn frame_path(dir: &Path, i: u32) -> PathBuf {
     dir.join(format!("frame_{i:05}.png"))
@@ -194,6 +212,13 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     // Before any frame renders: a render that cannot be encoded as asked fails at once.
     let format = video_format(&options.out, alpha)?;
     let dir = frames_dir_for(&options.out);
+    // A render of the same output that was killed left a partial video (and some frames,
+    // cleared below): this render starts over.
+    let partial = partial_path(&options.out);
+    if partial.exists() {
+        std::fs::remove_file(&partial)
+            .with_context(|| format!("cannot remove {}", partial.display()))?;
+    }
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
@@ -280,6 +305,8 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         std::thread::spawn(move || -> anyhow::Result<()> {
             for (i, mut frame) in rx {
                 let path = frame_path(&dir, i);
+                // Written under a hidden name, then renamed: a frame file is whole or absent.
+                let part = dir.join(format!(".frame_{i:05}.png.part"));
                 let frame = match fill {
                     BackdropFill::Stage => {
                         image::DynamicImage::ImageRgba8(frame).into_rgb8().into()
@@ -294,7 +321,9 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
                     }
                 };
                 frame
-                    .save_with_format(&path, image::ImageFormat::Png)
+                    .save_with_format(&part, image::ImageFormat::Png)
+                    .with_context(|| format!("cannot write frame {}", part.display()))?;
+                std::fs::rename(&part, &path)
                     .with_context(|| format!("cannot write frame {}", path.display()))?;
                 written.fetch_add(1, Ordering::SeqCst);
             }
@@ -544,7 +573,9 @@ fn has_encoder(name: &str) -> bool {
 }
 
 /// Encodes `dir/frame_%05d.png` to `out` with ffmpeg in `format`, at `kbps` (or constant
-/// quality), with the show's audio from `audio.1` seconds in (AAC; Opus in WebM).
+/// quality), with the show's audio from `audio.1` seconds in (AAC; Opus in WebM). ffmpeg
+/// writes [`partial_path`]`(out)`, renamed to `out` when it succeeds and removed when it fails;
+/// it is killed if this process dies.
 pub fn encode_as(
     dir: &Path,
     fps: u32,
@@ -635,7 +666,12 @@ pub fn encode_as(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let output = Command::new("ffmpeg")
+    let partial = partial_path(out);
+    let mut command = Command::new("ffmpeg");
+    // An encoder whose render died has nothing to finish: its partial file is discarded.
+    #[cfg(unix)]
+    ling_broadcast::session::end_with_parent(&mut command, libc::SIGKILL);
+    let output = command
         .args(["-y", "-hide_banner", "-loglevel", "error", "-framerate"])
         .arg(fps.to_string())
         .arg("-i")
@@ -662,17 +698,24 @@ pub fn encode_as(
             None => Vec::new(),
         })
         .args(codec)
-        .arg(out)
+        .arg(&partial)
         .output()
         .context("cannot run ffmpeg")?;
     if !output.status.success() {
+        let _ = std::fs::remove_file(&partial);
         bail!(
             "ffmpeg failed to encode {}: {}",
             out.display(),
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    Ok(())
+    std::fs::rename(&partial, out).with_context(|| {
+        format!(
+            "cannot rename the finished video {} to {}",
+            partial.display(),
+            out.display()
+        )
+    })
 }
 
 /// Seconds a mid-show render plays before its start without drawing.

@@ -25,6 +25,16 @@
 //! A file target never loses an earlier attempt's recording: the first attempt writes the file
 //! asked for (replacing an old one, as `render` does), a retry writes `name-2.ext` (the first
 //! free name; nothing is overwritten after the first attempt).
+//!
+//! ffmpeg never outlives the show. When ling-stage dies, even by `kill -9`, ffmpeg's inputs
+//! close: a file's ffmpeg reads the end of its picture and sound, writes the file's end (its
+//! last fragment, its index) and exits, so a recorded copy stays playable; file containers are
+//! written to survive even ffmpeg being killed too (fragmented MP4 and MOV, Matroska, MPEG-TS,
+//! each packet flushed). A stream's ffmpeg may be blocked on a stalled network, where the end
+//! of its input would go unnoticed: it is started with [`end_with_parent`] and `SIGKILL`.
+//! (Not `SIGTERM` for files: Linux sends the parent-death signal once for every thread of the
+//! dying process the child is handed on to, and ffmpeg exits at once, without finishing its
+//! file, on its fourth signal.)
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -532,6 +542,11 @@ fn connect(shared: &Arc<Shared>, target: &OutputTarget) -> Ended {
             });
         }
     }
+    // Killed, the show takes a stream's encoder with it. A file's finishes on the end of its
+    // input, which comes when this process dies.
+    if target.kind != TargetKind::File {
+        end_with_parent(&mut command, libc::SIGKILL);
+    }
     // Stale sound from before this connection would put the sound late.
     lock(&shared.audio).clear();
     let mut child = match command.spawn() {
@@ -613,6 +628,38 @@ fn connect(shared: &Arc<Shared>, target: &OutputTarget) -> Ended {
         error,
         was_on_air: link.on_air.load(Ordering::Acquire),
     }
+}
+
+/// Makes the process `command` starts receive `signal` when the thread that starts it ends,
+/// which includes this whole process being killed (`kill -9`, the out-of-memory killer): an
+/// encoder never lingers after the show that fed it. Linux's `PR_SET_PDEATHSIG` ties the child
+/// to the starting *thread*, so start the command from a thread that outlives it (one that
+/// waits for it). Elsewhere this does nothing. The signal may come more than once (once for
+/// every thread of the dying process the child is handed on to): ffmpeg takes a fourth
+/// `SIGTERM` or `SIGINT` as a hard exit, so `SIGKILL` is the honest choice for it.
+pub fn end_with_parent(command: &mut Command, signal: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: the closure runs in the forked child before exec, where only
+        // async-signal-safe calls are allowed: `prctl` and `getppid` are system calls that
+        // allocate nothing and take no lock, and the error is built from a raw errno without
+        // allocating.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent died between fork and prctl: nobody would signal, so do not start.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (command, signal);
 }
 
 /// Waits for the child to exit; on a stop or a failed write, ends it (closing its inputs

@@ -416,6 +416,11 @@ pub fn ffmpeg_args(target: &OutputTarget, settings: &StreamSettings, alpha: bool
         // The silent track never ends: stop with the picture.
         push(&["-shortest"]);
     }
+    if target.kind == TargetKind::File {
+        // Each packet goes to the file as it is muxed, not held in a buffer: a recording cut
+        // off (ffmpeg killed with the show) keeps everything but its last moments.
+        push(&["-flush_packets", "1"]);
+    }
 
     let extension = target.extension();
     let ext = extension.as_deref().unwrap_or("");
@@ -507,7 +512,19 @@ pub fn ffmpeg_args(target: &OutputTarget, settings: &StreamSettings, alpha: bool
                 } else {
                     push_all(&mut args, &["-an"]);
                 }
-                push_all(&mut args, &["-f", "mov"]);
+                // Fragmented, a second a fragment (every ProRes frame is a keyframe), so a
+                // recording cut off by a crash plays up to its last fragment.
+                push_all(
+                    &mut args,
+                    &[
+                        "-movflags",
+                        "+empty_moov+default_base_moof",
+                        "-frag_duration",
+                        "1000000",
+                        "-f",
+                        "mov",
+                    ],
+                );
             }
             "webm" => {
                 pad(&mut args);
@@ -576,7 +593,16 @@ pub fn ffmpeg_args(target: &OutputTarget, settings: &StreamSettings, alpha: bool
                             "mp4",
                         ],
                     ),
-                    "mov" => push_all(&mut args, &["-f", "mov"]),
+                    // Fragmented like MP4: a crash keeps what was recorded.
+                    "mov" => push_all(
+                        &mut args,
+                        &[
+                            "-movflags",
+                            "+frag_keyframe+empty_moov+default_base_moof",
+                            "-f",
+                            "mov",
+                        ],
+                    ),
                     "mkv" => push_all(&mut args, &["-f", "matroska"]),
                     "ts" => push_all(&mut args, &["-f", "mpegts"]),
                     _ => push_all(&mut args, &["-f", "flv"]),
@@ -814,6 +840,7 @@ mod tests {
             mp4.contains("-movflags +frag_keyframe+empty_moov+default_base_moof -f mp4 rec.mp4")
         );
         assert!(mp4.contains("-f f32le -ar 44100 -ac 1 -i pipe:3") && mp4.contains("-c:a aac"));
+        assert!(mp4.contains("-flush_packets 1"), "{mp4}");
         assert!(
             mp4.contains(" -y "),
             "the session names the file (fresh names for retries): {mp4}"
@@ -824,9 +851,19 @@ mod tests {
             mov.contains("-c:v prores_ks -profile:v 4444 -pix_fmt yuva444p10le"),
             "{mov}"
         );
-        assert!(mov.ends_with("-f mov key.mov"), "{mov}");
+        assert!(
+            mov.ends_with(
+                "-movflags +empty_moov+default_base_moof -frag_duration 1000000 -f mov key.mov"
+            ),
+            "a crash keeps what was recorded: {mov}"
+        );
         let opaque_mov = args_of("key.mov", 30, Some(48000), false);
         assert!(opaque_mov.contains("libx264") && !opaque_mov.contains("prores"));
+        assert!(
+            opaque_mov
+                .ends_with("-movflags +frag_keyframe+empty_moov+default_base_moof -f mov key.mov"),
+            "{opaque_mov}"
+        );
 
         let webm = args_of("key.webm", 30, None, true);
         assert!(
