@@ -208,6 +208,40 @@ fn record_on_a_full_disk_ends_with_the_error_and_keeps_the_take() {
     assert_eq!(loaded.poses.len(), frames_kept(error_line));
 }
 
+#[test]
+fn a_take_started_on_a_full_disk_says_the_disk_is_full() {
+    let disk = match SmallDisk::mount(64) {
+        Ok(disk) => disk,
+        Err(why) => {
+            println!("SKIPPED a take started on a full disk: {why}");
+            return;
+        }
+    };
+    // Fill the disk to the last byte.
+    let filler = disk.path.join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 4096];
+    use std::io::Write;
+    while file.write_all(&block).is_ok() {}
+    drop(file);
+    let takes = disk.path.join("takes");
+    let mut child = bin()
+        .args(["record", "scenes/demo.ron", "--seconds", "30", "--takes"])
+        .arg(&takes)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (ok, text) = wait_with_limit(&mut child, Duration::from_secs(120));
+    println!("{}", last_lines(&text, 1));
+    assert!(!ok, "no take could start:\n{text}");
+    assert!(
+        text.contains(&format!("error: take {}", takes.display()))
+            && text.contains("the disk is full"),
+        "the error names the take and the full disk:\n{text}"
+    );
+}
+
 /// Waits for `child` (killing it after `limit`): whether it succeeded, and its output.
 fn wait_with_limit(child: &mut Child, limit: Duration) -> (bool, String) {
     let started = Instant::now();

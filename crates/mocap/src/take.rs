@@ -82,6 +82,15 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> TakeError {
     }
 }
 
+/// A file or folder that could not be written, saying so plainly when the disk is full.
+fn write_err(path: &Path, e: std::io::Error) -> TakeError {
+    if is_disk_full(&e) {
+        io_err(path, format!("the disk is full ({e})"))
+    } else {
+        io_err(path, e)
+    }
+}
+
 /// Whether `e` says the disk (or the user's quota) is full.
 fn is_disk_full(e: &std::io::Error) -> bool {
     matches!(
@@ -143,7 +152,7 @@ const CHECKPOINT: Duration = Duration::from_secs(1);
 impl TakeRecorder {
     /// Creates the take folder and starts the writer thread.
     pub(crate) fn start(dir: &Path, name: &str, show: &Path, fps: u32) -> Result<Self, TakeError> {
-        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
         if dir.join("take.ron").exists() {
             return Err(io_err(dir, "already holds a take; choose another folder"));
         }
@@ -173,15 +182,16 @@ impl TakeRecorder {
         let count_at = header.find("Frames: ").expect("header has a frame count") as u64 + 8;
         let body_len = header.len() as u64;
         let body_path = dir.join("body.bvh");
-        let mut body = File::create(&body_path).map_err(|e| io_err(&body_path, e))?;
+        let mut body = File::create(&body_path).map_err(|e| write_err(&body_path, e))?;
         body.write_all(header.as_bytes())
-            .map_err(|e| io_err(&body_path, e))?;
+            .map_err(|e| write_err(&body_path, e))?;
         let face_path = dir.join("face.csv");
-        let mut face = BufWriter::new(File::create(&face_path).map_err(|e| io_err(&face_path, e))?);
-        writeln!(face, "{}", face_header()).map_err(|e| io_err(&face_path, e))?;
+        let mut face =
+            BufWriter::new(File::create(&face_path).map_err(|e| write_err(&face_path, e))?);
+        writeln!(face, "{}", face_header()).map_err(|e| write_err(&face_path, e))?;
         let commands_path = dir.join("commands.ron");
         let commands =
-            BufWriter::new(File::create(&commands_path).map_err(|e| io_err(&commands_path, e))?);
+            BufWriter::new(File::create(&commands_path).map_err(|e| write_err(&commands_path, e))?);
         write_info(dir, &info)?;
 
         let (tx, rx) = crossbeam_channel::unbounded();
@@ -404,7 +414,7 @@ impl Writer {
 
 /// Writes `take.ron` atomically (temp file, then rename).
 fn write_info(dir: &Path, info: &TakeInfo) -> Result<(), TakeError> {
-    write_info_io(dir, info).map_err(|(path, e)| io_err(&path, e))
+    write_info_io(dir, info).map_err(|(path, e)| write_err(&path, e))
 }
 
 fn write_info_io(dir: &Path, info: &TakeInfo) -> Result<(), WriteFailure> {
