@@ -599,8 +599,19 @@ fn broadcast_and_kill(names: &[&str], kill: Kill) -> (tempfile::TempDir, Vec<Pat
         files.len(),
         "one ffmpeg per copy: {encoders:?}"
     );
-    // A few seconds on air, so each copy holds a keyframe or two.
+    // A few seconds on air, so each copy holds a keyframe or two (a fragment written: more
+    // than the file's header), however slowly a busy machine encodes.
     std::thread::sleep(Duration::from_secs(5));
+    let size = |f: &PathBuf| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+    let started = Instant::now();
+    while files.iter().any(|f| size(f) < 16 * 1024) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the copies never grew: {:?}",
+            files.iter().map(size).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     match kill {
         Kill::Show => broadcasting.child.kill().unwrap(), // SIGKILL
         Kill::ShowAndEncoders => {
