@@ -100,10 +100,12 @@ fn publish_credits(
 }
 
 /// An avatar file being read for a performer switch.
-type AvatarLoad = Background<Result<avatar::AvatarFile, avatar::AvatarError>>;
+type AvatarLoad = Background<Result<avatar_scene::StagedAvatar, avatar::AvatarError>>;
 
 /// Swaps the performer when asked. Avatar files are read off the frame thread (live); a file
-/// that cannot be read is reported and the current performer stays.
+/// that cannot be read (missing, cut short, not an avatar) is reported naming it and the
+/// current performer stays. A new avatar comes on stage only once its scene has loaded and
+/// its rig is bound (`avatar_scene`); until then the current performer goes on.
 #[allow(clippy::too_many_arguments)]
 fn switch_performer(
     mut commands: Commands,
@@ -111,6 +113,7 @@ fn switch_performer(
     show: Option<Res<ActiveShow>>,
     policy: Option<Res<LoadPolicy>>,
     performers: Query<Entity, With<Performer>>,
+    incoming: Query<(Entity, &avatar_scene::AvatarLoading)>,
     assets: Option<Res<AssetServer>>,
     mut meshes: Option<ResMut<Assets<Mesh>>>,
     mut materials: Option<ResMut<Assets<StandardMaterial>>>,
@@ -132,6 +135,7 @@ fn switch_performer(
                     .map(|s| s.0.resolve(path))
                     .unwrap_or_else(|| path.clone());
                 status.loading = Some(path.display().to_string());
+                status.error = None; // the last switch's error is old news
                 *pending = Some(Background::start("avatar-load", policy, move || {
                     avatar_scene::stage_avatar(&path)
                 }));
@@ -150,7 +154,7 @@ fn switch_performer(
         status.loading = None;
     }
     let avatar = match loaded {
-        Some(Ok(file)) => Some(file),
+        Some(Ok(staged)) => Some(staged),
         Some(Err(e)) => {
             error!("{e}; the current performer stays");
             status.error = Some(e.to_string());
@@ -158,30 +162,44 @@ fn switch_performer(
         }
         None => None,
     };
-    if ready.is_none() && avatar.is_none() {
+    if let Some(staged) = avatar {
+        // The newest avatar asked for is the one that comes on; one still loading is dropped.
+        for (e, loading) in &incoming {
+            loading.cancel(&mut commands, e);
+        }
+        match &assets {
+            Some(assets) => {
+                status.error = None;
+                status.loading = Some(staged.file.path.display().to_string());
+                avatar_scene::spawn_avatar(&mut commands, assets, staged);
+            }
+            None => {
+                status.error = Some(format!(
+                    "{}: avatars need the renderer (no asset server here)",
+                    staged.file.path.display()
+                ));
+            }
+        }
         return;
     }
+    let Some(spec) = ready else {
+        return;
+    };
     for e in &performers {
         commands.entity(e).despawn();
     }
+    for (e, loading) in &incoming {
+        loading.cancel(&mut commands, e);
+    }
     status.error = None;
-    match (ready, avatar) {
-        (_, Some(file)) => match &assets {
-            Some(assets) => {
-                avatar_scene::spawn_avatar(&mut commands, assets, file);
-            }
-            None => status.error = Some("avatars need the renderer (no asset server here)".into()),
-        },
-        (Some(PerformerSpec::BuiltIn), None) => {
-            spawn_ling(
-                &mut commands,
-                meshes.as_deref_mut(),
-                materials.as_deref_mut(),
-                bindposes.as_deref_mut(),
-                costume.is_none(),
-            );
-        }
-        _ => {}
+    if spec == PerformerSpec::BuiltIn {
+        spawn_ling(
+            &mut commands,
+            meshes.as_deref_mut(),
+            materials.as_deref_mut(),
+            bindposes.as_deref_mut(),
+            costume.is_none(),
+        );
     }
 }
 
@@ -386,6 +404,151 @@ mod tests {
         app.update();
         assert_eq!(count(&mut app), 1, "Ling is back");
         assert!(app.world().resource::<PerformerStatus>().error.is_none());
+    }
+
+    /// Switching to an avatar file deleted or cut short before it is read, or whose staged copy
+    /// vanishes before the asset server loads it: each time the error names the file, the
+    /// current performer stays on stage and the frames go on; a later switch to a good file
+    /// brings that avatar on (loaded through Bevy's glTF loader, its rig bound) and Ling goes.
+    #[test]
+    fn an_avatar_deleted_or_cut_short_while_switched_to_leaves_the_performer_on_stage() {
+        use std::time::{Duration, Instant};
+        let good = ling_testkit::repo_root()
+            .join("../shared/data/avatars/VRMC_vrm_expressions_isBinary_Overrides.vrm");
+        if !good.exists() {
+            ling_testkit::skip(format!(
+                "avatar switch faults: {} not found",
+                good.display()
+            ));
+            return;
+        }
+        let bytes = std::fs::read(&good).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = App::new();
+        avatar_scene::register_avatar_source(&mut app, &ling_core::show::ShowFile::default())
+            .unwrap();
+        app.add_plugins((
+            MinimalPlugins,
+            TransformPlugin,
+            AssetPlugin::default(),
+            bevy::image::ImagePlugin::default(),
+            bevy::world_serialization::WorldSerializationPlugin,
+            bevy::mesh::MeshPlugin,
+            bevy::gltf::GltfPlugin::default(),
+            ling_core::plugin,
+            plugin,
+        ));
+        app.insert_resource(LoadPolicy::Background);
+        app.finish();
+        app.cleanup();
+        app.update();
+        let performers = |app: &mut App| {
+            let world = app.world_mut();
+            world
+                .query::<&Performer>()
+                .iter(world)
+                .map(|p| p.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(performers(&mut app), ["Ling"]);
+        let frames = std::cell::Cell::new(0u32);
+        let switch = |app: &mut App, path: &std::path::Path| -> Option<String> {
+            app.world_mut()
+                .write_message(DirectorCommand::SwitchPerformer(PerformerSpec::Avatar {
+                    path: path.to_owned(),
+                }));
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(30) {
+                app.update();
+                frames.set(frames.get() + 1);
+                let status = app.world().resource::<PerformerStatus>().clone();
+                if let Some(e) = status.error {
+                    return Some(e);
+                }
+                if status.loading.is_none() && performers(app) != ["Ling"] {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            panic!("the switch to {} never ended", path.display());
+        };
+
+        // Deleted before it is read.
+        let gone = dir.path().join("gone.vrm");
+        std::fs::write(&gone, &bytes).unwrap();
+        std::fs::remove_file(&gone).unwrap();
+        let e = switch(&mut app, &gone).expect("an error");
+        println!("deleted: {e}");
+        assert!(e.contains("gone.vrm"), "{e}");
+        assert_eq!(performers(&mut app), ["Ling"], "Ling stays on stage");
+
+        // Cut short (half of it) before it is read.
+        let cut = dir.path().join("cut.vrm");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let e = switch(&mut app, &cut).expect("an error");
+        println!("cut short: {e}");
+        assert!(e.contains("cut.vrm") && e.contains("short"), "{e}");
+        assert_eq!(performers(&mut app), ["Ling"]);
+
+        // Read, checked and staged; the staged copy vanishes before the asset server loads
+        // it (no frame runs between the two).
+        let staged = dir.path().join("staged.vrm");
+        std::fs::write(&staged, &bytes).unwrap();
+        app.world_mut()
+            .write_message(DirectorCommand::SwitchPerformer(PerformerSpec::Avatar {
+                path: staged.clone(),
+            }));
+        app.update(); // the switch starts reading it
+        let prefix = format!("staged-{}-", std::process::id());
+        let start = Instant::now();
+        let mut wiped = false;
+        while !wiped && start.elapsed() < Duration::from_secs(10) {
+            for entry in std::fs::read_dir(avatar_scene::staging_dir())
+                .unwrap()
+                .flatten()
+            {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.starts_with(&prefix) && name.ends_with(".glb") {
+                    std::fs::remove_file(entry.path()).unwrap();
+                    wiped = true;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(wiped, "the copy was staged");
+        let start = Instant::now();
+        let e = loop {
+            app.update();
+            frames.set(frames.get() + 1);
+            if let Some(e) = app.world().resource::<PerformerStatus>().error.clone() {
+                break e;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "no verdict");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        println!("staged copy gone: {e}");
+        assert!(
+            e.contains("staged.vrm") && e.contains("could not be loaded"),
+            "{e}"
+        );
+        assert_eq!(performers(&mut app), ["Ling"]);
+        assert!(app.world().resource::<PerformerStatus>().loading.is_none());
+
+        // A good file afterwards comes on stage.
+        assert_eq!(switch(&mut app, &good), None);
+        let on_stage = performers(&mut app);
+        println!("good file: {on_stage:?} after {} frames", frames.get());
+        assert_eq!(on_stage.len(), 1);
+        assert_ne!(on_stage, ["Ling"]);
+        let world = app.world_mut();
+        assert_eq!(
+            world
+                .query_filtered::<(), (With<Performer>, With<avatar_scene::AvatarRig>)>()
+                .iter(world)
+                .count(),
+            1,
+            "its rig is bound"
+        );
     }
 
     #[test]

@@ -90,13 +90,19 @@ pub struct AvatarFile {
 impl AvatarFile {
     /// Reads an avatar file, and its expression-map sidecar if there is one.
     pub fn load(path: &Path) -> Result<Self, AvatarError> {
+        Self::load_bytes(path).map(|(avatar, _)| avatar)
+    }
+
+    /// Reads an avatar file and its sidecar, and returns the bytes it was read from too, so
+    /// what is staged for the renderer is exactly what was checked.
+    pub(crate) fn load_bytes(path: &Path) -> Result<(Self, Vec<u8>), AvatarError> {
         let bytes = std::fs::read(path).map_err(|source| AvatarError::Io {
             path: path.to_owned(),
             source,
         })?;
         let mut avatar = Self::parse(&bytes, path)?;
         avatar.expression_map = Self::load_expression_map(path)?;
-        Ok(avatar)
+        Ok((avatar, bytes))
     }
 
     /// Reads an avatar from bytes; `path` names it in errors.

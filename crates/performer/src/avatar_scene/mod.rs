@@ -22,7 +22,7 @@ use bevy::world_serialization::WorldAssetRoot;
 use crate::avatar::{AvatarError, AvatarFile};
 use ling_core::AppSystems;
 use ling_core::show::{ActiveShow, PerformerSpec};
-use ling_core::signals::{ExpressionWeights, HumanoidPose, Performer};
+use ling_core::signals::{ExpressionWeights, HumanoidPose};
 
 mod expressions;
 mod rig;
@@ -35,7 +35,7 @@ use rig::{apply_avatar_expressions, apply_avatar_pose, bind_avatar_rig};
 const SOURCE: &str = "avatar";
 
 /// The cache folder avatar files are staged in.
-fn staging_dir() -> PathBuf {
+pub(crate) fn staging_dir() -> PathBuf {
     ling_core::cache_dir().join("avatars")
 }
 
@@ -60,68 +60,124 @@ pub fn register_avatar_source(
     Ok(())
 }
 
-/// Reads an avatar file and copies it where the asset source finds it.
-pub(crate) fn stage_avatar(src: &Path) -> Result<AvatarFile, AvatarError> {
-    let file = AvatarFile::load(src)?;
+/// An avatar file read, checked and copied where the asset source finds it.
+pub(crate) struct StagedAvatar {
+    /// What the file describes.
+    pub(crate) file: AvatarFile,
+    /// The copy's name in the staging folder (unique to this staging).
+    asset: String,
+}
+
+/// Reads an avatar file and copies it where the asset source finds it: the bytes that were
+/// checked are the ones written (a file cut short or deleted after the check cannot reach
+/// the renderer), under a name of their own (a file changed under the same name is loaded
+/// afresh, not taken from the asset server's cache). The copy goes once the scene is loaded.
+pub(crate) fn stage_avatar(src: &Path) -> Result<StagedAvatar, AvatarError> {
+    static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let (file, bytes) = AvatarFile::load_bytes(src)?;
     let dir = staging_dir();
     std::fs::create_dir_all(&dir).map_err(|source| AvatarError::Io {
         path: dir.clone(),
         source,
     })?;
-    std::fs::copy(src, dir.join(staged_name(src))).map_err(|source| AvatarError::Io {
-        path: src.to_owned(),
-        source,
-    })?;
-    Ok(file)
-}
-
-/// Spawns a performer for a staged avatar; its rig is bound once the scene has spawned.
-pub(crate) fn spawn_avatar(
-    commands: &mut Commands,
-    assets: &AssetServer,
-    file: AvatarFile,
-) -> Entity {
-    let scene_path = format!("{SOURCE}://{}", staged_name(&file.path));
-    let root = commands
-        .spawn((
-            Name::new(file.meta.title.clone()),
-            Transform::default(),
-            Visibility::default(),
-            HumanoidPose::default(),
-            ExpressionWeights::default(),
-            Performer {
-                name: file.meta.title.clone(),
-                bones: Vec::new(),
-            },
-        ))
-        .id();
-    let scene = commands
-        .spawn((
-            WorldAssetRoot(assets.load(GltfAssetLabel::Scene(0).from_asset(scene_path))),
-            ChildOf(root),
-        ))
-        .id();
-    commands.entity(root).insert(AvatarLoading { file, scene });
-    root
-}
-
-fn staged_name(src: &Path) -> String {
     let stem = src
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "avatar".into());
-    format!("{stem}.glb")
+    let n = STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let asset = format!("{stem}-{}-{n}.glb", std::process::id());
+    let part = dir.join(format!("{asset}.part"));
+    std::fs::write(&part, &bytes)
+        .and_then(|()| std::fs::rename(&part, dir.join(&asset)))
+        .map_err(|source| AvatarError::Io {
+            path: part.clone(),
+            source,
+        })?;
+    Ok(StagedAvatar { file, asset })
+}
+
+/// Removes a staged copy once the asset server is done with it.
+pub(crate) fn unstage(asset: &str) {
+    let _ = std::fs::remove_file(staging_dir().join(asset));
+}
+
+/// Spawns the root of an incoming avatar, hidden: it becomes the performer (and the
+/// performers before it leave) once its scene has spawned and its rig is bound; if the asset
+/// server cannot load it, it goes and the current performer stays.
+pub(crate) fn spawn_avatar(
+    commands: &mut Commands,
+    assets: &AssetServer,
+    staged: StagedAvatar,
+) -> Entity {
+    let StagedAvatar { file, asset } = staged;
+    let scene_path = format!("{SOURCE}://{asset}");
+    let handle = assets.load(GltfAssetLabel::Scene(0).from_asset(scene_path));
+    let root = commands
+        .spawn((
+            Name::new(file.meta.title.clone()),
+            Transform::default(),
+            Visibility::Hidden,
+            HumanoidPose::default(),
+            ExpressionWeights::default(),
+        ))
+        .id();
+    let scene = commands
+        .spawn((WorldAssetRoot(handle.clone()), ChildOf(root)))
+        .id();
+    commands.entity(root).insert(AvatarLoading {
+        file,
+        scene,
+        asset,
+        handle: handle.id().untyped(),
+    });
+    root
 }
 
 /// The avatar description waiting to be spawned (inserted by [`register_avatar_source`]).
 #[derive(Resource, Default)]
-pub(crate) struct PendingAvatar(pub(crate) Option<AvatarFile>);
+pub(crate) struct PendingAvatar(pub(crate) Option<StagedAvatar>);
 
 /// An avatar whose scene has not finished spawning yet.
 #[derive(Component)]
 pub(crate) struct AvatarLoading {
     file: AvatarFile,
     scene: Entity,
+    /// The staged copy's name, removed once loaded.
+    asset: String,
+    /// The scene asset, watched for a failed load.
+    handle: bevy::asset::UntypedAssetId,
+}
+
+impl AvatarLoading {
+    /// Leaves the stage unloaded (a newer switch replaced it): its root goes, with its copy.
+    pub(crate) fn cancel(&self, commands: &mut Commands, root: Entity) {
+        unstage(&self.asset);
+        commands.entity(root).despawn();
+    }
+}
+
+/// An avatar the asset server could not load goes (the current performer stays) and the
+/// switch's status says why, naming the file.
+fn watch_avatar_loads(
+    mut commands: Commands,
+    assets: Option<Res<AssetServer>>,
+    loading: Query<(Entity, &AvatarLoading)>,
+    mut status: ResMut<crate::PerformerStatus>,
+) {
+    let Some(assets) = assets else { return };
+    for (root, pending) in &loading {
+        if let bevy::asset::LoadState::Failed(e) = assets.load_state(pending.handle) {
+            let message = format!(
+                "{}: the avatar could not be loaded for the stage ({e})",
+                pending.file.path.display()
+            );
+            error!("{message}; the current performer stays");
+            status.error = Some(message);
+            status.loading = None;
+            unstage(&pending.asset);
+            commands.entity(root).despawn();
+        }
+    }
 }
 
 /// Spawns the show's avatar at startup (staged by [`register_avatar_source`]), binds avatar rigs
@@ -132,7 +188,9 @@ pub(crate) fn plugin(app: &mut App) {
         .add_systems(
             Update,
             (
-                bind_avatar_rig.in_set(AppSystems::Ingest),
+                (watch_avatar_loads, bind_avatar_rig)
+                    .chain()
+                    .in_set(AppSystems::Ingest),
                 (apply_avatar_pose, apply_avatar_expressions).in_set(AppSystems::Solve),
             ),
         );

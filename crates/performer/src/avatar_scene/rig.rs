@@ -10,7 +10,9 @@ use bevy::prelude::*;
 use super::AvatarLoading;
 use super::expressions::{gaze_from_arkit, resolve_expressions};
 use crate::avatar::{AvatarFile, LookAtKind, RangeMap};
-use ling_core::signals::{ExpressionWeights, HumanBone, HumanoidPose, leg_length, rest_alignment};
+use ling_core::signals::{
+    ExpressionWeights, HumanBone, HumanoidPose, Performer, leg_length, rest_alignment,
+};
 
 /// A bound avatar rig, on the performer root: how each humanoid bone maps onto the avatar's
 /// nodes and rest pose, and which morph weights each expression moves. The built-in performer
@@ -101,7 +103,9 @@ fn rest_in_root(
         .fold(Transform::IDENTITY, |acc, t| acc.mul_transform(*t))
 }
 
-/// Waits for the avatar's scene, then finds its humanoid nodes and binds the rig.
+/// Waits for the avatar's scene, then finds its humanoid nodes and binds the rig; the avatar
+/// then becomes the performer, shown, and the performers before it leave the stage.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn bind_avatar_rig(
     mut commands: Commands,
     loading: Query<(Entity, &AvatarLoading)>,
@@ -110,6 +114,8 @@ pub(super) fn bind_avatar_rig(
     transforms: Query<&Transform>,
     parents: Query<&ChildOf>,
     morphs: Query<(), With<MorphWeights>>,
+    performers: Query<Entity, With<Performer>>,
+    mut status: ResMut<crate::PerformerStatus>,
 ) {
     for (root, pending) in &loading {
         // Every node entity under the scene, by name.
@@ -231,9 +237,21 @@ pub(super) fn bind_avatar_rig(
             }
         );
         alias_emotions(&mut expressions);
+        for old in &performers {
+            commands.entity(old).despawn();
+        }
+        super::unstage(&pending.asset);
+        status.loading = None;
         commands
             .entity(root)
             .remove::<AvatarLoading>()
+            .insert((
+                Performer {
+                    name: file.meta.title.clone(),
+                    bones: Vec::new(),
+                },
+                Visibility::Inherited,
+            ))
             .insert(AvatarRig {
                 bones,
                 rest_local,
