@@ -45,7 +45,7 @@ fn performer_pose(app: &mut App) -> HumanoidPose {
 fn osc_string(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
     out.push(0);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
