@@ -204,7 +204,7 @@ fn record_on_a_full_disk_ends_with_the_error_and_keeps_the_take() {
         .lines()
         .find(|l| l.contains("the disk is full"))
         .unwrap();
-    assert!(loaded.poses.len() > 0);
+    assert!(!loaded.poses.is_empty());
     assert_eq!(loaded.poses.len(), frames_kept(error_line));
 }
 
