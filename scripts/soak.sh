@@ -24,9 +24,12 @@
 # compares resident memory before, after the first round and after the last switch.
 #
 # Everything runs under `nice -n 10` (the machine has other work). Environment: SOAK_SIZE
-# (WxH of the program, default 320x180), SOAK_FPS (output rate, default 30), SOAK_WARMUP
+# (WxH of the program, default 320x180), SOAK_BIN (a ling-stage binary to run instead of
+# building one), SOAK_FPS (output rate, default 30), SOAK_WARMUP
 # (seconds on air excluded from the memory fit, default 120), SWITCH_WAIT (seconds after a
-# switch to Ling or nobody, default 2; an avatar switch waits until its rig is bound).
+# switch to Ling or nobody, default 2; an avatar switch waits until its rig is bound, at most
+# AVATAR_WAIT seconds, default 180: at nice 10 on a busy software renderer a new avatar's
+# pipelines can take minutes to compile).
 set -euo pipefail
 # Bash reads a script while it runs it: run from a copy, so editing this file mid-soak is safe.
 if [ -z "${SOAK_REPO:-}" ]; then
@@ -54,6 +57,7 @@ SIZE="${SOAK_SIZE:-320x180}"
 FPS="${SOAK_FPS:-30}"
 WARMUP="${SOAK_WARMUP:-120}"
 SWITCH_WAIT="${SWITCH_WAIT:-2}"
+AVATAR_WAIT="${AVATAR_WAIT:-180}"
 
 bash scripts/setup.sh
 if ! command -v gnuplot >/dev/null 2>&1; then
@@ -63,12 +67,17 @@ if ! command -v gnuplot >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null
 fi
-if ! cargo build --bin ling-stage; then
-    [ -x "$CARGO_TARGET_DIR/debug/ling-stage" ] || exit 1
-    echo "soak: the build failed (work in progress in the tree?); using the binary built before" >&2
+if [ -n "${SOAK_BIN:-}" ]; then
+    echo "soak: running $SOAK_BIN (SOAK_BIN), not building"
+else
+    if ! cargo build --bin ling-stage; then
+        [ -x "$CARGO_TARGET_DIR/debug/ling-stage" ] || exit 1
+        echo "soak: the build failed (work in progress in the tree?); using the binary built before" >&2
+    fi
+    SOAK_BIN="$CARGO_TARGET_DIR/debug/ling-stage"
 fi
 # A copy of the binary: builds during a long soak must not change what runs.
-cp "$CARGO_TARGET_DIR/debug/ling-stage" "$OUT/ling-stage"
+cp "$SOAK_BIN" "$OUT/ling-stage"
 BIN="$OUT/ling-stage"
 export PYTHONPATH="$LING_CACHE/python${PYTHONPATH:+:$PYTHONPATH}"
 PY="nice -n 10 python3"
@@ -259,7 +268,8 @@ if [ ${#AVATARS[@]} -eq 0 ]; then
 fi
 {
     echo '('
-    echo '    name: "Switches", duration: 12.0, performer: BuiltIn, motion: BuiltInDemo,'
+    # Long enough not to loop during the test.
+    echo '    name: "Switches", duration: 3600.0, performer: BuiltIn, motion: BuiltInDemo,'
     echo '    lights: { "house": (key: 0.6, rim: 0.4, wash: 0.6, lanterns: 0.8, ambient: 0.5) },'
     echo '    cues: ['
     echo '        (at: 0.0, command: LightCue(name: "house")),'
@@ -278,10 +288,9 @@ fi
     echo '    ],'
     echo ')'
 } >"$SHOW_DIR/switches.ron"
-PERFORMER_CUES=$((${#AVATARS[@]} + 2))
 LOG="$OUT/broadcast.log"
 CSV="$OUT/switches.csv"
-echo "soak: $COUNT avatar switches (${AVATARS[*]:-none}, Ling, nobody) and $COUNT motion switches; output in $OUT"
+echo "soak: $COUNT performer switches (${AVATARS[*]:-no avatar files}, Ling, nobody, in turn) and $COUNT motion switches; output in $OUT"
 nice -n 10 "$BIN" broadcast "$SHOW_DIR/switches.ron" --loop \
     --width "${SIZE%x*}" --height "${SIZE#*x}" --fps "$FPS" \
     --out "udp://127.0.0.1:9?pkt_size=1316" \
@@ -304,22 +313,37 @@ LING_CUE=$((100 + ${#AVATARS[@]}))
 # An avatar switch is done when the log says its rig is bound (or that it failed); a later
 # switch would otherwise replace one still loading.
 bound() { grep -c "humanoid bones bound\|the current performer stays" "$LOG" || true; }
+switch_to_avatar() { # cue, seconds to wait at most; true when it was bound in time
+    local had waited=0
+    had=$(bound)
+    remote "/ling/cue $1"
+    while [ "$(bound)" -le "$had" ] && [ "$waited" -lt "$2" ]; do sleep 1; waited=$((waited + 1)); done
+    sleep 1
+    [ "$waited" -lt "$2" ]
+}
+# Each avatar once first: those that never come on stage are left out of the cycle (and named).
+CYCLE=()
+SKIPPED=()
+for k in "${!AVATARS[@]}"; do
+    if switch_to_avatar $((100 + k)) "$AVATAR_WAIT"; then CYCLE+=($((100 + k))); else SKIPPED+=("${AVATARS[$k]}"); fi
+done
+if [ ${#SKIPPED[@]} -gt 0 ]; then
+    echo "soak: these avatars never came on stage within $AVATAR_WAIT s and are left out: ${SKIPPED[*]}"
+fi
+CYCLE+=("$LING_CUE" $((LING_CUE + 1)))
+remote "/ling/cue $LING_CUE"
+sleep "$SWITCH_WAIT"
 loaded=0
 timeouts=0
 for i in $(seq 1 "$COUNT"); do
-    k=$(((i - 1) % PERFORMER_CUES))
-    if [ "$k" -lt "${#AVATARS[@]}" ]; then
-        had=$(bound)
-        remote "/ling/cue $((100 + k))"
-        waited=0
-        while [ "$(bound)" -le "$had" ] && [ "$waited" -lt 120 ]; do sleep 1; waited=$((waited + 1)); done
-        if [ "$waited" -ge 120 ]; then timeouts=$((timeouts + 1)); else loaded=$((loaded + 1)); fi
-        sleep 1
+    cue=${CYCLE[$(((i - 1) % ${#CYCLE[@]}))]}
+    if [ "$cue" -lt "$LING_CUE" ]; then
+        if switch_to_avatar "$cue" "$AVATAR_WAIT"; then loaded=$((loaded + 1)); else timeouts=$((timeouts + 1)); fi
     else
-        remote "/ling/cue $((100 + k))"
+        remote "/ling/cue $cue"
         sleep "$SWITCH_WAIT"
     fi
-    if [ "$i" -eq "$PERFORMER_CUES" ]; then
+    if [ "$i" -eq "${#CYCLE[@]}" ]; then
         first=$(settle 5 "after first round" "$i")
     fi
     if [ $((i % 10)) -eq 0 ]; then
@@ -332,6 +356,10 @@ after_avatars=$(settle 20 "after avatar switches" "$COUNT")
 for i in $(seq 1 "$COUNT"); do
     remote "/ling/cue $((200 + (i - 1) % 4))"
     sleep 1
+    if [ $((i % 10)) -eq 0 ]; then
+        echo "motion,$i,$(rss_kb "$SHOW_PID")" >>"$CSV"
+        echo "soak: $i motion switches, $(($(rss_kb "$SHOW_PID") / 1024)) MB"
+    fi
 done
 remote "/ling/cue 202"
 after=$(settle 20 "after motion switches" "$COUNT")
@@ -340,9 +368,10 @@ wait "$SHOW_PID" 2>/dev/null || true
 SHOW_PID=""
 grep -E '^remote:' "$LOG" || true
 {
-    echo "performer switches: $COUNT over ${PERFORMER_CUES} performers (${AVATARS[*]:-no avatar files}, Ling, nobody); $loaded avatars loaded and bound, $timeouts not within 120 s"
+    echo "performer switches: $COUNT in turn over ${#CYCLE[@]} performers (cues ${CYCLE[*]}: avatars, Ling, nobody); $loaded avatar switches bound, $timeouts not within $AVATAR_WAIT s"
+    if [ ${#SKIPPED[@]} -gt 0 ]; then echo "left out (never came on stage): ${SKIPPED[*]}"; fi
     echo "resident memory before: $((before / 1024)) MB"
-    echo "after the first round (each performer once): $((${first:-0} / 1024)) MB"
+    echo "after the first round (each avatar tried once, then each performer of the cycle once): $((${first:-0} / 1024)) MB"
     echo "after $COUNT avatar switches (back on Ling): $((after_avatars / 1024)) MB ($(((after_avatars - ${first:-$before}) / 1024)) MB since the first round)"
     echo "after $COUNT motion switches: $((after / 1024)) MB ($(((after - after_avatars) / 1024)) MB over the motion switches)"
     grep -c "the current performer stays" "$LOG" | sed 's/^/avatar switches refused: /' || true
