@@ -11,7 +11,10 @@
 //! included.
 //!
 //! The world steps in the fixed 60 Hz schedule with a fixed time step and a fixed insertion
-//! order, so the same take gives the same cloth every time.
+//! order, so the same take gives the same cloth every time. Each piece has a rapier world of
+//! its own with its own copy of the body's colliders, so the pieces step in parallel on up to
+//! [`CostumeWorld::threads`] threads (`LING_CLOTH_THREADS`, by default the machine's cores)
+//! and the cloth is the same, bit for bit, whatever the count.
 //!
 //! The parts, by file:
 //!
@@ -41,6 +44,6 @@ pub use body::{BodyCapsule, ling_body, world_bones};
 pub use garments::{door_curtain, ling_sleeve};
 pub use plugin::ClothPanel;
 pub use spec::{ClothAnchor, ClothGroup, ClothSpec};
-pub use world::CostumeWorld;
+pub use world::{CostumeWorld, THREADS_ENV};
 
 pub(crate) use plugin::plugin;

@@ -272,3 +272,79 @@ fn sleeves_stay_outside_the_body_under_cmu_motion_and_repeat_exactly() {
         "the same motion gives the same cloth"
     );
 }
+
+/// Every piece the stage knows (both sleeves, the four back flags, two door curtains) on a
+/// performer turning on the spot in a gusting breeze, stepped on `threads` threads; returns
+/// every particle position after `steps` steps, as bits.
+fn costume_on_threads(threads: usize, steps: usize) -> Vec<[u32; 3]> {
+    let pose = HumanoidPose::default();
+    let bones_at = |turn: f32| {
+        world_bones(
+            &Transform::from_rotation(Quat::from_rotation_y(turn)),
+            &pose,
+        )
+    };
+    let bones = bones_at(0.0);
+    let mut world = CostumeWorld::default();
+    world.set_threads(threads);
+    world.set_body(&ling_body(), &bones);
+    let mut specs = vec![ling_sleeve(1.0), ling_sleeve(-1.0)];
+    specs.extend(ling_back_flags());
+    for spec in specs {
+        let ClothAnchor::Bone(bone) = spec.anchor else {
+            unreachable!("the costume hangs from bones")
+        };
+        world.add_cloth(spec, bones[bone.index()]);
+    }
+    for x in [-1.0, 1.0] {
+        world.add_cloth(
+            super::garments::door_curtain(1.1, 2.5, 5.0, 0.03),
+            Transform::from_xyz(x, 1.3, -1.0),
+        );
+    }
+    let settings = PhysicsSettings::default();
+    world.configure(ClothGroup::Sleeves, settings.sleeves);
+    world.configure(ClothGroup::Curtains, settings.curtains);
+    world.configure(ClothGroup::Flags, settings.flags);
+    for step in 0..steps {
+        let bones = bones_at(1.2 * (step as f32 * 0.05).sin());
+        let wind = Vec3::new(1.5 * (step as f32 * 0.1).sin(), 0.0, 0.5);
+        world.step(&bones, wind);
+    }
+    world
+        .all_positions()
+        .iter()
+        .map(|p| p.to_array().map(f32::to_bits))
+        .collect()
+}
+
+/// The pieces step in worlds of their own, shared among threads: how many threads (and
+/// which piece lands on which) must not change a single bit of the cloth.
+#[test]
+fn cloth_is_bit_identical_whatever_the_thread_count() {
+    let one = costume_on_threads(1, 120);
+    let two = costume_on_threads(2, 120);
+    let again = costume_on_threads(2, 120);
+    let three = costume_on_threads(3, 120);
+    assert_eq!(one.len(), 2 * 80 + 4 * 35 + 2 * 168);
+    // The cloth moved: a test of nothing would pass as well.
+    let rest = costume_on_threads(1, 0);
+    let moved = one.iter().zip(&rest).filter(|(a, b)| a != b).count();
+    assert!(moved > one.len() / 2, "only {moved} particles moved");
+    let differ = |a: &[[u32; 3]], b: &[[u32; 3]]| a.iter().zip(b).filter(|(x, y)| x != y).count();
+    assert_eq!(differ(&one, &two), 0, "1 thread vs 2 threads");
+    assert_eq!(differ(&two, &again), 0, "2 threads, run twice");
+    assert_eq!(differ(&one, &three), 0, "1 thread vs 3 threads");
+}
+
+/// The thread count starts from `LING_CLOTH_THREADS` or the machine, and a count of zero
+/// means one.
+#[test]
+fn cloth_thread_count_is_a_setting() {
+    let mut world = CostumeWorld::default();
+    assert!(world.threads() >= 1);
+    world.set_threads(0);
+    assert_eq!(world.threads(), 1);
+    world.set_threads(2);
+    assert_eq!(world.threads(), 2);
+}
