@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy::render::renderer::RenderAdapterInfo;
 use ling_stage::LingStagePlugins;
-use ling_stage::render::{self, RenderOptions};
+use ling_stage::render;
 use ling_stage::show::{ClockMode, ShowClock, ShowFile, insert_show};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -109,29 +109,8 @@ pub fn run(
             }
         }
     }
-    let render_frames = if wanted("render") { render_frames } else { 0 };
-    if render_frames > 0 {
-        let dir = tempfile::tempdir()?;
-        let options = RenderOptions {
-            out: dir.path().join("bench.png"),
-            width,
-            height,
-            fps: 30,
-            frames: Some(render_frames),
-            start: 2.0,
-            keep_frames: true,
-            progress: false,
-            ..RenderOptions::default()
-        };
-        let report = render::render(show.clone(), &options)?;
-        println!(
-            "| offline render {}×{} ({} frames, PNG written) | {:.2} frames/s ({:.0} ms/frame) |",
-            width,
-            height,
-            report.frames,
-            report.fps(),
-            1000.0 / report.fps()
-        );
+    if wanted("render") && render_frames > 0 {
+        crate::bench_render::run(&show, render_frames, (width, height))?;
     }
     if wanted("broadcast") && broadcast_seconds > 0.0 {
         broadcast_cost(&show, (width, height), broadcast_seconds)?;
@@ -276,11 +255,9 @@ fn chain_steps() {
     }
 }
 
-/// Rapier cloth step time against the number of particles, on one thread and on two: the
-/// built-in performer's two water sleeves (160 particles) turning on the spot, plus door
-/// curtains (168 particles each) hung 1.5 m apart across the stage. The two worlds are built
-/// alike and stepped in turn, so both see the same machine load, and their cloth is compared
-/// bit for bit.
+/// Rapier cloth step time against the number of particles: the built-in performer's two
+/// water sleeves (160 particles) turning on the spot, plus door curtains (168 particles each)
+/// hung 1.5 m apart across the stage, one core.
 fn cloth_steps() {
     use ling_stage::physics::cloth::{self, ClothAnchor, ClothGroup, CostumeWorld};
     use ling_stage::settings::PhysicsSettings;
@@ -291,10 +268,9 @@ fn cloth_steps() {
             &pose,
         )
     };
-    let build = |particles: usize, threads: usize| {
+    for particles in [500usize, 2_000, 8_000] {
         let bones = bones_at(0.0);
         let mut world = CostumeWorld::default();
-        world.set_threads(threads);
         world.set_body(&cloth::ling_body(), &bones);
         for side in [1.0, -1.0] {
             let spec = cloth::ling_sleeve(side);
@@ -313,79 +289,25 @@ fn cloth_steps() {
         let settings = PhysicsSettings::default();
         world.configure(ClothGroup::Sleeves, settings.sleeves);
         world.configure(ClothGroup::Curtains, settings.curtains);
-        (world, k + 2)
-    };
-    for particles in [500usize, 2_000, 8_000] {
-        let (mut one, pieces) = build(particles, 1);
-        let (mut two, _) = build(particles, 2);
         let steps = 120;
-        let (mut t1, mut t2) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
-        // CPU seconds the process spent in the timed steps of each world.
-        let mut cpu = [0.0f64; 2];
+        let mut times = Vec::with_capacity(steps);
         for step in 0..steps {
             let bones = bones_at(1.2 * (step as f32 * 0.05).sin());
             let wind = Vec3::new(1.5 * (step as f32 * 0.1).sin(), 0.0, 0.5);
-            for (k, (world, times)) in [(&mut one, &mut t1), (&mut two, &mut t2)]
-                .into_iter()
-                .enumerate()
-            {
-                let (start, cpu_start) = (Instant::now(), process_cpu_seconds());
-                world.step(&bones, wind);
-                times.push(start.elapsed().as_secs_f64() * 1000.0);
-                if step >= 20 {
-                    cpu[k] += process_cpu_seconds() - cpu_start;
-                }
-            }
+            let start = Instant::now();
+            world.step(&bones, wind);
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
         }
-        let cpu_ms = cpu.map(|s| s * 1000.0 / (steps - 20) as f64);
-        let same = one.all_positions() == two.all_positions();
         // The first steps settle the cloth from its rest shape; time the rest.
-        let settled = |times: &mut Vec<f64>| {
-            let s = &mut times[20..];
-            s.sort_by(f64::total_cmp);
-            (percentile(s, 0.5), percentile(s, 0.95))
-        };
-        let ((p50_1, p95_1), (p50_2, p95_2)) = (settled(&mut t1), settled(&mut t2));
-        let what = format!(
-            "rapier cloth step, {} particles in {pieces} pieces (2 sleeves on a turning body + curtains in a breeze)",
-            one.particle_count()
-        );
+        let settled = &mut times[20..];
+        settled.sort_by(f64::total_cmp);
         println!(
-            "| {what}, 1 thread: wall (p50 / p95); CPU (mean) | {p50_1:.2} / {p95_1:.2} ms; {:.2} ms |",
-            cpu_ms[0]
-        );
-        println!(
-            "| {what}, 2 threads: wall (p50 / p95); CPU (mean) | {p50_2:.2} / {p95_2:.2} ms; {:.2} ms |",
-            cpu_ms[1]
-        );
-        println!(
-            "| {what}, 2 threads ÷ 1 thread, same run (p50 / p95); cloth bit-identical | {:.2} / {:.2}; {} |",
-            p50_2 / p50_1,
-            p95_2 / p95_1,
-            if same { "yes" } else { "NO" }
+            "| rapier cloth step, {} particles (2 sleeves on a turning body + curtains in a breeze), one core (p50 / p95) | {:.2} / {:.2} ms |",
+            world.particle_count(),
+            percentile(settled, 0.5),
+            percentile(settled, 0.95)
         );
     }
-}
-
-/// CPU time this process has used, user and system, seconds (from `/proc/self/stat`, in
-/// clock ticks of 1/100 s: fine summed over many steps); zero where that cannot be read.
-fn process_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the command name (which may hold spaces) start at field 3, the state;
-    // utime and stime are fields 14 and 15.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Audio analysis cost per second of audio, on the shared LibriVox speech.

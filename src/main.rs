@@ -14,6 +14,7 @@ use ling_stage::render::{self, RenderOptions};
 use ling_stage::show::ShowFile;
 
 mod bench;
+mod bench_render;
 mod report;
 
 /// Ling Stage: a virtual idol on an opera stage, live or rendered offline.
@@ -111,8 +112,8 @@ enum Commands {
         #[arg(long, value_name = "FILE.bvh")]
         motion: Option<PathBuf>,
         /// Output video: .mp4, .mov or .mkv (H.264), .webm (VP9); with --alpha .mov (ProRes
-        /// 4444) or .webm (VP9 with alpha). PNG frames are written next to it while rendering;
-        /// any other name keeps the PNG frames only.
+        /// 4444) or .webm (VP9 with alpha). Frames go to ffmpeg raw, through a pipe; any other
+        /// name (or no ffmpeg) writes PNG frames in a folder beside it instead.
         #[arg(long, short)]
         out: PathBuf,
         /// Seconds of show to render (default: the whole show).
@@ -153,7 +154,7 @@ enum Commands {
         /// only the house around it is keyed). A plain render always shows the full stage.
         #[arg(long, value_name = "full|floor|performer", value_parser = ling_stage::stage::keying::SetVisibility::parse)]
         set: Option<ling_stage::stage::keying::SetVisibility>,
-        /// Keep the PNG frames after encoding.
+        /// Also write every frame as PNG, in a folder beside the video.
         #[arg(long)]
         keep_frames: bool,
         /// Picture quality: final (4× MSAA, bloom, 2048-texel shadows) or draft (no MSAA, no
@@ -234,7 +235,7 @@ enum Commands {
         #[arg(long, default_value_t = 600)]
         frames: u32,
         /// Frames to render for the render-speed measurement (0 to skip).
-        #[arg(long, default_value_t = 24)]
+        #[arg(long, default_value_t = 30)]
         render_frames: u32,
         #[arg(long, default_value_t = 1280)]
         width: u32,

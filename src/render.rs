@@ -1,6 +1,7 @@
 //! Offline rendering: the show through the normal render pipeline on a fixed step, frame by
-//! frame, to PNG files and then (with ffmpeg) to a video: H.264 (`.mp4`, `.mov`, `.mkv`) or VP9
-//! (`.webm`), or with a transparent background ProRes 4444 (`.mov`) or VP9 with alpha (`.webm`).
+//! frame, to a video through ffmpeg: H.264 (`.mp4`, `.mov`, `.mkv`) or VP9 (`.webm`), or with
+//! a transparent background ProRes 4444 (`.mov`) or VP9 with alpha (`.webm`); or to PNG
+//! frames (`--keep-frames`, a name that is not a video's, or no ffmpeg).
 //!
 //! A keyed render ([`RenderOptions::backdrop`]) clears the stage camera to transparent and
 //! hides the set as asked; the read-back picture (premultiplied by coverage) is then written
@@ -8,9 +9,13 @@
 //! ([`BackdropFill::Key`]).
 //!
 //! The loop is driven from here rather than by a runner: set the clock to frame `i / fps`,
-//! request a screenshot of the stage camera's image, update the app, wait for the GPU. The
-//! frame time is fixed (`TimeUpdateStrategy::ManualDuration`) and held at zero while pipelines
-//! compile, so the same show renders the same frames however long warm-up takes.
+//! request a screenshot of the stage camera's image, update the app, and wait for the GPU to
+//! finish the *previous* frame: the read-back of frame N overlaps the rendering of frame N+1.
+//! The frame time is fixed (`TimeUpdateStrategy::ManualDuration`) and held at zero while
+//! pipelines compile, so the same show renders the same frames however long warm-up takes.
+//! Read-back pixels go through a bounded channel to an encoder thread, which writes them raw
+//! (RGBA) to ffmpeg's standard input — no PNG encoded or decoded per frame — and, with
+//! `--keep-frames`, as PNG files too.
 //!
 //! Nothing half-written ever carries a final name: each PNG frame is written under a hidden
 //! temporary name and renamed, and the video is encoded to a hidden partial file beside the
@@ -30,7 +35,7 @@ use bevy::log::LogPlugin;
 use bevy::prelude::*;
 use bevy::render::pipelined_rendering::PipelinedRenderingPlugin;
 use bevy::render::render_resource::{PipelineCache, PollType};
-use bevy::render::renderer::RenderDevice;
+use bevy::render::renderer::{RenderDevice, RenderQueue};
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use bevy::render::{RenderApp, RenderPlugin};
 use bevy::time::TimeUpdateStrategy;
@@ -42,7 +47,7 @@ use ling_broadcast::preset::Preset;
 use ling_core::show::{ClockMode, ShowClock, ShowFile, insert_show};
 use ling_mocap::MotionPlayer;
 use ling_performer::avatar_scene::{avatar_loading, register_avatar_source};
-use ling_set::keying::{Backdrop, BackdropFill, key_over, unpremultiply};
+use ling_set::keying::{Backdrop, BackdropFill};
 use ling_set::{QualityRequest, StageOutput, StageQuality};
 
 /// What to render and where.
@@ -74,6 +79,12 @@ pub struct RenderOptions {
     /// Video bitrate (kbit/s), as a platform asks for; `None` encodes at constant quality.
     /// ProRes ignores it (its rate follows from the profile).
     pub video_kbps: Option<u32>,
+    /// Read every frame back and drop it: no video, no PNG files (benchmarks: the render
+    /// without its encode path).
+    pub discard: bool,
+    /// Record each render pass's time on the GPU (Bevy's `RenderDiagnosticsPlugin`, timestamp
+    /// queries) into [`RenderReport::passes`].
+    pub pass_timings: bool,
 }
 
 impl RenderOptions {
@@ -100,6 +111,8 @@ impl Default for RenderOptions {
             quality: QualityRequest::fixed(StageQuality::FINAL),
             backdrop: Backdrop::default(),
             video_kbps: None,
+            discard: false,
+            pass_timings: false,
         }
     }
 }
@@ -154,6 +167,12 @@ pub struct RenderReport {
     pub frames_dir: Option<PathBuf>,
     /// Why there is no video, if there is none.
     pub note: Option<String>,
+    /// Where the time of the frames went.
+    pub timings: FrameTimings,
+    /// With [`RenderOptions::pass_timings`]: each render pass's mean time over the last
+    /// frames (milliseconds, on the GPU where the renderer reports it, else on the CPU), the
+    /// costliest first.
+    pub passes: Vec<(String, f64)>,
 }
 
 impl RenderReport {
@@ -222,13 +241,19 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let name = show.name.clone();
 
     let motion = MotionPlayer::for_show(&show)?;
     let track = ling_audio::AudioTrack::for_show(&show)?;
     let audio_path = track.as_ref().map(|t| t.path.clone());
-    let mut app = build_app(show, width, height, options.quality, options.backdrop)?;
+    let mut app = build_app(
+        show,
+        width,
+        height,
+        options.quality,
+        options.backdrop,
+        options.pass_timings,
+    )?;
     app.insert_resource(motion);
     if let Some(track) = track {
         app.insert_resource(track);
@@ -293,68 +318,395 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         set_cameras_active(&mut app, true);
     }
 
-    // PNG encoding happens on a writer thread so the render loop never waits on the disk.
-    // The read-back picture is premultiplied by coverage (see `ling_set::keying`): keyed frames
-    // are finished here, off the render loop.
-    let (tx, rx) = crossbeam_channel::bounded::<(u32, image::RgbaImage)>(8);
-    let written = Arc::new(AtomicUsize::new(0));
-    let fill = options.backdrop.fill;
-    let writer = {
-        let dir = dir.clone();
-        let written = written.clone();
-        std::thread::spawn(move || -> anyhow::Result<()> {
-            for (i, mut frame) in rx {
-                let path = frame_path(&dir, i);
-                // Written under a hidden name, then renamed: a frame file is whole or absent.
-                let part = dir.join(format!(".frame_{i:05}.png.part"));
-                let frame = match fill {
-                    BackdropFill::Stage => {
-                        image::DynamicImage::ImageRgba8(frame).into_rgb8().into()
-                    }
-                    BackdropFill::Transparent => {
-                        unpremultiply(&mut frame);
-                        image::DynamicImage::ImageRgba8(frame)
-                    }
-                    BackdropFill::Key(key) => {
-                        key_over(&mut frame, key);
-                        image::DynamicImage::ImageRgba8(frame).into_rgb8().into()
-                    }
-                };
-                frame
-                    .save_with_format(&part, image::ImageFormat::Png)
-                    .with_context(|| format!("cannot write frame {}", part.display()))?;
-                std::fs::rename(&part, &path)
-                    .with_context(|| format!("cannot write frame {}", path.display()))?;
-                written.fetch_add(1, Ordering::SeqCst);
+    // Where the frames go: raw pixels to ffmpeg through a pipe, PNG files (kept, or when
+    // there is no video to make), or both.
+    let mut note = None;
+    let video = match format {
+        _ if options.discard => None,
+        None => {
+            note = Some(format!(
+                "{} is not a video file name (.mp4/.mov/.mkv/.webm): PNG frames only",
+                options.out.display()
+            ));
+            None
+        }
+        Some(format) => match ffmpeg_installed().and_then(|()| {
+            let audio = audio_path.as_deref().map(|p| (p, options.start));
+            output_args(&options.out, audio, format, options.video_kbps)
+        }) {
+            Ok(tail) => {
+                let mut args = base_args();
+                args.extend(ling_broadcast::target::raw_video_input(width, height, fps));
+                args.extend(tail);
+                Some(VideoJob {
+                    args,
+                    partial: partial.clone(),
+                    out: options.out.clone(),
+                })
             }
-            Ok(())
-        })
+            Err(e) => {
+                let why = format!("no video: {e}; PNG frames are written instead");
+                warn!("{why}");
+                note = Some(why);
+                None
+            }
+        },
     };
+    let png_dir =
+        (!options.discard && (options.keep_frames || video.is_none())).then(|| dir.clone());
+    if let Some(dir) = &png_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let encoder = Encoder::start(EncoderJob {
+        width,
+        height,
+        fill: options.backdrop.fill,
+        video,
+        png_dir: png_dir.clone(),
+        discard: options.discard,
+    })?;
 
     let bar = progress_bar(frames as u64, options.progress, &name);
-    let started = Instant::now();
-    for i in 0..frames {
-        {
-            let mut clock = app.world_mut().resource_mut::<ShowClock>();
-            clock.time = options.start + i as f64 / fps as f64;
-            clock.playing = true;
+    let start = options.start;
+    let run = run_frames(app, &target, frames, encoder, &bar, |app, i| {
+        let mut clock = app.world_mut().resource_mut::<ShowClock>();
+        clock.time = start + i as f64 / fps as f64;
+        clock.playing = true;
+    });
+    bar.finish_and_clear();
+    let run = match run {
+        Ok(run) => run,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(match &png_dir {
+                Some(dir) => e.context(format!("frames so far are in {}", dir.display())),
+                None => e,
+            });
         }
+    };
+    let encoded = run.video_written;
+    if !encoded && png_dir.is_none() && !options.discard {
+        bail!("no video was written and no frames kept");
+    }
+    Ok(RenderReport {
+        frames,
+        warmup_frames: warmup,
+        render_seconds: run.wall.as_secs_f64(),
+        video: encoded.then(|| options.out.clone()),
+        frames_dir: png_dir,
+        note,
+        timings: run.timings,
+        passes: run.passes,
+    })
+}
+
+/// Per-frame costs of a render, summed over its frames: what `bench --only render` prints.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrameTimings {
+    /// The main app's update: the show's simulation (motion, physics, lights, camera).
+    pub simulation: Duration,
+    /// Extracting to the render world, preparing and recording the frame and submitting it to
+    /// the GPU queue (on a software renderer this includes the vertex work and binning).
+    pub submission: Duration,
+    /// Waiting for the GPU to finish the previous frame (one frame is left in flight).
+    pub readback_wait: Duration,
+    /// Time the encoder thread spent on frames (finishing alpha, writing to ffmpeg, PNG files,
+    /// and ffmpeg's last flush); it runs beside the render loop.
+    pub encode: Duration,
+}
+
+impl FrameTimings {
+    /// Mean milliseconds per frame of `d` over `frames` frames.
+    pub fn per_frame_ms(d: Duration, frames: u32) -> f64 {
+        d.as_secs_f64() * 1000.0 / frames.max(1) as f64
+    }
+}
+
+/// What the encoder thread does with the frames.
+pub(crate) struct EncoderJob {
+    pub width: u32,
+    pub height: u32,
+    pub fill: BackdropFill,
+    /// ffmpeg's arguments and the video's names, when a video is made.
+    pub video: Option<VideoJob>,
+    /// Where PNG frames are written, when they are.
+    pub png_dir: Option<PathBuf>,
+    /// Drop every frame (benchmarks: the render without its encode path).
+    pub discard: bool,
+}
+
+/// An ffmpeg that reads raw frames on its standard input and writes `partial`, renamed to
+/// `out` when it finishes.
+pub(crate) struct VideoJob {
+    pub args: Vec<String>,
+    pub partial: PathBuf,
+    pub out: PathBuf,
+}
+
+/// The encoder thread: read-back frames in, through a bounded channel, to ffmpeg's standard
+/// input and/or PNG files, in frame order.
+pub(crate) struct Encoder {
+    tx: crossbeam_channel::Sender<(u32, Vec<u8>)>,
+    handle: std::thread::JoinHandle<anyhow::Result<EncoderDone>>,
+    written: Arc<AtomicUsize>,
+}
+
+struct EncoderDone {
+    busy: Duration,
+    video_written: bool,
+}
+
+/// Frames waiting for the encoder: the render loop waits when it is this far ahead.
+const ENCODER_QUEUE: usize = 4;
+
+impl Encoder {
+    /// Starts the thread (and ffmpeg, from that thread, which waits for it: ffmpeg is tied to
+    /// its starting thread by [`ling_broadcast::session::end_with_parent`]).
+    pub(crate) fn start(job: EncoderJob) -> anyhow::Result<Self> {
+        let (tx, rx) = crossbeam_channel::bounded::<(u32, Vec<u8>)>(ENCODER_QUEUE);
+        let written = Arc::new(AtomicUsize::new(0));
+        let counter = written.clone();
+        let handle = std::thread::Builder::new()
+            .name("render encoder".into())
+            .spawn(move || encode_frames(job, rx, &counter))
+            .context("cannot start the encoder thread")?;
+        Ok(Self {
+            tx,
+            handle,
+            written,
+        })
+    }
+}
+
+fn encode_frames(
+    job: EncoderJob,
+    rx: crossbeam_channel::Receiver<(u32, Vec<u8>)>,
+    written: &AtomicUsize,
+) -> anyhow::Result<EncoderDone> {
+    use std::io::{Read, Write};
+    let mut busy = Duration::ZERO;
+    let mut ffmpeg = match &job.video {
+        Some(video) => {
+            let mut command = Command::new("ffmpeg");
+            // A render that dies takes its encoder along; the partial file stays unnamed.
+            #[cfg(unix)]
+            ling_broadcast::session::end_with_parent(&mut command, libc::SIGKILL);
+            let mut child = command
+                .args(&video.args)
+                .arg(&video.partial)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .context("cannot run ffmpeg")?;
+            let stdin = child.stdin.take();
+            let errors = child.stderr.take().map(|mut err| {
+                std::thread::spawn(move || {
+                    let mut text = String::new();
+                    let _ = err.read_to_string(&mut text);
+                    text
+                })
+            });
+            Some((child, stdin, errors))
+        }
+        None => None,
+    };
+    let background = ling_broadcast::session::Background::for_fill(job.fill);
+    let expected = job.width as usize * job.height as usize * 4;
+    let mut next = 0u32;
+    let mut waiting = std::collections::BTreeMap::new();
+    let mut pipe_error = None;
+    for (i, pixels) in rx {
+        let started = Instant::now();
+        waiting.insert(i, pixels);
+        // Frames can come back out of order; ffmpeg takes them in order.
+        while let Some(mut pixels) = waiting.remove(&next) {
+            let i = next;
+            next += 1;
+            if job.discard {
+                written.fetch_add(1, Ordering::SeqCst);
+                continue;
+            }
+            if pixels.len() != expected {
+                bail!(
+                    "frame {i} came back with {} bytes, not the {expected} of {}×{}",
+                    pixels.len(),
+                    job.width,
+                    job.height
+                );
+            }
+            background.apply(&mut pixels);
+            if let Some((_, stdin @ Some(_), _)) = &mut ffmpeg {
+                if let Err(e) = stdin.as_mut().map_or(Ok(()), |s| s.write_all(&pixels)) {
+                    // ffmpeg stopped reading: its own error says why (below).
+                    pipe_error = Some(e);
+                    *stdin = None;
+                }
+            }
+            if let Some(dir) = &job.png_dir {
+                write_png(dir, i, pixels, job.width, job.height, job.fill)?;
+            }
+            written.fetch_add(1, Ordering::SeqCst);
+            if pipe_error.is_some() {
+                break;
+            }
+        }
+        busy += started.elapsed();
+        if pipe_error.is_some() {
+            break;
+        }
+    }
+    let started = Instant::now();
+    let mut video_written = false;
+    if let (Some((mut child, stdin, errors)), Some(video)) = (ffmpeg.take(), &job.video) {
+        // Closing the picture input lets ffmpeg finish the file.
+        drop(stdin);
+        let status = child.wait().context("cannot wait for ffmpeg")?;
+        let errors = errors
+            .and_then(|e| e.join().ok())
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        if !status.success() || pipe_error.is_some() {
+            let _ = std::fs::remove_file(&video.partial);
+            let why = if !errors.is_empty() {
+                errors
+            } else if let Some(e) = pipe_error {
+                format!("it stopped reading frames ({e})")
+            } else {
+                format!("it exited with {status}")
+            };
+            bail!("ffmpeg failed to encode {}: {why}", video.out.display());
+        }
+        std::fs::rename(&video.partial, &video.out).with_context(|| {
+            format!(
+                "cannot rename the finished video {} to {}",
+                video.partial.display(),
+                video.out.display()
+            )
+        })?;
+        video_written = true;
+    }
+    busy += started.elapsed();
+    Ok(EncoderDone {
+        busy,
+        video_written,
+    })
+}
+
+/// Writes frame `i` under a hidden name and renames it: a frame file is whole or absent.
+/// Opaque and keyed frames are RGB, transparent ones RGBA with straight alpha.
+fn write_png(
+    dir: &Path,
+    i: u32,
+    rgba: Vec<u8>,
+    width: u32,
+    height: u32,
+    fill: BackdropFill,
+) -> anyhow::Result<()> {
+    let path = frame_path(dir, i);
+    let part = dir.join(format!(".frame_{i:05}.png.part"));
+    let frame = image::RgbaImage::from_raw(width, height, rgba)
+        .ok_or_else(|| anyhow::anyhow!("frame {i} is not {width}×{height}"))?;
+    let frame = match fill {
+        BackdropFill::Transparent => image::DynamicImage::ImageRgba8(frame),
+        _ => image::DynamicImage::ImageRgba8(frame).into_rgb8().into(),
+    };
+    frame
+        .save_with_format(&part, image::ImageFormat::Png)
+        .with_context(|| format!("cannot write frame {}", part.display()))?;
+    std::fs::rename(&part, &path)
+        .with_context(|| format!("cannot write frame {}", path.display()))?;
+    Ok(())
+}
+
+/// What [`run_frames`] measured.
+pub(crate) struct FrameRun {
+    /// Wall time from the first frame to the encoder's end.
+    pub wall: Duration,
+    pub timings: FrameTimings,
+    pub video_written: bool,
+    pub passes: Vec<(String, f64)>,
+}
+
+/// Renders `frames` frames of `app` (its camera drawing into `target`), calling `before_frame`
+/// before each (to set the clock), and hands each read-back picture to `encoder`. The read-back
+/// of frame N overlaps the rendering of frame N+1: after submitting a frame the loop waits
+/// only for the one before it. Frame `i` is always the picture of the `i`-th update, however
+/// the GPU's work overlaps, so a render is as deterministic as its app.
+pub(crate) fn run_frames(
+    mut app: App,
+    target: &Handle<Image>,
+    frames: u32,
+    encoder: Encoder,
+    bar: &indicatif::ProgressBar,
+    mut before_frame: impl FnMut(&mut App, u32),
+) -> anyhow::Result<FrameRun> {
+    let Encoder {
+        tx,
+        handle,
+        written,
+    } = encoder;
+    let device = app.world().resource::<RenderDevice>().clone();
+    let queue = app
+        .sub_app(RenderApp)
+        .world()
+        .resource::<RenderQueue>()
+        .clone();
+    let mut timings = FrameTimings::default();
+    let started = Instant::now();
+    let mut in_flight = None;
+    let wait = |submission_index| {
+        device
+            .wgpu_device()
+            .poll(PollType::Wait {
+                submission_index,
+                timeout: None,
+            })
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("GPU did not finish the frame: {e}"))
+    };
+    for i in 0..frames {
+        before_frame(&mut app, i);
         let tx = tx.clone();
         app.world_mut()
             .spawn(Screenshot::image(target.clone()))
             .observe(move |captured: On<ScreenshotCaptured>| {
-                match captured.image.clone().try_into_dynamic() {
-                    Ok(img) => {
-                        let _ = tx.send((i, img.into_rgba8()));
+                match &captured.image.data {
+                    // Blocks while the encoder is ENCODER_QUEUE frames behind.
+                    Some(data) => {
+                        let _ = tx.send((i, data.clone()));
                     }
-                    Err(e) => error!("frame {i}: cannot read back the rendered image: {e}"),
+                    None => error!("frame {i}: the read-back picture has no pixels"),
                 }
             });
-        update_and_wait(&mut app)?;
+        timed_update(&mut app, &mut timings);
+        // A marker after the frame's work: waiting for it waits for this frame only.
+        let marker = queue.submit([device
+            .wgpu_device()
+            .create_command_encoder(&default())
+            .finish()]);
+        if let Some(previous) = in_flight.replace(marker) {
+            let waited = Instant::now();
+            wait(Some(previous))?;
+            timings.readback_wait += waited.elapsed();
+        }
         bar.set_position(written.load(Ordering::SeqCst) as u64);
+        if handle.is_finished() {
+            break;
+        }
     }
+    // The last frames: wait for the GPU, then update (cameras off: nothing more is drawn)
+    // until their pictures have reached the encoder.
+    let waited = Instant::now();
+    wait(None)?;
+    timings.readback_wait += waited.elapsed();
+    set_cameras_active(&mut app, false);
     let mut drain = 0;
-    while written.load(Ordering::SeqCst) < frames as usize && drain < MAX_DRAIN_FRAMES {
+    while written.load(Ordering::SeqCst) < frames as usize
+        && drain < MAX_DRAIN_FRAMES
+        && !handle.is_finished()
+    {
         update_and_wait(&mut app)?;
         bar.set_position(written.load(Ordering::SeqCst) as u64);
         drain += 1;
@@ -363,54 +715,67 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         }
     }
     drop(tx);
+    let passes = pass_times(&app);
+    // The observers hold senders too: the encoder's input ends with the app.
     drop(app);
-    writer
+    let done = handle
         .join()
-        .map_err(|_| anyhow::anyhow!("the frame writer thread panicked"))??;
-    let render_seconds = started.elapsed().as_secs_f64();
-    bar.finish_and_clear();
-    let done = written.load(Ordering::SeqCst) as u32;
-    if done != frames {
-        bail!(
-            "only {done} of {frames} frames came back from the GPU; frames so far are in {}",
-            dir.display()
-        );
+        .map_err(|_| anyhow::anyhow!("the encoder thread panicked"))??;
+    timings.encode = done.busy;
+    let got = written.load(Ordering::SeqCst) as u32;
+    if got != frames {
+        bail!("only {got} of {frames} frames came back from the GPU");
     }
+    Ok(FrameRun {
+        wall: started.elapsed(),
+        timings,
+        video_written: done.video_written,
+        passes,
+    })
+}
 
-    let mut report = RenderReport {
-        frames,
-        warmup_frames: warmup,
-        render_seconds,
-        video: None,
-        frames_dir: Some(dir.clone()),
-        note: None,
+/// The render passes' mean times from Bevy's render diagnostics (empty without them): GPU
+/// time where the renderer has timestamp queries, else CPU time; costliest first.
+fn pass_times(app: &App) -> Vec<(String, f64)> {
+    let Some(store) = app
+        .world()
+        .get_resource::<bevy::diagnostic::DiagnosticsStore>()
+    else {
+        return Vec::new();
     };
-    let Some(format) = format else {
-        report.note = Some(format!(
-            "{} is not a video file name (.mp4/.mov/.mkv/.webm): PNG frames only",
-            options.out.display()
-        ));
-        return Ok(report);
-    };
-    match encode_as(
-        &dir,
-        fps,
-        &options.out,
-        audio_path.as_deref().map(|p| (p, options.start)),
-        format,
-        options.video_kbps,
-    ) {
-        Ok(()) => {
-            report.video = Some(options.out.clone());
-            if !options.keep_frames {
-                std::fs::remove_dir_all(&dir)
-                    .with_context(|| format!("cannot remove {}", dir.display()))?;
-                report.frames_dir = None;
-            }
+    let mut gpu = Vec::new();
+    let mut cpu = Vec::new();
+    for d in store.iter() {
+        let path = d.path().as_str();
+        let Some(pass) = path.strip_prefix("render/") else {
+            continue;
+        };
+        let Some(mean) = d.average() else { continue };
+        if let Some(name) = pass.strip_suffix("/elapsed_gpu") {
+            gpu.push((name.to_string(), mean));
+        } else if let Some(name) = pass.strip_suffix("/elapsed_cpu") {
+            cpu.push((name.to_string(), mean));
         }
-        Err(e) => report.note = Some(format!("no video: {e}; the PNG frames are kept")),
     }
-    Ok(report)
+    let mut passes = if gpu.is_empty() { cpu } else { gpu };
+    passes.sort_by(|a, b| b.1.total_cmp(&a.1));
+    passes
+}
+
+/// One app update, timed: the main schedule (simulation), then extraction and the render
+/// world's schedule (submission), as [`App::update`] runs them.
+fn timed_update(app: &mut App, timings: &mut FrameTimings) {
+    let sub_apps = app.sub_apps_mut();
+    let started = Instant::now();
+    sub_apps.main.run_default_schedule();
+    let simulated = Instant::now();
+    for sub_app in sub_apps.sub_apps.values_mut() {
+        sub_app.extract(sub_apps.main.world_mut());
+        sub_app.update();
+    }
+    sub_apps.main.world_mut().clear_trackers();
+    timings.simulation += simulated - started;
+    timings.submission += simulated.elapsed();
 }
 
 /// Bevy's default plugins for rendering without a window, driven frame by frame: no winit, no
@@ -441,10 +806,14 @@ fn build_app(
     height: u32,
     quality: QualityRequest,
     backdrop: Backdrop,
+    pass_timings: bool,
 ) -> anyhow::Result<App> {
     let mut app = App::new();
     register_avatar_source(&mut app, &show)?;
     app.add_plugins(headless_render_plugins());
+    if pass_timings {
+        app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
+    }
     ling_broadcast::insert_program(&mut app, (width, height), quality, backdrop);
     app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::ZERO));
     app.add_plugins(LingStagePlugins);
@@ -458,6 +827,109 @@ fn build_app(
         );
     }
     Ok(app)
+}
+
+/// Renders `frames` frames of a bare Bevy scene — one lit mesh (a turning cube, one
+/// directional light without shadows) and a camera with `quality`'s MSAA — at
+/// `width`×`height` through the same loop, read-back and encoder thread as a show, dropping
+/// the pictures: the yardstick `bench --only render` measures the show against.
+pub fn render_bare_scene(
+    width: u32,
+    height: u32,
+    frames: u32,
+    quality: StageQuality,
+    pass_timings: bool,
+) -> anyhow::Result<RenderReport> {
+    use bevy::camera::RenderTarget;
+    use bevy::render::view::Msaa;
+    let mut app = App::new();
+    app.add_plugins(headless_render_plugins());
+    if pass_timings {
+        app.add_plugins(bevy::render::diagnostic::RenderDiagnosticsPlugin);
+    }
+    let image = {
+        let mut images = app.world_mut().resource_mut::<Assets<Image>>();
+        ling_broadcast::program_image(&mut images, width, height)
+    };
+    app.finish();
+    app.cleanup();
+    if app.world().get_resource::<RenderDevice>().is_none() {
+        bail!(
+            "no render device: install Mesa's Vulkan driver (apt-get install mesa-vulkan-drivers)"
+        );
+    }
+    let world = app.world_mut();
+    let mesh = world.resource_mut::<Assets<Mesh>>().add(Cuboid::default());
+    let material = world
+        .resource_mut::<Assets<StandardMaterial>>()
+        .add(StandardMaterial::default());
+    let cube = world
+        .spawn((Mesh3d(mesh), MeshMaterial3d(material), Transform::default()))
+        .id();
+    world.spawn((
+        DirectionalLight::default(),
+        Transform::from_xyz(3.0, 7.0, 9.0).looking_at(Vec3::ZERO, Vec3::Y),
+    ));
+    world.spawn((
+        Camera3d::default(),
+        RenderTarget::Image(image.clone().into()),
+        match quality.msaa_samples {
+            1 => Msaa::Off,
+            2 => Msaa::Sample2,
+            8 => Msaa::Sample8,
+            _ => Msaa::Sample4,
+        },
+        Transform::from_xyz(0.0, 1.5, 4.0).looking_at(Vec3::ZERO, Vec3::Y),
+    ));
+    let mut warmup = 0;
+    let mut idle = 0;
+    while warmup < MAX_WARMUP_FRAMES && (warmup < MIN_WARMUP_FRAMES || idle < 3) {
+        update_and_wait(&mut app)?;
+        warmup += 1;
+        idle = if stage_loading_pipelines(&app) == 0 {
+            idle + 1
+        } else {
+            0
+        };
+    }
+    let encoder = Encoder::start(EncoderJob {
+        width,
+        height,
+        fill: BackdropFill::Stage,
+        video: None,
+        png_dir: None,
+        discard: true,
+    })?;
+    let run = run_frames(
+        app,
+        &image,
+        frames,
+        encoder,
+        &indicatif::ProgressBar::hidden(),
+        |app, i| {
+            if let Some(mut t) = app.world_mut().get_mut::<Transform>(cube) {
+                *t = Transform::from_rotation(Quat::from_rotation_y(i as f32 * 0.05));
+            }
+        },
+    )?;
+    Ok(RenderReport {
+        frames,
+        warmup_frames: warmup,
+        render_seconds: run.wall.as_secs_f64(),
+        video: None,
+        frames_dir: None,
+        note: None,
+        timings: run.timings,
+        passes: run.passes,
+    })
+}
+
+fn stage_loading_pipelines(app: &App) -> usize {
+    app.sub_app(RenderApp)
+        .world()
+        .resource::<PipelineCache>()
+        .waiting_pipelines()
+        .count()
 }
 
 /// Resident memory of this process in bytes (Linux), for load measurements.
@@ -481,6 +953,7 @@ pub fn measure_avatar_load(avatar: &Path) -> anyhow::Result<(Duration, i64)> {
         64,
         QualityRequest::fixed(StageQuality::DRAFT),
         Backdrop::default(),
+        false,
     )?;
     for _ in 0..MIN_WARMUP_FRAMES {
         update_and_wait(&mut app)?;
@@ -572,22 +1045,33 @@ fn has_encoder(name: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Encodes `dir/frame_%05d.png` to `out` with ffmpeg in `format`, at `kbps` (or constant
-/// quality), with the show's audio from `audio.1` seconds in (AAC; Opus in WebM). ffmpeg
-/// writes [`partial_path`]`(out)`, renamed to `out` when it succeeds and removed when it fails;
-/// it is killed if this process dies.
-pub fn encode_as(
-    dir: &Path,
-    fps: u32,
-    out: &Path,
-    audio: Option<(&Path, f64)>,
-    format: VideoFormat,
-    kbps: Option<u32>,
-) -> anyhow::Result<()> {
+/// Whether ffmpeg runs here; the error says how to install it.
+fn ffmpeg_installed() -> anyhow::Result<()> {
     let version = Command::new("ffmpeg").arg("-version").output();
     if !matches!(&version, Ok(o) if o.status.success()) {
         bail!("ffmpeg is not installed (apt-get install ffmpeg)");
     }
+    Ok(())
+}
+
+/// ffmpeg's arguments before its inputs: overwrite the partial file, errors only.
+fn base_args() -> Vec<String> {
+    ["-y", "-hide_banner", "-loglevel", "error"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+}
+
+/// ffmpeg's arguments after the picture input, up to (not including) the output file: the
+/// show's audio from `audio.1` seconds in (AAC; Opus in WebM) padded to the picture's length,
+/// and the video codec for `format` at `kbps` (or constant quality). Fails when this ffmpeg
+/// lacks the encoder `format` needs.
+fn output_args(
+    out: &Path,
+    audio: Option<(&Path, f64)>,
+    format: VideoFormat,
+    kbps: Option<u32>,
+) -> anyhow::Result<Vec<String>> {
     let rate = |kbps: u32| -> Vec<String> {
         vec![
             "-b:v".into(),
@@ -666,38 +1150,58 @@ pub fn encode_as(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
+    let mut all = match audio {
+        Some((path, start)) => vec![
+            "-ss".to_string(),
+            format!("{start:.6}"),
+            "-i".to_string(),
+            path.display().to_string(),
+            "-map".into(),
+            "0:v".into(),
+            "-map".into(),
+            "1:a".into(),
+            "-c:a".into(),
+            audio_codec[0].into(),
+            "-b:a".into(),
+            audio_codec[1].into(),
+            // Pad the audio with silence so the video keeps every frame.
+            "-af".into(),
+            "apad".into(),
+            "-shortest".into(),
+        ],
+        None => Vec::new(),
+    };
+    all.extend(codec);
+    Ok(all)
+}
+
+/// Encodes `dir/frame_%05d.png` to `out` with ffmpeg in `format`, at `kbps` (or constant
+/// quality), with the show's audio from `audio.1` seconds in (AAC; Opus in WebM). ffmpeg
+/// writes [`partial_path`]`(out)`, renamed to `out` when it succeeds and removed when it fails;
+/// it is killed if this process dies. (A render pipes its frames to ffmpeg instead, with the
+/// same codec and audio arguments.)
+pub fn encode_as(
+    dir: &Path,
+    fps: u32,
+    out: &Path,
+    audio: Option<(&Path, f64)>,
+    format: VideoFormat,
+    kbps: Option<u32>,
+) -> anyhow::Result<()> {
+    ffmpeg_installed()?;
+    let tail = output_args(out, audio, format, kbps)?;
     let partial = partial_path(out);
     let mut command = Command::new("ffmpeg");
     // An encoder whose render died has nothing to finish: its partial file is discarded.
     #[cfg(unix)]
     ling_broadcast::session::end_with_parent(&mut command, libc::SIGKILL);
     let output = command
-        .args(["-y", "-hide_banner", "-loglevel", "error", "-framerate"])
+        .args(base_args())
+        .arg("-framerate")
         .arg(fps.to_string())
         .arg("-i")
         .arg(dir.join("frame_%05d.png"))
-        .args(match audio {
-            Some((path, start)) => vec![
-                "-ss".to_string(),
-                format!("{start:.6}"),
-                "-i".to_string(),
-                path.display().to_string(),
-                "-map".into(),
-                "0:v".into(),
-                "-map".into(),
-                "1:a".into(),
-                "-c:a".into(),
-                audio_codec[0].into(),
-                "-b:a".into(),
-                audio_codec[1].into(),
-                // Pad the audio with silence so the video keeps every frame.
-                "-af".into(),
-                "apad".into(),
-                "-shortest".into(),
-            ],
-            None => Vec::new(),
-        })
-        .args(codec)
+        .args(tail)
         .arg(&partial)
         .output()
         .context("cannot run ffmpeg")?;

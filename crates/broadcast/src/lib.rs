@@ -178,11 +178,9 @@ impl ProgramOutputs {
 /// How an output fills the picture's transparent pixels for a backdrop.
 fn background_for(target: &OutputTarget, backdrop: &Backdrop) -> Background {
     match backdrop.fill {
-        BackdropFill::Stage => Background::Opaque,
-        BackdropFill::Key(key) => Background::Key(key),
-        BackdropFill::Transparent if target.carries_alpha() => Background::Alpha,
         // A target without alpha gets the transparent picture over black.
-        BackdropFill::Transparent => Background::Key([0, 0, 0]),
+        BackdropFill::Transparent if !target.carries_alpha() => Background::Key([0, 0, 0]),
+        fill => Background::for_fill(fill),
     }
 }
 

@@ -708,21 +708,38 @@ fn sleep_until(deadline: Instant, done: &AtomicBool) -> bool {
     }
 }
 
-/// The picture as ffmpeg gets it, per [`Background`].
-fn prepare(frame: Frame, background: Background) -> Arc<Vec<u8>> {
-    match background {
-        Background::Opaque => frame.rgba,
-        Background::Key(key) => {
-            let mut pixels = Arc::unwrap_or_clone(frame.rgba);
-            ling_set::keying::key_over(&mut pixels, key);
-            Arc::new(pixels)
-        }
-        Background::Alpha => {
-            let mut pixels = Arc::unwrap_or_clone(frame.rgba);
-            ling_set::keying::unpremultiply(&mut pixels);
-            Arc::new(pixels)
+impl Background {
+    /// The background for a backdrop fill: the stage as is, a key colour, or straight alpha
+    /// (for an output that keeps transparency).
+    pub fn for_fill(fill: ling_set::keying::BackdropFill) -> Self {
+        use ling_set::keying::BackdropFill;
+        match fill {
+            BackdropFill::Stage => Self::Opaque,
+            BackdropFill::Key(key) => Self::Key(key),
+            BackdropFill::Transparent => Self::Alpha,
         }
     }
+
+    /// Finishes read-back pixels (tightly packed RGBA8, premultiplied by coverage) for this
+    /// background, in place: nothing for [`Opaque`](Self::Opaque), laid over the key colour,
+    /// or unpremultiplied to straight alpha.
+    pub fn apply(self, rgba: &mut [u8]) {
+        match self {
+            Self::Opaque => {}
+            Self::Key(key) => ling_set::keying::key_over(rgba, key),
+            Self::Alpha => ling_set::keying::unpremultiply(rgba),
+        }
+    }
+}
+
+/// The picture as ffmpeg gets it, per [`Background`].
+fn prepare(frame: Frame, background: Background) -> Arc<Vec<u8>> {
+    if background == Background::Opaque {
+        return frame.rgba;
+    }
+    let mut pixels = Arc::unwrap_or_clone(frame.rgba);
+    background.apply(&mut pixels);
+    Arc::new(pixels)
 }
 
 /// The video writer: one frame per tick of the output clock to ffmpeg's standard input.

@@ -359,6 +359,34 @@ impl StreamSettings {
     }
 }
 
+/// ffmpeg's input arguments for raw RGBA8 frames of `width`×`height` at `fps` on its standard
+/// input: what every runner that pipes pictures to ffmpeg (broadcast outputs, offline render)
+/// gives it. Raw inputs need no probing (their parameters are given): without `-probesize`
+/// and `-analyzeduration` ffmpeg would wait for seconds of picture before starting.
+pub fn raw_video_input(width: u32, height: u32, fps: u32) -> Vec<String> {
+    let size = format!("{width}x{height}");
+    let fps = fps.max(1).to_string();
+    [
+        "-probesize",
+        "32",
+        "-analyzeduration",
+        "0",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgba",
+        "-s",
+        &size,
+        "-framerate",
+        &fps,
+        "-i",
+        "pipe:0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
 /// The ffmpeg arguments (without the program name) that encode raw RGBA frames from standard
 /// input (and mono `f32` sound from descriptor 3 when [`StreamSettings::audio_input`] is some)
 /// to `target`. `alpha` asks `.mov` and `.webm` files to keep transparency (the frames must
@@ -380,23 +408,12 @@ pub fn ffmpeg_args(target: &OutputTarget, settings: &StreamSettings, alpha: bool
         // The session picks the name: the file asked for first, fresh names for retries.
         push(&["-y"]);
     }
-    let size = format!("{}x{}", settings.width, settings.height);
-    let fps = settings.fps.max(1).to_string();
-    // Raw inputs need no probing (their parameters are given): without these ffmpeg would
-    // wait for seconds of picture and sound before starting.
-    push(&["-probesize", "32", "-analyzeduration", "0"]);
-    push(&[
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgba",
-        "-s",
-        &size,
-        "-framerate",
-        &fps,
-        "-i",
-        "pipe:0",
-    ]);
+    args.extend(raw_video_input(
+        settings.width,
+        settings.height,
+        settings.fps,
+    ));
+    let mut push = |items: &[&str]| args.extend(items.iter().map(|s| s.to_string()));
 
     let audio_in = settings.audio_input(target);
     let silent = audio_in.is_none() && target.is_stream();
