@@ -255,9 +255,11 @@ fn chain_steps() {
     }
 }
 
-/// Rapier cloth step time against the number of particles: the built-in performer's two
-/// water sleeves (160 particles) turning on the spot, plus door curtains (168 particles each)
-/// hung 1.5 m apart across the stage, one core.
+/// Rapier cloth step time against the number of particles, on one thread and on two: the
+/// built-in performer's two water sleeves (160 particles) turning on the spot, plus door
+/// curtains (168 particles each) hung 1.5 m apart across the stage. The two worlds are built
+/// alike and stepped in turn, so both see the same machine load, and their cloth is compared
+/// bit for bit.
 fn cloth_steps() {
     use ling_stage::physics::cloth::{self, ClothAnchor, ClothGroup, CostumeWorld};
     use ling_stage::settings::PhysicsSettings;
@@ -268,9 +270,10 @@ fn cloth_steps() {
             &pose,
         )
     };
-    for particles in [500usize, 2_000, 8_000] {
+    let build = |particles: usize, threads: usize| {
         let bones = bones_at(0.0);
         let mut world = CostumeWorld::default();
+        world.set_threads(threads);
         world.set_body(&cloth::ling_body(), &bones);
         for side in [1.0, -1.0] {
             let spec = cloth::ling_sleeve(side);
@@ -289,25 +292,79 @@ fn cloth_steps() {
         let settings = PhysicsSettings::default();
         world.configure(ClothGroup::Sleeves, settings.sleeves);
         world.configure(ClothGroup::Curtains, settings.curtains);
+        (world, k + 2)
+    };
+    for particles in [500usize, 2_000, 8_000] {
+        let (mut one, pieces) = build(particles, 1);
+        let (mut two, _) = build(particles, 2);
         let steps = 120;
-        let mut times = Vec::with_capacity(steps);
+        let (mut t1, mut t2) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
+        // CPU seconds the process spent in the timed steps of each world.
+        let mut cpu = [0.0f64; 2];
         for step in 0..steps {
             let bones = bones_at(1.2 * (step as f32 * 0.05).sin());
             let wind = Vec3::new(1.5 * (step as f32 * 0.1).sin(), 0.0, 0.5);
-            let start = Instant::now();
-            world.step(&bones, wind);
-            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            for (k, (world, times)) in [(&mut one, &mut t1), (&mut two, &mut t2)]
+                .into_iter()
+                .enumerate()
+            {
+                let (start, cpu_start) = (Instant::now(), process_cpu_seconds());
+                world.step(&bones, wind);
+                times.push(start.elapsed().as_secs_f64() * 1000.0);
+                if step >= 20 {
+                    cpu[k] += process_cpu_seconds() - cpu_start;
+                }
+            }
         }
+        let cpu_ms = cpu.map(|s| s * 1000.0 / (steps - 20) as f64);
+        let same = one.all_positions() == two.all_positions();
         // The first steps settle the cloth from its rest shape; time the rest.
-        let settled = &mut times[20..];
-        settled.sort_by(f64::total_cmp);
+        let settled = |times: &mut Vec<f64>| {
+            let s = &mut times[20..];
+            s.sort_by(f64::total_cmp);
+            (percentile(s, 0.5), percentile(s, 0.95))
+        };
+        let ((p50_1, p95_1), (p50_2, p95_2)) = (settled(&mut t1), settled(&mut t2));
+        let what = format!(
+            "rapier cloth step, {} particles in {pieces} pieces (2 sleeves on a turning body + curtains in a breeze)",
+            one.particle_count()
+        );
         println!(
-            "| rapier cloth step, {} particles (2 sleeves on a turning body + curtains in a breeze), one core (p50 / p95) | {:.2} / {:.2} ms |",
-            world.particle_count(),
-            percentile(settled, 0.5),
-            percentile(settled, 0.95)
+            "| {what}, 1 thread: wall (p50 / p95); CPU (mean) | {p50_1:.2} / {p95_1:.2} ms; {:.2} ms |",
+            cpu_ms[0]
+        );
+        println!(
+            "| {what}, 2 threads: wall (p50 / p95); CPU (mean) | {p50_2:.2} / {p95_2:.2} ms; {:.2} ms |",
+            cpu_ms[1]
+        );
+        println!(
+            "| {what}, 2 threads ÷ 1 thread, same run (p50 / p95); cloth bit-identical | {:.2} / {:.2}; {} |",
+            p50_2 / p50_1,
+            p95_2 / p95_1,
+            if same { "yes" } else { "NO" }
         );
     }
+}
+
+/// CPU time this process has used, user and system, seconds (from `/proc/self/stat`, in
+/// clock ticks of 1/100 s: fine summed over many steps); zero where that cannot be read.
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at field 3, the state;
+    // utime and stime are fields 14 and 15.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Audio analysis cost per second of audio, on the shared LibriVox speech.
