@@ -13,7 +13,10 @@
 # copied to fuzz/regressions/TARGET/, which the normal test run replays: fix it, keep the file.
 # --keep minimises the queue (afl-cmin) into fuzz/corpus/TARGET, for committing.
 #
-# Installs what it needs: Debian's afl++, cargo-afl, and AFL's runtime for this rustc.
+# Installs what it needs: cargo-afl, and the AFL++ it builds for this rustc (`cargo afl config
+# --build`: afl-fuzz, afl-cmin and the runtime linked into the harness). Debian bookworm's afl++
+# (4.04c) is too old for that runtime's fork server ("Unable to request new process from fork
+# server"), so the afl-fuzz used is cargo-afl's own AFL++ build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -60,18 +63,15 @@ if [ "$REPORT_ONLY" = 1 ]; then
 fi
 
 # --- tools -----------------------------------------------------------------------------------
-if ! command -v afl-fuzz >/dev/null; then
-    echo "fuzz: installing afl++ (Debian)"
-    if [ "$(id -u)" = 0 ]; then apt-get install -y afl++ >/dev/null; else sudo apt-get install -y afl++ >/dev/null; fi
-fi
 if ! cargo afl --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-afl"
     cargo install cargo-afl --locked --quiet
 fi
-if ! ls "$HOME"/.local/share/afl.rs/rustc-"$(rustc --version | awk '{print $2}')"-*/afl.rs-*/afl/lib/libafl-llvm-rt.a >/dev/null 2>&1; then
+if ! ls "$HOME"/.local/share/afl.rs/rustc-"$(rustc --version | awk '{print $2}')"-*/afl.rs-*/afl/bin/afl-fuzz >/dev/null 2>&1; then
     echo "fuzz: building AFL's runtime for this rustc (cargo afl config --build)"
     cargo afl config --build --force >/dev/null
 fi
+AFL=$(ls -d "$HOME"/.local/share/afl.rs/rustc-"$(rustc --version | awk '{print $2}')"-*/afl.rs-*/afl/bin | head -1)
 
 echo "fuzz: building the harness with AFL's instrumentation ($FUZZ_TARGET_DIR; the first build takes ~30 min)"
 (cd fuzz && CARGO_TARGET_DIR="$FUZZ_TARGET_DIR" nice -n 5 cargo afl build --release --quiet)
@@ -141,7 +141,7 @@ run_one() {
     echo "fuzz: $t for ${SECONDS_EACH}s"
     AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
     AFL_SKIP_CRASHES=1 AFL_AUTORESUME=1 \
-        nice -n 19 afl-fuzz -V "$SECONDS_EACH" -t 2000 -m none -i "$input" -o "$out" "${dict_args[@]}" \
+        nice -n 19 "$AFL/afl-fuzz" -V "$SECONDS_EACH" -t 2000 -m none -i "$input" -o "$out" "${dict_args[@]}" \
         -- "$BIN" "$t" > "$WORK/$t/afl.log" 2>&1 || echo "fuzz: afl-fuzz on $t ended with an error; see $WORK/$t/afl.log" >&2
     # Crashes and hangs become regression inputs for the normal test run.
     for kind in crashes hangs; do
@@ -154,7 +154,7 @@ run_one() {
     done
     if [ "$KEEP" = 1 ]; then
         rm -rf "$WORK/$t/cmin"
-        AFL_SKIP_CPUFREQ=1 nice -n 19 afl-cmin -i "$out/default/queue" -o "$WORK/$t/cmin" -- "$BIN" "$t" >/dev/null 2>&1 || true
+        AFL_SKIP_CPUFREQ=1 nice -n 19 "$AFL/afl-cmin" -i "$out/default/queue" -o "$WORK/$t/cmin" -- "$BIN" "$t" >/dev/null 2>&1 || true
         mkdir -p "$ROOT/fuzz/corpus/$t"
         # Keep small inputs only; the seeds are made anew each run and not kept.
         find "$WORK/$t/cmin" -type f -size -16k ! -name '*orig:*' -exec cp {} "$ROOT/fuzz/corpus/$t/" \;
