@@ -167,6 +167,9 @@ run_one() {
 }
 
 mkdir -p "$WORK"
+# `nice` only orders processes within one scheduling group; with autogroups (a session each) a
+# nice-19 fuzzer still takes a whole core from a build in another terminal. Lower the group too.
+[ -w /proc/self/autogroup ] && echo 19 > /proc/self/autogroup 2>/dev/null || true
 rm -rf "$WORK/seeds"
 "$BIN" --seeds "$WORK/seeds"
 running=0
