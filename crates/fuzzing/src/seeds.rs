@@ -13,6 +13,7 @@ use ling_core::show::Cue;
 use ling_mocap::MotionPlayer;
 use ling_mocap::take::TakeInfo;
 use ling_mocap::vmc::VmcSender;
+use ling_performer::avatar::glb;
 use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
 
 /// The demo show, as shipped.
@@ -255,26 +256,6 @@ fn wav(channels: u16, bits: u16, format: hound::SampleFormat) -> Vec<u8> {
         let _ = w.finalize();
     }
     bytes
-}
-
-/// A GLB: the JSON chunk and a binary chunk, each padded to 4 bytes.
-fn glb(json: &str, bin: &[u8]) -> Vec<u8> {
-    let mut json = json.as_bytes().to_vec();
-    json.resize(json.len().next_multiple_of(4), b' ');
-    let mut bin = bin.to_vec();
-    bin.resize(bin.len().next_multiple_of(4), 0);
-    let total = 12 + 8 + json.len() + 8 + bin.len();
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(b"glTF");
-    out.extend_from_slice(&2u32.to_le_bytes());
-    out.extend_from_slice(&(total as u32).to_le_bytes());
-    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
-    out.extend_from_slice(b"JSON");
-    out.extend_from_slice(&json);
-    out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
-    out.extend_from_slice(b"BIN\0");
-    out.extend_from_slice(&bin);
-    out
 }
 
 const SMALL_BVH: &str = "HIERARCHY

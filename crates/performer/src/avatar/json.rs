@@ -7,6 +7,27 @@ use serde_json::Value;
 use super::NodeRef;
 
 /// The JSON of a GLB (binary glTF) or `.gltf` file.
+/// Packs a glTF JSON text and a binary chunk into a GLB (each chunk padded to 4 bytes), as
+/// exporters write VRM files; for tests and the fuzzer's seeds.
+pub fn glb(json: &str, bin: &[u8]) -> Vec<u8> {
+    let mut json = json.as_bytes().to_vec();
+    json.resize(json.len().next_multiple_of(4), b' ');
+    let mut bin = bin.to_vec();
+    bin.resize(bin.len().next_multiple_of(4), 0);
+    let total = 12 + 8 + json.len() + 8 + bin.len();
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(b"glTF");
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"BIN\0");
+    out.extend_from_slice(&bin);
+    out
+}
+
 pub(super) fn gltf_json(bytes: &[u8]) -> Result<Value, String> {
     let json_bytes = if bytes.starts_with(b"glTF") {
         if bytes.len() < 20 {

@@ -36,6 +36,7 @@ mod tests;
 pub use error::AvatarError;
 pub use expressions::{Expression, MorphBind, Override};
 pub use humanoid::NodeRef;
+pub use json::glb;
 pub use look_at::{LookAt, LookAtKind, RangeMap};
 pub use meta::AvatarMeta;
 pub use spring::{Collider, ColliderShape, SpringChain, SpringData, SpringJoint};
