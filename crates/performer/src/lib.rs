@@ -39,6 +39,8 @@ use ling_core::signals::{ExpressionWeights, HumanBone, HumanoidPose, Performer};
 pub mod avatar;
 pub mod avatar_scene;
 pub mod builtin;
+#[cfg(test)]
+mod switch_memory_tests;
 
 /// The types most users of the performer need: avatar descriptions and their errors, the rig
 /// on every performer, the switch's status, and the marker for simulated costumes.

@@ -64,8 +64,20 @@ pub fn register_avatar_source(
 pub(crate) struct StagedAvatar {
     /// What the file describes.
     pub(crate) file: AvatarFile,
-    /// The copy's name in the staging folder (unique to this staging).
-    asset: String,
+    /// The copy in the staging folder (unique to this staging), removed when this goes.
+    asset: StagedCopy,
+}
+
+/// The name of a staged copy in the staging folder. The copy is removed when this is dropped:
+/// once the scene has loaded (the loading marker goes), when the load fails or a newer switch
+/// replaces it, and when the switch is replaced while the file is still being read (the
+/// reading thread's result is then dropped unseen).
+pub(crate) struct StagedCopy(String);
+
+impl Drop for StagedCopy {
+    fn drop(&mut self) {
+        unstage(&self.0);
+    }
 }
 
 /// Reads an avatar file and copies it where the asset source finds it: the bytes that were
@@ -93,11 +105,14 @@ pub(crate) fn stage_avatar(src: &Path) -> Result<StagedAvatar, AvatarError> {
             path: part.clone(),
             source,
         })?;
-    Ok(StagedAvatar { file, asset })
+    Ok(StagedAvatar {
+        file,
+        asset: StagedCopy(asset),
+    })
 }
 
-/// Removes a staged copy once the asset server is done with it.
-pub(crate) fn unstage(asset: &str) {
+/// Removes a staged copy once the asset server is done with it (see [`StagedCopy`]).
+fn unstage(asset: &str) {
     let _ = std::fs::remove_file(staging_dir().join(asset));
 }
 
@@ -110,7 +125,7 @@ pub(crate) fn spawn_avatar(
     staged: StagedAvatar,
 ) -> Entity {
     let StagedAvatar { file, asset } = staged;
-    let scene_path = format!("{SOURCE}://{asset}");
+    let scene_path = format!("{SOURCE}://{}", asset.0);
     let handle = assets.load(GltfAssetLabel::Scene(0).from_asset(scene_path));
     let root = commands
         .spawn((
@@ -127,7 +142,7 @@ pub(crate) fn spawn_avatar(
     commands.entity(root).insert(AvatarLoading {
         file,
         scene,
-        asset,
+        _asset: asset,
         handle: handle.id().untyped(),
     });
     root
@@ -142,8 +157,8 @@ pub(crate) struct PendingAvatar(pub(crate) Option<StagedAvatar>);
 pub(crate) struct AvatarLoading {
     file: AvatarFile,
     scene: Entity,
-    /// The staged copy's name, removed once loaded.
-    asset: String,
+    /// The staged copy, removed with this marker (once loaded, failed or cancelled).
+    _asset: StagedCopy,
     /// The scene asset, watched for a failed load.
     handle: bevy::asset::UntypedAssetId,
 }
@@ -151,7 +166,6 @@ pub(crate) struct AvatarLoading {
 impl AvatarLoading {
     /// Leaves the stage unloaded (a newer switch replaced it): its root goes, with its copy.
     pub(crate) fn cancel(&self, commands: &mut Commands, root: Entity) {
-        unstage(&self.asset);
         commands.entity(root).despawn();
     }
 }
@@ -174,8 +188,7 @@ fn watch_avatar_loads(
             error!("{message}; the current performer stays");
             status.error = Some(message);
             status.loading = None;
-            unstage(&pending.asset);
-            commands.entity(root).despawn();
+            commands.entity(root).despawn(); // and its staged copy with it
         }
     }
 }

@@ -240,7 +240,7 @@ pub(super) fn bind_avatar_rig(
         for old in &performers {
             commands.entity(old).despawn();
         }
-        super::unstage(&pending.asset);
+        // Removing the loading marker removes the staged copy too.
         status.loading = None;
         commands
             .entity(root)
