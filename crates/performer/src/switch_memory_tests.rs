@@ -142,8 +142,8 @@ fn settle(app: &mut App) {
     }
 }
 
-/// One round: avatar A, avatar B, A replaced by B while A's scene loads, A replaced by B
-/// while A's file is read, Ling, nobody.
+/// One round (eight switches): avatar A, avatar B, A replaced by B while A's file is read,
+/// A replaced by B while A's scene loads, Ling, nobody.
 fn round(app: &mut App, a: &Path, b: &Path) {
     switch_to_avatar(app, a);
     switch_to_avatar(app, b);
@@ -168,7 +168,7 @@ fn shared_avatar(name: &str) -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-/// Thirty-five switches between two avatars (through Bevy's glTF loader), Ling and nobody:
+/// Forty switches between two avatars (through Bevy's glTF loader), Ling and nobody:
 /// after the first round, the asset stores and the world hold the same counts at the end of
 /// every round — an avatar that leaves takes its meshes, materials, images, scene, glTF
 /// document and skins with it, and no staged copy of its file stays on disk.
