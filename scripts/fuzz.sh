@@ -43,17 +43,19 @@ while [ $# -gt 0 ]; do
 done
 
 report() {
-    printf '| target | executions | execs/s | edges found | coverage | crashes | hangs | run time |\n'
+    printf '| target | executions | execs/s | fuzzing time | corpus | edges found | crashes | hangs |\n'
     printf '|---|---|---|---|---|---|---|---|\n'
     for stats in "$WORK"/*/out/default/fuzzer_stats; do
         [ -f "$stats" ] || continue
         local t; t=$(basename "$(dirname "$(dirname "$(dirname "$stats")")")")
         val() { awk -F' *: *' -v k="$1" '$1==k {print $2}' "$stats"; }
-        local secs=$(( $(val last_update) - $(val start_time) ))
+        # run_time and execs_done add up over resumed runs.
+        local secs; secs=$(val run_time)
         local execs; execs=$(val execs_done)
         local rate=$(( secs > 0 ? execs / secs : 0 ))
-        printf '| %s | %s | %s | %s | %s | %s | %s | %ss |\n' "$t" "$execs" "$rate" \
-            "$(val edges_found)" "$(val bitmap_cvg)" "$(val saved_crashes)" "$(val saved_hangs)" "$secs"
+        printf '| %s | %s | %s | %s s | %s | %s of %s | %s | %s |\n' "$t" "$execs" "$rate" "$secs" \
+            "$(val corpus_count)" "$(val edges_found)" "$(val total_edges)" \
+            "$(val saved_crashes)" "$(val saved_hangs)"
     done
 }
 
