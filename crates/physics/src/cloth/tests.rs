@@ -348,3 +348,20 @@ fn cloth_thread_count_is_a_setting() {
     world.set_threads(2);
     assert_eq!(world.threads(), 2);
 }
+
+#[test]
+fn a_cloth_that_left_frees_its_slot_for_the_next() {
+    // Performers come and go all show long: their cloth must not pile up in the world.
+    let mut world = CostumeWorld::default();
+    let first = world.add_cloth(sheet(4, 4), Transform::IDENTITY);
+    let second = world.add_cloth(sheet(4, 4), Transform::IDENTITY);
+    for _ in 0..50 {
+        world.remove_cloth(first);
+        let again = world.add_cloth(sheet(4, 4), Transform::IDENTITY);
+        assert_eq!(again, first, "the emptied slot is used again");
+        world.step(&[], Vec3::ZERO);
+    }
+    assert_eq!(world.slots(), 2);
+    assert_eq!(world.particle_count(), 2 * 16);
+    assert_eq!(world.positions(second).len(), 16);
+}

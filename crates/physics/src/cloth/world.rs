@@ -269,7 +269,7 @@ impl CostumeWorld {
                 rp::RopeJointBuilder::new(length).build(),
             );
         }
-        self.pieces.push(Some(Piece {
+        let piece = Some(Piece {
             world,
             capsules,
             avatar_colliders,
@@ -281,8 +281,26 @@ impl CostumeWorld {
                 spec,
                 particles,
             },
-        }));
-        self.pieces.len() - 1
+        });
+        // A slot emptied by a performer who left is used again, so performers coming and
+        // going do not grow the list.
+        match self.pieces.iter().position(Option::is_none) {
+            Some(free) => {
+                self.pieces[free] = piece;
+                free
+            }
+            None => {
+                self.pieces.push(piece);
+                self.pieces.len() - 1
+            }
+        }
+    }
+
+    /// Slots for pieces, taken or free (for tests: the list must not grow as performers
+    /// come and go).
+    #[cfg(test)]
+    pub(crate) fn slots(&self) -> usize {
+        self.pieces.len()
     }
 
     /// Takes a cloth out of the world (its performer left the stage).
