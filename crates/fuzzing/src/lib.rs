@@ -416,6 +416,31 @@ mod tests {
     }
 
     #[test]
+    fn mjpeg_frames_claiming_a_huge_picture_are_refused_before_decoding() {
+        // Found by fuzzing: each took 3–6 s to decode, stalling tracking.
+        let dir = ling_testkit::repo_root().join("fuzz/regressions/camera");
+        let hangs: Vec<PathBuf> = files_in(&dir)
+            .into_iter()
+            .filter(|f| {
+                f.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("hang-"))
+            })
+            .collect();
+        assert!(!hangs.is_empty(), "no hang inputs in {}", dir.display());
+        for file in hangs {
+            let bytes = std::fs::read(&file).expect("read");
+            let e = ling_tracking::camera::decode(
+                ling_tracking::camera::FrameFormat::MJPEG,
+                4,
+                2,
+                &bytes[5..],
+            )
+            .expect_err("refused");
+            assert!(e.contains("far larger"), "{}: {e}", file.display());
+        }
+    }
+
+    #[test]
     fn the_shared_test_data_replays() {
         let Some(data) = ling_testkit::shared_data("") else {
             ling_testkit::skip("../shared/data not found: the shared files are not replayed");

@@ -132,6 +132,17 @@ pub fn decode(format: FrameFormat, width: u32, height: u32, data: &[u8]) -> Resu
     };
     let rgb = match format {
         FrameFormat::MJPEG => {
+            // A JPEG whose header claims a picture far larger than the camera's mode would take
+            // seconds to decode (found by fuzzing): read its size first.
+            use image::ImageDecoder;
+            let (w, h) = image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(data))
+                .map_err(|e| format!("MJPEG frame does not decode: {e}"))?
+                .dimensions();
+            if w as u64 * h as u64 > 4 * pixels as u64 {
+                return Err(format!(
+                    "MJPEG frame says it is {w}×{h}, far larger than the camera's {width}×{height}"
+                ));
+            }
             let img = image::load_from_memory_with_format(data, image::ImageFormat::Jpeg)
                 .map_err(|e| format!("MJPEG frame does not decode: {e}"))?
                 .to_rgb8();
