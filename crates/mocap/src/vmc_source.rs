@@ -389,27 +389,6 @@ mod tests {
         assert_eq!(allowed.error, None);
     }
 
-    /// One UDP datagram (at most 65 507 bytes) of OSC nested as deep as it fits: bundles in
-    /// bundles, or arrays in arrays in one message's type tags.
-    fn deepest_packets() -> [Vec<u8>; 2] {
-        let mut bundle = b"/VMC/Ext/OK\0,i\0\0\0\0\0\x01".to_vec();
-        for _ in 0..65_507 / 20 - 1 {
-            let mut outer = b"#bundle\0\0\0\0\0\0\0\0\x01".to_vec();
-            outer.extend_from_slice(&(bundle.len() as u32).to_be_bytes());
-            outer.extend_from_slice(&bundle);
-            bundle = outer;
-        }
-        let levels = (65_507 - 64) / 2;
-        let mut array = b"/VMC/Ext/OK\0,".to_vec();
-        array.extend(std::iter::repeat_n(b'[', levels));
-        array.extend(std::iter::repeat_n(b']', levels));
-        array.push(0);
-        while array.len() % 4 != 0 {
-            array.push(0);
-        }
-        [bundle, array]
-    }
-
     #[test]
     fn the_deepest_packets_a_datagram_holds_are_malformed_not_a_crash() {
         // On a thread with the receiver's stack (the default 2 MiB), as the receiver runs it.
@@ -418,7 +397,7 @@ mod tests {
             .spawn(|| {
                 let stats = crate::vmc::VmcStats::default();
                 let mut pending = VmcFrame::default();
-                for packet in deepest_packets() {
+                for packet in ling_testkit::deepest_osc_packets("/VMC/Ext/OK") {
                     assert!(packet.len() <= 65_507);
                     assert!(!crate::vmc::read_packet(&packet, &mut pending, &stats));
                 }

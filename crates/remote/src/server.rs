@@ -332,41 +332,11 @@ mod tests {
         assert_eq!(server.counters.dropped.load(Ordering::Relaxed), 0);
     }
 
-    /// The largest UDP payload: 65 507 bytes of OSC nested as deep as it goes.
-    fn deepest_bundle() -> Vec<u8> {
-        // Each level: "#bundle\0", a time tag, and the inner element's size.
-        let levels = 65_507 / 20 - 1;
-        let mut packet = encode(message("/ling/play", vec![]));
-        for _ in 0..levels {
-            let mut outer = b"#bundle\0".to_vec();
-            outer.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
-            outer.extend_from_slice(&(packet.len() as u32).to_be_bytes());
-            outer.extend_from_slice(&packet);
-            packet = outer;
-        }
-        packet
-    }
-
-    fn deepest_array() -> Vec<u8> {
-        // "/ling/play" then the type tags ",[[[…]]]" padded to 4 bytes: one byte per level.
-        let levels = (65_507 - 64) / 2;
-        let mut packet = b"/ling/play\0\0".to_vec();
-        let mut tags = b",".to_vec();
-        tags.extend(std::iter::repeat_n(b'[', levels));
-        tags.extend(std::iter::repeat_n(b']', levels));
-        tags.push(0);
-        while tags.len() % 4 != 0 {
-            tags.push(0);
-        }
-        packet.extend_from_slice(&tags);
-        packet
-    }
-
     #[test]
     fn the_deepest_packets_that_fit_in_a_datagram_are_refused_and_the_server_goes_on() {
         let server = Server::start("127.0.0.1:0".parse().unwrap(), vec![]).unwrap();
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-        for packet in [deepest_bundle(), deepest_array()] {
+        for packet in ling_testkit::deepest_osc_packets("/ling/play") {
             assert!(packet.len() <= 65_507, "{}", packet.len());
             client.send_to(&packet, server.addr).unwrap();
         }

@@ -56,3 +56,33 @@ mod tests {
         assert!(repo_root().join("crates/testkit").is_dir());
     }
 }
+
+/// The largest UDP payload (65 507 bytes) of OSC nested as deep as it goes, addressed to
+/// `address`: bundles in bundles around one message without arguments, and one message whose
+/// type tags open and close arrays (`,[[[…]]]`). For the listeners' nesting-bound tests.
+pub fn deepest_osc_packets(address: &str) -> [Vec<u8>; 2] {
+    let padded = |mut bytes: Vec<u8>| {
+        bytes.push(0);
+        while bytes.len() % 4 != 0 {
+            bytes.push(0);
+        }
+        bytes
+    };
+    let name = padded(address.as_bytes().to_vec());
+    let mut bundle = name.clone();
+    bundle.extend(padded(b",".to_vec()));
+    // Each level: "#bundle\0", a time tag, and the inner element's size.
+    for _ in 0..65_507 / 20 - 1 {
+        let mut outer = b"#bundle\0\0\0\0\0\0\0\0\x01".to_vec();
+        outer.extend_from_slice(&(bundle.len() as u32).to_be_bytes());
+        outer.extend_from_slice(&bundle);
+        bundle = outer;
+    }
+    let levels = (65_507 - 64) / 2;
+    let mut tags = b",".to_vec();
+    tags.extend(std::iter::repeat_n(b'[', levels));
+    tags.extend(std::iter::repeat_n(b']', levels));
+    let mut array = name;
+    array.extend(padded(tags));
+    [bundle, array]
+}
