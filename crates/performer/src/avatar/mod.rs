@@ -13,8 +13,8 @@
 //! versions: `meta` (credits, [`AvatarMeta`]), `humanoid` (bone map, [`NodeRef`]),
 //! `bone_names` (the guess for plain glTF), `expressions` ([`Expression`], [`MorphBind`],
 //! [`Override`]), `expression_map` (the per-avatar `.expressions.ron` sidecar), `look_at`
-//! ([`LookAt`]), `spring` ([`SpringData`] and colliders), `json` (reading glTF JSON) and
-//! `error` ([`AvatarError`]).
+//! ([`LookAt`]), `mtoon` (toon material parameters, [`MToon`]), `spring` ([`SpringData`] and
+//! colliders), `json` (reading glTF JSON) and `error` ([`AvatarError`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,7 @@ mod humanoid;
 mod json;
 mod look_at;
 mod meta;
+mod mtoon;
 mod spring;
 #[cfg(test)]
 mod tests;
@@ -39,6 +40,7 @@ pub use humanoid::NodeRef;
 pub use json::glb;
 pub use look_at::{LookAt, LookAtKind, RangeMap};
 pub use meta::AvatarMeta;
+pub use mtoon::{MToon, MToonAlpha, OutlineWidthMode, TextureRef};
 pub use spring::{Collider, ColliderShape, SpringChain, SpringData, SpringJoint};
 
 use json::text;
@@ -73,6 +75,8 @@ pub struct AvatarFile {
     pub look_at: Option<LookAt>,
     /// Its spring bones and colliders.
     pub spring: SpringData,
+    /// MToon parameters by glTF material index (`None` where a material is not MToon).
+    pub materials: Vec<Option<MToon>>,
     /// Morph target names per mesh (from `extras.targetNames`), where the file names them.
     pub(crate) morph_targets: Vec<Vec<String>>,
     /// How many nodes the glTF scene graph has.
@@ -141,6 +145,7 @@ impl AvatarFile {
             expressions: Vec::new(),
             look_at: None,
             spring: SpringData::default(),
+            materials: mtoon::read(&json),
             morph_targets,
             node_count: nodes.len(),
             node_names: nodes.iter().map(|n| text(&n["name"])).collect(),
@@ -240,6 +245,7 @@ impl AvatarFile {
             expressions: expressions::builtin(&MORPH_TARGETS),
             look_at: None,
             spring: SpringData::default(),
+            materials: Vec::new(),
             morph_targets: vec![MORPH_TARGETS.iter().map(|s| s.to_string()).collect()],
             node_count: HumanBone::COUNT,
             node_names: Vec::new(),

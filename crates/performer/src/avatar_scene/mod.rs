@@ -2,8 +2,8 @@
 //! same canonical signals as the built-in performer.
 //!
 //! The file is described by [`AvatarFile`] (humanoid map, expressions); the meshes come from
-//! `bevy_gltf` (materials fall back to standard PBR from the file's base colours and textures —
-//! MToon shading is not reproduced yet). When the scene has spawned, its humanoid nodes are
+//! `bevy_gltf`; VRM materials written for MToon get a toon material of ours (`mtoon`), other
+//! materials keep Bevy's standard PBR from the file's base colours and textures. When the scene has spawned, its humanoid nodes are
 //! found by name and a rig is bound: for every bone, the rotation turning the canonical rest
 //! direction onto the avatar's rest direction, so any rest pose (T-pose, A-pose, rolled bones)
 //! follows the canonical pose as bone directions. Expression weights drive the avatar's own
@@ -25,8 +25,12 @@ use ling_core::show::{ActiveShow, PerformerSpec};
 use ling_core::signals::{ExpressionWeights, HumanoidPose};
 
 mod expressions;
+mod mtoon;
+#[cfg(test)]
+mod mtoon_tests;
 mod rig;
 
+pub use mtoon::{MToonExtension, MToonMaterial, MToonOutline, MToonUniform, mtoon_materials};
 pub use rig::AvatarRig;
 use rig::{apply_avatar_expressions, apply_avatar_pose, bind_avatar_rig};
 
@@ -136,6 +140,9 @@ pub(crate) fn spawn_avatar(
             ExpressionWeights::default(),
         ))
         .id();
+    if let Some(materials) = mtoon::AvatarMaterials::new(file.materials.clone()) {
+        commands.entity(root).insert(materials);
+    }
     let scene = commands
         .spawn((WorldAssetRoot(handle.clone()), ChildOf(root)))
         .id();
@@ -196,6 +203,7 @@ fn watch_avatar_loads(
 /// Spawns the show's avatar at startup (staged by [`register_avatar_source`]), binds avatar rigs
 /// once their scenes spawn, and solves every rig (pose and expressions) each frame.
 pub(crate) fn plugin(app: &mut App) {
+    mtoon::plugin(app);
     app.init_resource::<PendingAvatar>()
         .add_systems(Startup, spawn_avatar_performer)
         .add_systems(
