@@ -17,6 +17,8 @@
 //!   ARKit weights;
 //! - [`hand`]: the hand pipeline ([`hand::HandTracker`]): palms, 21 landmarks, finger bends
 //!   and wrist turn;
+//! - [`iphone`]: iPhone face capture (iFacialMocap, Live Link Face, VTube Studio) and Live
+//!   Link Face's CSV takes, as a face source beside the webcam;
 //! - [`live`]: tracking on stage: a thread runs the pipelines, and the ECS filters, calibrates
 //!   and puts the results on the performer ([`live::TrackingSettings`] starts it).
 //!
@@ -30,6 +32,7 @@ pub mod camera;
 pub mod engine;
 pub mod face;
 pub mod hand;
+pub mod iphone;
 pub mod live;
 pub mod source;
 pub mod vision;
@@ -41,6 +44,7 @@ pub mod prelude {
     pub use crate::camera::CameraRequest;
     pub use crate::face::FaceTracker;
     pub use crate::hand::HandTracker;
+    pub use crate::iphone::{IphoneSettings, IphoneStatus};
     pub use crate::live::{TrackingInput, TrackingSettings};
     pub use crate::plugin as tracking_plugin;
     pub use crate::source::FrameSource;
@@ -173,7 +177,7 @@ pub fn plugin(app: &mut App) {
                 .into(),
         ..default()
     })
-    .add_plugins(live::plugin);
+    .add_plugins((live::plugin, iphone::plugin));
 }
 
 #[cfg(test)]
