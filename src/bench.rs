@@ -151,6 +151,7 @@ fn broadcast_cost(
         remote: None,
         vmc: default(),
         tracking: None,
+        iphone: default(),
         stats_every: None,
     };
     let off = broadcast::run(show.clone(), options(false))?;

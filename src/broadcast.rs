@@ -54,6 +54,8 @@ pub struct BroadcastOptions {
     pub vmc: VmcSettings,
     /// Face and hand tracking from a camera or a file played as one, as `live` takes it.
     pub tracking: Option<ling_tracking::live::TrackingInput>,
+    /// iPhone face capture (and a face take), as `live` takes it.
+    pub iphone: ling_tracking::iphone::IphoneSettings,
     /// Print a `stats` line (frames, frame time, output counts, resident memory) every this
     /// many seconds on air, for soak tests.
     pub stats_every: Option<f64>,
@@ -113,7 +115,8 @@ pub fn run(show: ShowFile, options: BroadcastOptions) -> anyhow::Result<Broadcas
     if let Some(remote) = &options.remote {
         app.insert_resource(remote.clone());
     }
-    app.insert_resource(options.vmc.clone());
+    app.insert_resource(options.vmc.clone())
+        .insert_resource(options.iphone.clone());
     if let Some(input) = &options.tracking {
         let mut tracking = ling_tracking::live::TrackingSettings::with_input(input.clone());
         tracking.tuning.mouth_from_camera = show.camera_mouth;

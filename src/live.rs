@@ -49,6 +49,8 @@ pub struct LiveOptions {
     pub microphone: Option<Option<String>>,
     /// Face and hand tracking from a webcam or a video/image file played as the camera.
     pub tracking: Option<ling_tracking::live::TrackingInput>,
+    /// iPhone face capture (and a Live Link Face CSV take played as the face).
+    pub iphone: ling_tracking::iphone::IphoneSettings,
     /// The program picture's size in pixels.
     pub program_size: (u32, u32),
     /// Picture quality (by default draft on a software renderer, final on a GPU).
@@ -78,6 +80,7 @@ impl Default for LiveOptions {
             show_path: PathBuf::new(),
             microphone: None,
             tracking: None,
+            iphone: default(),
             program_size: (1280, 720),
             quality: default(),
             program_window: true,
@@ -164,6 +167,7 @@ pub fn run(show: ShowFile, options: LiveOptions) -> anyhow::Result<()> {
         .add_plugins(ling_remote::plugin)
         .insert_resource(motion)
         .insert_resource(options.vmc.clone())
+        .insert_resource(options.iphone.clone())
         .insert_resource(Automation {
             options: options.clone(),
             saved: Arc::new(AtomicBool::new(options.screenshot.is_none())),

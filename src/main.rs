@@ -95,6 +95,8 @@ enum Commands {
         program: ProgramArgs,
         #[command(flatten)]
         remote: RemoteArgs,
+        #[command(flatten)]
+        iphone: IphoneArgs,
         /// Close the window after SECONDS of wall time.
         #[arg(long, value_name = "SECONDS")]
         quit_after: Option<f64>,
@@ -205,6 +207,8 @@ enum Commands {
         program: ProgramArgs,
         #[command(flatten)]
         remote: RemoteArgs,
+        #[command(flatten)]
+        iphone: IphoneArgs,
     },
     /// Record a show (and any VMC input) as a take, headless and in real time.
     Record {
@@ -222,10 +226,13 @@ enum Commands {
         /// Receive VMC (OSC/UDP) motion; ADDR defaults to 127.0.0.1:39539.
         #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:39539")]
         vmc: Option<std::net::SocketAddr>,
-        /// Let --vmc listen on an address other than loopback (0.0.0.0, a LAN address), where
-        /// other machines can reach it; without it such an address is refused.
+        /// Let --vmc and --iphone-listen listen on an address other than loopback (0.0.0.0, a
+        /// LAN address), where other machines can reach them; without it such an address is
+        /// refused.
         #[arg(long)]
         allow_network: bool,
+        #[command(flatten)]
+        iphone: IphoneArgs,
     },
     /// Check the render adapter, display, audio, cameras, ONNX Runtime, models and ffmpeg.
     Doctor,
@@ -352,6 +359,49 @@ impl RemoteArgs {
             feedback_port: self.remote_feedback,
             allow_network: self.allow_network,
         }))
+    }
+}
+
+/// iPhone face capture: shared by `live`, `broadcast` and `record`.
+#[derive(clap::Args, Debug, Clone)]
+struct IphoneArgs {
+    /// Face capture from an iPhone app: ifacialmocap[=PHONE] (iFacialMocap; with the phone's
+    /// address the stage sends it the start handshake), livelinkface (Epic's Live Link Face:
+    /// set this machine as its target) or vtubestudio=PHONE (VTube Studio with "3rd Party PC
+    /// Clients" on: the stage asks the phone at PHONE, an IP or IP:PORT, for data). ARKit's 52
+    /// blend shapes become her expressions, the head and eyes her head and gaze.
+    #[arg(long, value_name = "APP[=PHONE]")]
+    iphone: Option<ling_stage::tracking::iphone::IphoneRequest>,
+    /// Where to receive the phone's packets [default: 127.0.0.1 on the app's port: 49983,
+    /// 11111 or 21413]. A phone on Wi-Fi needs this machine's LAN address (or 0.0.0.0) and
+    /// --allow-network.
+    #[arg(long, value_name = "ADDR", requires = "iphone")]
+    iphone_listen: Option<std::net::SocketAddr>,
+    /// Play a Live Link Face CSV take (its `…_iPhone.csv`) as her face on the show clock.
+    #[arg(long, value_name = "FILE.csv")]
+    face_csv: Option<PathBuf>,
+}
+
+impl IphoneArgs {
+    /// The settings, once the listening address is checked (beyond loopback only with
+    /// --allow-network) and the face take reads.
+    fn settings(
+        self,
+        allow_network: bool,
+    ) -> anyhow::Result<ling_stage::tracking::iphone::IphoneSettings> {
+        let listen = self
+            .iphone_listen
+            .or_else(|| self.iphone.as_ref().map(|r| r.protocol.default_listen()));
+        check_listen("--iphone-listen", listen, allow_network)?;
+        if let Some(path) = &self.face_csv {
+            ling_stage::tracking::iphone::FaceTake::load(path)?;
+        }
+        Ok(ling_stage::tracking::iphone::IphoneSettings {
+            request: self.iphone,
+            listen: self.iphone_listen,
+            allow_network,
+            face_csv: self.face_csv,
+        })
     }
 }
 
@@ -571,9 +621,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             console_size,
             program,
             remote,
+            iphone,
         } => {
             let allow_network = remote.allow_network;
             let remote_settings = remote.settings(vmc)?;
+            let iphone = iphone.settings(allow_network)?;
             let path = show.unwrap_or_else(demo_show_path);
             let show = with_avatar(load_show(&path, motion)?, avatar);
             let program = program.resolve()?;
@@ -605,6 +657,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     show_path: path.clone(),
                     microphone: mic.map(|m| (!m.is_empty()).then_some(m)),
                     tracking: tracking_input(camera, &camera_mode, camera_file)?,
+                    iphone,
                     remote: remote_settings,
                 },
             )?;
@@ -698,9 +751,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             stats_every,
             program,
             remote,
+            iphone,
         } => {
             let allow_network = remote.allow_network;
             let remote_settings = remote.settings(vmc)?;
+            let iphone = iphone.settings(allow_network)?;
             let file = load_show(&show, motion)?;
             let program = program.resolve()?;
             let report = ling_stage::broadcast::run(
@@ -724,6 +779,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         allow_network,
                     },
                     tracking: camera_file.map(ling_stage::tracking::live::TrackingInput::File),
+                    iphone,
                     stats_every,
                 },
             )
@@ -762,8 +818,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             motion,
             vmc,
             allow_network,
+            iphone,
         } => {
             check_listen("--vmc", vmc, allow_network)?;
+            let iphone = iphone.settings(allow_network)?;
             let mut file = load_show(&show, motion)?;
             // Takes hold canonical signals; headless, the built-in skeleton carries them.
             file.performer = ling_stage::show::PerformerSpec::BuiltIn;
@@ -779,6 +837,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     send: None,
                     allow_network,
                 },
+                iphone,
             )?;
         }
         Commands::Doctor => {

@@ -23,6 +23,7 @@ pub fn record_headless(
     seconds: Option<f64>,
     motion: MotionPlayer,
     vmc: VmcSettings,
+    iphone: ling_tracking::iphone::IphoneSettings,
 ) -> anyhow::Result<()> {
     use bevy::app::ScheduleRunnerPlugin;
     let mut app = App::new();
@@ -35,7 +36,9 @@ pub fn record_headless(
     ));
     crate::check_show_effects(&app, &show)?;
     insert_show(&mut app, show, ClockMode::Realtime, true);
-    app.insert_resource(motion).insert_resource(vmc);
+    app.insert_resource(motion)
+        .insert_resource(vmc)
+        .insert_resource(iphone);
     {
         let mut recording = app.world_mut().resource_mut::<Recording>();
         recording.takes_dir = takes_dir.to_owned();
