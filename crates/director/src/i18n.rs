@@ -360,6 +360,13 @@ static ZH: &[(&str, &str)] = &[
     ),
     ("{} malformed dropped", "丢弃 {} 个损坏的包"),
     ("VMC in: off (--vmc)", "VMC 输入：关闭（--vmc）"),
+    (
+        "{} in {}: {} pkt/s{}, {}, drives {}%",
+        "{} 输入 {}：{} 包/秒{}，{}，驱动 {}%",
+    ),
+    ("the phone sees no face", "手机未检测到人脸"),
+    ("iPhone: {}", "iPhone：{}"),
+    ("face take {}", "面部录制 {}"),
     ("VMC out to {}", "VMC 输出至 {}"),
     ("; ", "；"),
     ("no audio source in this show", "本场演出没有音频源"),

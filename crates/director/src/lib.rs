@@ -31,6 +31,7 @@ use ling_set::keying::Backdrop;
 use ling_set::{CameraDirector, StageLighting, StageOutput};
 use ling_stage_fx::{EffectInstance, EffectParams, EffectRegistry, EffectStatus};
 use ling_tracking::TrackingStatus;
+use ling_tracking::iphone::IphoneStatus;
 use ling_tracking::live::TrackingSettings;
 
 pub mod console;
@@ -141,6 +142,7 @@ struct SourcesView<'w, 's> {
     performer: Res<'w, PerformerStatus>,
     vmc: Res<'w, VmcHealth>,
     tracking: Res<'w, TrackingStatus>,
+    iphone: Res<'w, IphoneStatus>,
     tracking_settings: Option<Res<'w, TrackingSettings>>,
     audio: Res<'w, AudioStatus>,
     audio_level: Res<'w, AudioLevel>,

@@ -20,6 +20,7 @@ use ling_set::keying::{Backdrop, BackdropFill, SetVisibility};
 use ling_set::{CameraDirector, StageLighting};
 use ling_stage_fx::{EffectInstance, EffectParams, EffectRegistry, EffectStatus, ParamValue};
 use ling_tracking::TrackingStatus;
+use ling_tracking::iphone::IphoneStatus;
 use ling_tracking::live::TrackingSettings;
 
 use crate::console::section;
@@ -544,6 +545,9 @@ fn sources_body(
     }
     warning(ui, motion.error.as_ref());
     ui.add(egui::Label::new(vmc_status(&view.vmc)).wrap());
+    if let Some(line) = iphone_status(&view.iphone) {
+        ui.add(egui::Label::new(line).wrap());
+    }
     if view.tracking.source.is_none() {
         ui.add(egui::Label::new(trf!("Tracking: {}", tr(&view.tracking.summary))).wrap());
     }
@@ -844,6 +848,43 @@ fn vmc_status(vmc: &VmcHealth) -> String {
         parts.push(trf!("VMC out to {}", to));
     }
     parts.join(tr("; "))
+}
+
+/// One line for iPhone face capture and the face take, when either was asked for.
+fn iphone_status(iphone: &IphoneStatus) -> Option<String> {
+    let mut parts = Vec::new();
+    if let (Some(app), Some(addr)) = (iphone.protocol, iphone.listening) {
+        let age = iphone
+            .last_packet_age
+            .map(|a| trf!("last {} s ago", format!("{:.1}", a.as_secs_f32())))
+            .unwrap_or_else(|| tr("nothing yet").into());
+        let from = iphone
+            .sender
+            .map(|s| trf!(" from {}", s))
+            .unwrap_or_default();
+        parts.push(trf!(
+            "{} in {}: {} pkt/s{}, {}, drives {}%",
+            app.label(),
+            addr,
+            format!("{:.0}", iphone.packets_per_second),
+            from,
+            age,
+            format!("{:.0}", iphone.weight * 100.0)
+        ));
+        if iphone.last_packet_age.is_some() && !iphone.face_found {
+            parts.push(tr("the phone sees no face").into());
+        }
+        if iphone.malformed > 0 {
+            parts.push(trf!("{} malformed dropped", iphone.malformed));
+        }
+    }
+    for error in [&iphone.error, &iphone.phone_error].into_iter().flatten() {
+        parts.push(trf!("iPhone: {}", error));
+    }
+    if let Some(take) = &iphone.take {
+        parts.push(trf!("face take {}", take));
+    }
+    (!parts.is_empty()).then(|| parts.join(tr("; ")))
 }
 
 /// One line for a command in the log.
