@@ -272,7 +272,7 @@ pub(crate) fn inspect_avatar(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `mocap inspect FILE`: a BVH file's skeleton, frames and humanoid mapping.
+/// `mocap inspect FILE`: a BVH file's skeleton, frames and humanoid mapping (as RON to edit).
 pub(crate) fn inspect_bvh(file: &Path) -> anyhow::Result<()> {
     let bvh = ling_stage::mocap::bvh::load(file)?;
     println!("{}", file.display());
@@ -299,14 +299,23 @@ pub(crate) fn inspect_bvh(file: &Path) -> anyhow::Result<()> {
             channels.join(" ")
         );
     }
-    let names: Vec<&str> = bvh.joints.iter().map(|j| j.name.as_str()).collect();
-    match ling_stage::mocap::BoneMap::detect(&names) {
-        Ok(map) => println!(
-            "humanoid: {:?} naming, {} of {} humanoid bones mapped",
-            map.convention,
-            map.bones.len(),
-            ling_stage::signals::HumanBone::COUNT
-        ),
+    match ling_stage::mocap::BoneMap::for_bvh(&bvh) {
+        Ok(map) => {
+            println!(
+                "humanoid: {:?} naming, {} of {} humanoid bones mapped, {} inferred from the shape{}",
+                map.convention,
+                map.bones.len(),
+                ling_stage::signals::HumanBone::COUNT,
+                map.inferred.len(),
+                if map.inferred.is_empty() || map.inferred.len() == map.bones.len() {
+                    String::new()
+                } else {
+                    let names: Vec<&str> = map.inferred.iter().map(|b| b.name()).collect();
+                    format!(" ({})", names.join(", "))
+                }
+            );
+            print!("{}", map.to_ron());
+        }
         Err(e) => println!("humanoid: {e}"),
     }
     Ok(())

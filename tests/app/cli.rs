@@ -373,6 +373,66 @@ fn mocap_inspect_describes_a_cmu_clip_and_rejects_a_truncated_one() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// A clip whose joints are renamed `j0, j1, ...`: `mocap inspect` infers the humanoid from the
+/// shape and prints the map as RON; the show plays the clip with that map, and an edited map
+/// that lacks a core bone is refused naming the map.
+#[test]
+fn mocap_inspect_infers_a_renamed_skeleton_and_its_ron_map_is_used_by_a_show() {
+    let Some(clip) = shared_mocap("cmu_131_01.bvh") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut bvh = ling_stage::mocap::bvh::load(&clip).unwrap();
+    for (i, j) in bvh.joints.iter_mut().enumerate() {
+        j.name = format!("j{i}");
+    }
+    let anon = dir.path().join("anon.bvh");
+    std::fs::write(&anon, bvh.write()).unwrap();
+    let (out, stdout, stderr) = run(bin().args(["mocap", "inspect"]).arg(&anon));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("Inferred naming, 22 of 55 humanoid bones mapped, 22 inferred"),
+        "{stdout}"
+    );
+    let ron = &stdout[stdout.find("// Humanoid bone map").expect("a RON map")..];
+    // CMU's LeftHip (joint 2) is the left thigh, LeftCollar (joint 17) the left shoulder.
+    assert!(ron.contains("\"leftUpperLeg\": \"j2\","), "{ron}");
+    assert!(ron.contains("\"leftShoulder\": \"j17\","), "{ron}");
+    std::fs::write(dir.path().join("map.ron"), ron).unwrap();
+    let show = std::fs::read_to_string(demo_show()).unwrap().replace(
+        "motion: BuiltInDemo",
+        "motion: Bvh(path: \"anon.bvh\", bone_map: Some(\"map.ron\"))",
+    );
+    let show_path = dir.path().join("show.ron");
+    std::fs::write(&show_path, show).unwrap();
+    let export = dir.path().join("out.bvh");
+    let (out, stdout, stderr) = run(bin()
+        .args(["mocap", "export"])
+        .arg(&show_path)
+        .arg("--out")
+        .arg(&export)
+        .args(["--fps", "30", "--seconds", "1"]));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("wrote 30 frames"), "{stdout}");
+
+    let edited: String = ron
+        .lines()
+        .filter(|l| !l.contains("\"leftUpperLeg\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("map.ron"), edited).unwrap();
+    let (out, _, stderr) = run(bin()
+        .args(["mocap", "export"])
+        .arg(&show_path)
+        .arg("--out")
+        .arg(&export));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("map.ron") && stderr.contains("lacks leftUpperLeg"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn mocap_export_writes_bvh_that_reads_back() {
     let dir = tempfile::tempdir().unwrap();

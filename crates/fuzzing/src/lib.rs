@@ -99,8 +99,7 @@ fn bvh_file(data: &[u8]) {
     if let Err(e) = bvh::parse(&written) {
         panic!("a parsed BVH does not read back after writing: {e}\n{written}");
     }
-    let names: Vec<&str> = parsed.joints.iter().map(|j| j.name.as_str()).collect();
-    let Ok(map) = BoneMap::detect(&names) else {
+    let Ok(map) = BoneMap::for_bvh(&parsed) else {
         return;
     };
     let Ok(clip) = retarget::retarget(&parsed, &map) else {

@@ -361,8 +361,7 @@ pub(crate) fn builtin(name: &str) -> Option<GestureClip> {
 /// Reads a BVH gesture: parsed, matched to the humanoid and cut to its upper-body bones.
 pub(crate) fn load_bvh(path: &Path) -> Result<GestureClip, String> {
     let bvh = crate::bvh::load(path).map_err(|e| e.to_string())?;
-    let names: Vec<&str> = bvh.joints.iter().map(|j| j.name.as_str()).collect();
-    let map = crate::BoneMap::detect(&names).map_err(|e| format!("{}: {e}", path.display()))?;
+    let map = crate::BoneMap::for_bvh(&bvh).map_err(|e| format!("{}: {e}", path.display()))?;
     let clip =
         crate::retarget::retarget(&bvh, &map).map_err(|e| format!("{}: {e}", path.display()))?;
     let gesture = GestureClip::from_capture(&clip, map.bones.keys().copied());

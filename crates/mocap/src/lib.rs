@@ -8,8 +8,9 @@
 //! expressions); the performer crate solves them onto the avatar.
 //!
 //! - [`bvh`]: BVH files parsed and written.
-//! - [`retarget`]: a BVH skeleton matched to the humanoid by joint names ([`BoneMap`]) and its
-//!   frames turned into humanoid poses ([`HumanoidClip`]).
+//! - [`retarget`]: a BVH skeleton matched to the humanoid by joint names, or inferred from its
+//!   shape when no naming fits ([`BoneMap`]), and its frames turned into humanoid poses
+//!   ([`HumanoidClip`]).
 //! - [`take`]: takes, what the performer did recorded to a folder (body as BVH, face as CSV,
 //!   the director's commands) and read back for replay; the [`take::Recording`] resource.
 //! - [`vmc`]: the VMC protocol (OSC over UDP), a receiver and a sender.
@@ -38,6 +39,7 @@ mod demo;
 pub mod emote;
 mod export;
 pub mod gesture;
+mod infer;
 pub mod retarget;
 pub mod take;
 pub mod vmc;
@@ -286,7 +288,7 @@ pub(crate) fn blend(a: &ClipSample, b: &ClipSample, w: f32) -> ClipSample {
     }
 }
 
-/// Loads a BVH file and retargets it onto the humanoid (by name, or with a custom map).
+/// Loads a BVH file and retargets it onto the humanoid (by name or shape, or with a custom map).
 pub fn load_capture(path: &Path, bone_map: Option<&Path>) -> Result<HumanoidClip, MotionError> {
     let bvh = bvh::load(path)?;
     let retarget_err = |source| MotionError::Retarget {
@@ -295,10 +297,7 @@ pub fn load_capture(path: &Path, bone_map: Option<&Path>) -> Result<HumanoidClip
     };
     let map = match bone_map {
         Some(m) => BoneMap::load_custom(m).map_err(retarget_err)?,
-        None => {
-            let names: Vec<&str> = bvh.joints.iter().map(|j| j.name.as_str()).collect();
-            BoneMap::detect(&names).map_err(retarget_err)?
-        }
+        None => BoneMap::for_bvh(&bvh).map_err(retarget_err)?,
     };
     retarget::retarget(&bvh, &map).map_err(retarget_err)
 }

@@ -2,13 +2,15 @@
 //!
 //! Joints are matched by name for the common conventions — CMU (both the `LeftHip/LeftKnee`
 //! and cgspeed's `LeftUpLeg/LeftLeg` namings), Mixamo (`mixamorig:` prefixes), Unity's
-//! HumanBodyBones and VRM's own names — or by a custom map in RON. Rest poses differ (T-pose
+//! HumanBodyBones and VRM's own names — or, when no naming fits, inferred from the hierarchy's
+//! shape and rest pose (see `infer`), or by a custom map in RON ([`BoneMap::to_ron`] writes one
+//! to edit). Rest poses differ (T-pose
 //! against A-pose, legs splayed or straight): each bone carries the rotation that turns the
 //! humanoid's rest direction onto the source's rest direction, so a source pose is reproduced
 //! as bone directions, not as raw angles. Root motion is scaled by the ratio of leg lengths,
 //! and the clip is shifted so the feet meet the floor.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use bevy::prelude::*;
@@ -29,6 +31,8 @@ pub enum Convention {
     Vrm,
     /// A map supplied by the user.
     Custom,
+    /// No naming matched: every bone was inferred from the skeleton's shape.
+    Inferred,
 }
 
 type Table = &'static [(HumanBone, &'static [&'static str])];
@@ -138,6 +142,24 @@ fn bare(name: &str) -> &str {
     name.rsplit([':', '|']).next().unwrap_or(name)
 }
 
+/// The bones every map must have.
+const CORE: [HumanBone; 11] = {
+    use HumanBone::*;
+    [
+        Hips,
+        Spine,
+        Head,
+        LeftUpperLeg,
+        LeftLowerLeg,
+        RightUpperLeg,
+        RightLowerLeg,
+        LeftUpperArm,
+        LeftLowerArm,
+        RightUpperArm,
+        RightLowerArm,
+    ]
+};
+
 /// Which source joint drives each humanoid bone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoneMap {
@@ -145,6 +167,9 @@ pub struct BoneMap {
     pub convention: Convention,
     /// The source joint's name for each mapped humanoid bone.
     pub bones: BTreeMap<HumanBone, String>,
+    /// The bones found from the skeleton's shape rather than by name (all of them for
+    /// [`Convention::Inferred`]).
+    pub inferred: BTreeSet<HumanBone>,
 }
 
 /// Why a skeleton could not be put on the humanoid.
@@ -202,7 +227,11 @@ impl BoneMap {
             tries.push((convention, bones));
         }
         for (convention, bones) in tries {
-            let map = BoneMap { convention, bones };
+            let map = BoneMap {
+                convention,
+                bones,
+                inferred: BTreeSet::new(),
+            };
             if map.missing_core().is_empty()
                 && best
                     .as_ref()
@@ -239,6 +268,7 @@ impl BoneMap {
         let out = BoneMap {
             convention: Convention::Custom,
             bones,
+            inferred: BTreeSet::new(),
         };
         let missing = out.missing_core();
         if !missing.is_empty() {
@@ -247,25 +277,76 @@ impl BoneMap {
         Ok(out)
     }
 
+    /// The map for a BVH skeleton: by joint names when a known naming covers the core bones
+    /// (with bones the names miss, such as fingers, filled in from the shape when the shape
+    /// agrees with the names on the core), otherwise inferred from the hierarchy and rest pose.
+    /// A skeleton that is no humanoid is refused, saying what was missing.
+    pub fn for_bvh(bvh: &Bvh) -> Result<BoneMap, RetargetError> {
+        let names: Vec<&str> = bvh.joints.iter().map(|j| j.name.as_str()).collect();
+        let shape = crate::infer::infer(&crate::infer::Skeleton::of_bvh(bvh));
+        match (BoneMap::detect(&names), shape) {
+            (Ok(mut map), Ok(shape)) => {
+                if CORE.iter().all(|b| shape.get(b) == map.bones.get(b)) {
+                    for (bone, joint) in shape {
+                        if !map.bones.contains_key(&bone)
+                            && !map.bones.values().any(|j| *j == joint)
+                        {
+                            map.bones.insert(bone, joint);
+                            map.inferred.insert(bone);
+                        }
+                    }
+                }
+                Ok(map)
+            }
+            (Ok(map), Err(_)) => Ok(map),
+            (Err(_), Ok(bones))
+                if bones
+                    .values()
+                    .any(|j| names.iter().filter(|n| *n == j).count() > 1) =>
+            {
+                Err(RetargetError::NoMatch(
+                    "its joint names repeat, so a map by name cannot tell the joints apart; give \
+                     every joint its own name"
+                        .into(),
+                ))
+            }
+            (Err(_), Ok(bones)) => Ok(BoneMap {
+                convention: Convention::Inferred,
+                inferred: bones.keys().copied().collect(),
+                bones,
+            }),
+            (Err(_), Err(why)) => Err(RetargetError::NoMatch(format!(
+                "no known naming (CMU, Mixamo, Unity, VRM) matches its joint names, and its shape \
+                 is not a humanoid's: {why}; supply a bone map in RON (`bone_map` in the show's \
+                 motion)"
+            ))),
+        }
+    }
+
+    /// The map as RON that [`BoneMap::load_custom`] reads back (`bone_map` in a show's motion):
+    /// one line per bone, marked where it was inferred from the shape.
+    pub fn to_ron(&self) -> String {
+        let mut out = String::from(
+            "// Humanoid bone map: VRM bone name → joint name. Edit it and pass it back as\n\
+             // `bone_map: Some(\"this.ron\")` in the show's Bvh motion.\n{\n",
+        );
+        for (bone, joint) in &self.bones {
+            let note = if self.inferred.contains(bone) {
+                " // inferred from the shape"
+            } else {
+                ""
+            };
+            out.push_str(&format!("    \"{}\": {:?},{note}\n", bone.name(), joint));
+        }
+        out.push_str("}\n");
+        out
+    }
+
     fn missing_core(&self) -> Vec<&'static str> {
-        use HumanBone::*;
-        [
-            Hips,
-            Spine,
-            Head,
-            LeftUpperLeg,
-            LeftLowerLeg,
-            RightUpperLeg,
-            RightLowerLeg,
-            LeftUpperArm,
-            LeftLowerArm,
-            RightUpperArm,
-            RightLowerArm,
-        ]
-        .iter()
-        .filter(|b| !self.bones.contains_key(b))
-        .map(|b| b.name())
-        .collect()
+        CORE.iter()
+            .filter(|b| !self.bones.contains_key(b))
+            .map(|b| b.name())
+            .collect()
     }
 }
 
@@ -585,5 +666,61 @@ mod shared_data_tests {
                 path.display()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod inference_tests {
+    use super::*;
+    use crate::bvh;
+
+    #[test]
+    fn cmu_clips_with_renamed_joints_are_inferred_like_their_names() {
+        let dir = ling_testkit::repo_root().join("../shared/data/mocap");
+        let clips: Vec<_> = ["cmu_131_01.bvh", "cmu_131_02.bvh", "cmu_131_03.bvh"]
+            .iter()
+            .map(|n| dir.join(n))
+            .filter(|p| p.exists())
+            .collect();
+        if clips.is_empty() {
+            ling_testkit::skip(format!(
+                "cmu_clips_with_renamed_joints_are_inferred_like_their_names: {} not found",
+                dir.display()
+            ));
+            return;
+        }
+        for path in clips {
+            let bvh = bvh::load(&path).unwrap();
+            let named = BoneMap::for_bvh(&bvh).unwrap();
+            assert_eq!(named.convention, Convention::CmuJoints);
+            assert!(named.inferred.is_empty(), "{:?}", named.inferred);
+            let map =
+                crate::infer::tests::assert_inferred_like_named(&bvh, &path.display().to_string());
+            println!(
+                "{}: {} bones inferred from the shape of j0..j{}, as the CMU names map them; poses equal over {} frames",
+                path.display(),
+                map.bones.len(),
+                bvh.joints.len() - 1,
+                bvh.frame_count
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_no_humanoid_is_refused_naming_the_file() {
+        let joints: Vec<(&str, Option<usize>, Vec3, Option<Vec3>)> = vec![
+            ("a", None, Vec3::ZERO, None),
+            ("b", Some(0), Vec3::Y, None),
+            ("c", Some(1), Vec3::Y, Some(Vec3::Y)),
+        ];
+        let bvh = crate::infer::tests::skeleton_bvh(&joints, 3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snake.bvh");
+        std::fs::write(&path, bvh.write()).unwrap();
+        let err = crate::load_capture(&path, None).unwrap_err().to_string();
+        assert!(
+            err.contains("snake.bvh") && err.contains("no hips") && err.contains("bone map"),
+            "{err}"
+        );
     }
 }
