@@ -54,10 +54,10 @@ fn toon(outline: OutlineWidthMode) -> MToon {
     }
 }
 
-/// Renders the sphere with `look` and returns the picture (RGBA8, sRGB), or `None` (said) when
-/// this machine has no renderer.
-fn render(look: &Look) -> Option<Vec<u8>> {
+/// An app with Bevy's renderer and no window, `setup` run before the default plugins.
+fn headless_app(setup: impl FnOnce(&mut App)) -> App {
     let mut app = App::new();
+    setup(&mut app);
     app.add_plugins(
         DefaultPlugins
             .set(WindowPlugin {
@@ -76,7 +76,11 @@ fn render(look: &Look) -> Option<Vec<u8>> {
     .insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
         1.0 / 30.0,
     )));
-    mtoon::plugin(&mut app);
+    app
+}
+
+/// Makes the app's plugins ready; `false` (said) when there is no render device.
+fn ready(app: &mut App) -> bool {
     while app.plugins_state() == PluginsState::Adding {
         std::thread::yield_now();
     }
@@ -84,6 +88,17 @@ fn render(look: &Look) -> Option<Vec<u8>> {
     app.cleanup();
     if app.world().get_resource::<RenderDevice>().is_none() {
         ling_testkit::skip("no render device (install mesa-vulkan-drivers)");
+        return false;
+    }
+    true
+}
+
+/// Renders the sphere with `look` and returns the picture (RGBA8, sRGB), or `None` (said) when
+/// this machine has no renderer.
+fn render(look: &Look) -> Option<Vec<u8>> {
+    let mut app = headless_app(|_| {});
+    mtoon::plugin(&mut app);
+    if !ready(&mut app) {
         return None;
     }
     let world = app.world_mut();
@@ -337,4 +352,200 @@ fn mtoon_world_outline_and_frames_repeat_exactly() {
     let r = silhouette_radius();
     let edge = luma(&first, (c + r + 1.0) as u32, SIZE / 2);
     assert!(edge < 30.0, "world outline at the right edge: {edge}");
+}
+
+fn shared(name: &str) -> Option<std::path::PathBuf> {
+    let p = ling_testkit::repo_root()
+        .join("../shared/data/avatars")
+        .join(name);
+    if p.exists() {
+        Some(p)
+    } else {
+        ling_testkit::skip(format!("{} not found", p.display()));
+        None
+    }
+}
+
+/// `src` with its JSON changed by `edit`, written to `dst` (the binary chunk kept).
+fn patched_vrm(
+    src: &std::path::Path,
+    dst: &std::path::Path,
+    edit: impl FnOnce(&mut serde_json::Value),
+) {
+    let bytes = std::fs::read(src).unwrap();
+    let len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let mut json: serde_json::Value = serde_json::from_slice(&bytes[20..20 + len]).unwrap();
+    let bin_len = u32::from_le_bytes(bytes[20 + len..24 + len].try_into().unwrap()) as usize;
+    let bin = &bytes[28 + len..28 + len + bin_len];
+    edit(&mut json);
+    std::fs::write(dst, crate::avatar::glb(&json.to_string(), bin)).unwrap();
+}
+
+/// Puts the avatar at `path` on a headless stage and waits until its rig is bound and its
+/// materials are settled; `None` (said) without a renderer.
+fn avatar_on_stage(path: &std::path::Path) -> Option<App> {
+    let mut app = headless_app(|app| {
+        super::register_avatar_source(app, &ling_core::show::ShowFile::default()).unwrap();
+    });
+    app.add_plugins((ling_core::plugin, crate::plugin));
+    app.insert_resource(ling_core::background::LoadPolicy::Background);
+    if !ready(&mut app) {
+        return None;
+    }
+    app.update();
+    app.world_mut()
+        .write_message(ling_core::show::DirectorCommand::SwitchPerformer(
+            ling_core::show::PerformerSpec::Avatar {
+                path: path.to_owned(),
+            },
+        ));
+    let start = std::time::Instant::now();
+    loop {
+        app.update();
+        std::thread::sleep(Duration::from_millis(2));
+        let status = app.world().resource::<crate::PerformerStatus>().clone();
+        assert_eq!(status.error, None, "{}", path.display());
+        let world = app.world_mut();
+        let bound = world
+            .query_filtered::<(), With<super::AvatarRig>>()
+            .iter(world)
+            .count();
+        if bound == 1 && status.loading.is_none() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{} never came on stage",
+            path.display()
+        );
+    }
+    for _ in 0..3 {
+        app.update();
+    }
+    Some(app)
+}
+
+/// The toon materials on the stage's meshes, and how many meshes still have PBR.
+fn materials_on_stage(app: &mut App) -> (Vec<MToonMaterial>, usize) {
+    let world = app.world_mut();
+    let toon: Vec<Handle<MToonMaterial>> = world
+        .query_filtered::<&MeshMaterial3d<MToonMaterial>, Without<mtoon::MToonOutline>>()
+        .iter(world)
+        .map(|m| m.0.clone())
+        .collect();
+    let pbr = world
+        .query::<&MeshMaterial3d<StandardMaterial>>()
+        .iter(world)
+        .count();
+    let assets = world.resource::<Assets<MToonMaterial>>();
+    (
+        toon.iter()
+            .map(|h| assets.get(h).unwrap().clone())
+            .collect(),
+        pbr,
+    )
+}
+
+#[test]
+fn vrm_avatars_on_stage_get_mtoon_materials_with_their_parameters() {
+    let Some(path) = shared("VRMC_materials_mtoon_UV_Animation_Test.vrm") else {
+        return;
+    };
+    let Some(mut app) = avatar_on_stage(&path) else {
+        return;
+    };
+    let (toon, pbr) = materials_on_stage(&mut app);
+    assert_eq!(pbr, 0, "every material of the file is MToon");
+    let mut scrolls: Vec<(f32, f32, f32)> = toon
+        .iter()
+        .map(|m| {
+            let u = &m.extension.uniform;
+            (u.uv_scroll_x, u.uv_scroll_y, u.uv_rotation)
+        })
+        .collect();
+    scrolls.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    scrolls.dedup();
+    assert_eq!(
+        scrolls,
+        [(0.0, 0.0, 1.0), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0)],
+        "ScrollRot, ScrollY and ScrollX"
+    );
+    for m in &toon {
+        assert!(!m.base.unlit, "KHR_materials_unlit gives way to MToon");
+        assert!(m.base.base_color_texture.is_some());
+        assert!(
+            m.extension.shade_texture.is_some(),
+            "shadeMultiplyTexture resolved"
+        );
+        assert_eq!(m.base.cull_mode, None, "double-sided");
+    }
+}
+
+#[test]
+fn vrm0_skinned_avatar_gets_mtoon_and_a_skinned_outline_hull() {
+    let Some(src) = shared("cool_loops.vrm") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cool_loops_outlined.vrm");
+    patched_vrm(&src, &path, |json| {
+        let p = &mut json["extensions"]["VRM"]["materialProperties"][0]["floatProperties"];
+        p["_OutlineWidthMode"] = 1.into();
+        p["_OutlineWidth"] = 0.3.into();
+    });
+    let Some(mut app) = avatar_on_stage(&path) else {
+        return;
+    };
+    let (toon, pbr) = materials_on_stage(&mut app);
+    assert_eq!(pbr, 0, "the avatar's one material is MToon");
+    assert!(!toon.is_empty());
+    for m in &toon {
+        let u = &m.extension.uniform;
+        assert!((u.shading_toony - 0.95).abs() < 1e-4, "{}", u.shading_toony);
+        assert_eq!(u.outline_mode, 1);
+        assert!((u.outline_width - 0.003).abs() < 1e-6);
+        assert!(!m.extension.outline);
+        assert_eq!(
+            m.base.cull_mode,
+            Some(bevy::render::render_resource::Face::Back)
+        );
+    }
+    let world = app.world_mut();
+    let meshes: Vec<(Entity, bool)> = world
+        .query_filtered::<(Entity, Has<bevy::mesh::skinning::SkinnedMesh>), (
+            With<MeshMaterial3d<MToonMaterial>>,
+            Without<mtoon::MToonOutline>,
+        )>()
+        .iter(world)
+        .collect();
+    assert!(meshes.iter().any(|(_, skinned)| *skinned), "a skinned mesh");
+    for (mesh, skinned) in meshes {
+        let hulls: Vec<Entity> = world
+            .query_filtered::<(Entity, &ChildOf), With<mtoon::MToonOutline>>()
+            .iter(world)
+            .filter(|(_, parent)| parent.parent() == mesh)
+            .map(|(e, _)| e)
+            .collect();
+        assert_eq!(hulls.len(), 1, "one outline hull per mesh");
+        let hull = world.entity(hulls[0]);
+        assert_eq!(
+            hull.contains::<bevy::mesh::skinning::SkinnedMesh>(),
+            skinned
+        );
+        let material = hull
+            .get::<MeshMaterial3d<MToonMaterial>>()
+            .unwrap()
+            .0
+            .clone();
+        let material = world
+            .resource::<Assets<MToonMaterial>>()
+            .get(&material)
+            .unwrap();
+        assert!(material.extension.outline);
+        assert_eq!(
+            material.base.cull_mode,
+            Some(bevy::render::render_resource::Face::Front),
+            "the hull shows its inside"
+        );
+    }
 }
