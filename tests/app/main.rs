@@ -10,6 +10,7 @@ mod console;
 mod crashes;
 mod cues;
 mod faults;
+mod iphone;
 mod keying;
 mod remote;
 mod security;

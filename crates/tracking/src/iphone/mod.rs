@@ -413,7 +413,17 @@ mod tests {
     fn app(settings: IphoneSettings) -> (App, Entity) {
         let mut app = App::new();
         app.add_plugins((MinimalPlugins, ling_core::plugin, plugin))
-            .insert_resource(settings);
+            .insert_resource(settings)
+            // The show's motion, which writes her pose afresh every frame.
+            .add_systems(
+                Update,
+                (|mut poses: Query<&mut HumanoidPose>| {
+                    for mut p in &mut poses {
+                        *p = HumanoidPose::default();
+                    }
+                })
+                .in_set(ling_core::AppSystems::Ingest),
+            );
         let performer = app
             .world_mut()
             .spawn((
