@@ -231,6 +231,30 @@ pub(crate) fn inspect_avatar(file: &Path) -> anyhow::Result<()> {
             l.horizontal_outer.output_scale
         );
     }
+    let toon = a.materials.iter().flatten().count();
+    println!(
+        "materials: {} ({toon} MToon, {} PBR)",
+        a.materials.len(),
+        a.materials.len() - toon
+    );
+    for m in a.materials.iter().flatten() {
+        println!(
+            "  {:<14} MToon: shade {:.3?}, toony {:.2}, shift {:.2}, rim {:.3?}^{:.1}, outline {:?} {:.4}, \
+             UV scroll {:.2?}/s rotation {:.2} rad/s, {:?}{}",
+            m.name,
+            m.shade_color.to_array(),
+            m.shading_toony,
+            m.shading_shift,
+            m.rim_color.to_array(),
+            m.rim_fresnel_power,
+            m.outline_mode,
+            m.outline_width,
+            m.uv_scroll,
+            m.uv_rotation,
+            m.alpha,
+            if m.double_sided { ", double-sided" } else { "" }
+        );
+    }
     println!(
         "spring chains: {}, colliders: {} in {} groups",
         a.spring.chains.len(),

@@ -379,7 +379,7 @@ fn vrm0(p: &Value, textures: usize) -> MToon {
             0.0
         },
         uv_mask_texture: tex("_UvAnimMaskTexture"),
-        uv_scroll: [float("_UvAnimScrollX", 0.0), -float("_UvAnimScrollY", 0.0)],
+        uv_scroll: [float("_UvAnimScrollX", 0.0), 0.0 - float("_UvAnimScrollY", 0.0)],
         uv_rotation: float("_UvAnimRotation", 0.0) * std::f32::consts::TAU,
         alpha,
         double_sided: cull == 0,

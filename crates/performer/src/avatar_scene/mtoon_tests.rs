@@ -273,6 +273,14 @@ fn mtoon_sphere_shows_the_shade_step_and_an_outline_beside_pbr() {
     // The shade step: two bands with (almost) nothing between them, where PBR ramps.
     let toon_row = middle_row(&toon_frame);
     let pbr_row = middle_row(&pbr_frame);
+    println!(
+        "middle row, {} px: toon {} ramp steps, {} levels of 8; PBR {} ramp steps, {} levels",
+        toon_row.len(),
+        ramp_steps(&toon_row),
+        levels(&toon_row),
+        ramp_steps(&pbr_row),
+        levels(&pbr_row)
+    );
     let (dark, light) = toon_row
         .iter()
         .fold((f32::MAX, f32::MIN), |(lo, hi), l| (lo.min(*l), hi.max(*l)));
