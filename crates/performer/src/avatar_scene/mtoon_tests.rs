@@ -7,6 +7,7 @@ use bevy::app::PluginsState;
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::RenderTarget;
 use bevy::core_pipeline::tonemapping::Tonemapping;
+use bevy::image::{ImageAddressMode, ImageSampler, ImageSamplerDescriptor};
 use bevy::render::RenderPlugin;
 use bevy::render::gpu_readback::{Readback, ReadbackComplete};
 use bevy::render::render_resource::{
@@ -31,6 +32,8 @@ const BACKGROUND: f32 = 0.5;
 enum Look {
     Pbr,
     Toon(MToon),
+    /// Toon with a lit texture of two texels, black | white, repeating.
+    ToonStriped(MToon),
 }
 
 /// The toon sphere: white lit, blue-grey shade, a hard step (toony 1), and a near-black
@@ -96,6 +99,12 @@ fn ready(app: &mut App) -> bool {
 /// Renders the sphere with `look` and returns the picture (RGBA8, sRGB), or `None` (said) when
 /// this machine has no renderer.
 fn render(look: &Look) -> Option<Vec<u8>> {
+    render_at(look, &[0]).map(|mut frames| frames.remove(0))
+}
+
+/// Renders the sphere with `look` once per entry of `steps`, each after that many more
+/// frames of 1/30 s (the time held still while the picture is read back).
+fn render_at(look: &Look, steps: &[u32]) -> Option<Vec<Vec<u8>>> {
     let mut app = headless_app(|_| {});
     mtoon::plugin(&mut app);
     if !ready(&mut app) {
@@ -130,7 +139,27 @@ fn render(look: &Look) -> Option<Vec<u8>> {
             let material = world.resource_mut::<Assets<StandardMaterial>>().add(base);
             world.spawn((Mesh3d(sphere), MeshMaterial3d(material)));
         }
-        Look::Toon(params) => {
+        Look::Toon(params) | Look::ToonStriped(params) => {
+            let mut base = base;
+            if let Look::ToonStriped(_) = look {
+                let mut stripes = Image::new(
+                    Extent3d {
+                        width: 2,
+                        height: 1,
+                        depth_or_array_layers: 1,
+                    },
+                    TextureDimension::D2,
+                    vec![0, 0, 0, 255, 255, 255, 255, 255],
+                    TextureFormat::Rgba8UnormSrgb,
+                    RenderAssetUsages::default(),
+                );
+                stripes.sampler = ImageSampler::Descriptor(ImageSamplerDescriptor {
+                    address_mode_u: ImageAddressMode::Repeat,
+                    address_mode_v: ImageAddressMode::Repeat,
+                    ..ImageSamplerDescriptor::nearest()
+                });
+                base.base_color_texture = Some(world.resource_mut::<Assets<Image>>().add(stripes));
+            }
             let (surface, outline) = mtoon_materials(params, &base, false, |_| None);
             let mut toon = world.resource_mut::<Assets<MToonMaterial>>();
             let surface = toon.add(surface);
@@ -189,15 +218,35 @@ fn render(look: &Look) -> Option<Vec<u8>> {
         .observe(move |event: On<ReadbackComplete>| {
             *sink.lock().unwrap() = Some(event.data.clone());
         });
-    for _ in 0..10 {
-        app.update();
-        if frame.lock().unwrap().is_some() {
-            break;
+    let mut frames = Vec::new();
+    for &n in steps {
+        set_step(&mut app, 1.0 / 30.0);
+        for _ in 0..n {
+            app.update();
         }
+        // Time stands still while the picture comes back (a read-back lags a frame or two).
+        set_step(&mut app, 0.0);
+        for _ in 0..3 {
+            app.update();
+        }
+        frame.lock().unwrap().take();
+        for _ in 0..10 {
+            app.update();
+            if frame.lock().unwrap().is_some() {
+                break;
+            }
+        }
+        let pixels = frame.lock().unwrap().take().expect("a frame read back");
+        assert_eq!(pixels.len(), (SIZE * SIZE * 4) as usize);
+        frames.push(pixels);
     }
-    let pixels = frame.lock().unwrap().take().expect("a frame read back");
-    assert_eq!(pixels.len(), (SIZE * SIZE * 4) as usize);
-    Some(pixels)
+    Some(frames)
+}
+
+fn set_step(app: &mut App, seconds: f64) {
+    app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
+        seconds,
+    )));
 }
 
 fn save(name: &str, pixels: &[u8]) {
@@ -556,4 +605,41 @@ fn vrm0_skinned_avatar_gets_mtoon_and_a_skinned_outline_hull() {
             "the hull shows its inside"
         );
     }
+}
+
+#[test]
+fn mtoon_uv_scroll_moves_the_texture_with_time() {
+    // One UV a second: half a second later the stripes have swapped, a second later they are
+    // back where they were.
+    let params = MToon {
+        uv_scroll: [1.0, 0.0],
+        ..toon(OutlineWidthMode::None)
+    };
+    let Some(frames) = render_at(&Look::ToonStriped(params), &[0, 15, 15]) else {
+        return;
+    };
+    save("mtoon_scroll_0s", &frames[0]);
+    save("mtoon_scroll_half_s", &frames[1]);
+    let changed = |a: &[u8], b: &[u8]| {
+        (0..SIZE * SIZE)
+            .filter(|i| {
+                let (x, y) = (i % SIZE, i / SIZE);
+                (luma(a, x, y) - luma(b, x, y)).abs() > 16.0
+            })
+            .count()
+    };
+    let sphere_pixels = (std::f32::consts::PI * silhouette_radius().powi(2)) as usize;
+    let half = changed(&frames[0], &frames[1]);
+    let whole = changed(&frames[0], &frames[2]);
+    println!(
+        "UV scroll: {half} pixels changed after 0.5 s, {whole} after 1 s (sphere {sphere_pixels})"
+    );
+    assert!(
+        half > sphere_pixels / 3,
+        "the stripes moved: {half} of {sphere_pixels}"
+    );
+    assert!(
+        whole < sphere_pixels / 50,
+        "a whole period later: {whole} changed"
+    );
 }
