@@ -80,6 +80,11 @@ pub const TARGETS: &[Target] = &[
         what: "OSC remote control of the console: decode, map every message to a director command",
         run: remote_packet,
     },
+    Target {
+        name: "iphone",
+        what: "iPhone face capture: iFacialMocap text, Live Link packets, VTube Studio JSON, Live Link CSV takes; the first byte picks",
+        run: iphone_packet,
+    },
 ];
 
 /// The target called `name`.
@@ -205,6 +210,41 @@ fn camera_frame(data: &[u8]) {
             frame.width as usize * frame.height as usize * 3,
             "a decoded {format} frame's pixels do not match its size"
         );
+    }
+}
+
+fn iphone_packet(data: &[u8]) {
+    use ling_tracking::iphone::{FaceTake, IphoneProtocol, parse};
+    let [pick, rest @ ..] = data else {
+        return;
+    };
+    let protocol = match pick % 4 {
+        0 => IphoneProtocol::IFacialMocap,
+        1 => IphoneProtocol::LiveLinkFace,
+        2 => IphoneProtocol::VTubeStudio,
+        _ => {
+            let Ok(text) = std::str::from_utf8(rest) else {
+                return;
+            };
+            if let Ok(take) = FaceTake::parse(text, Path::new("fuzz.csv")) {
+                assert_eq!(take.times.len(), take.frames.len());
+                assert!(take.times.windows(2).all(|w| w[0] <= w[1]), "times go back");
+                let _ = take.at(take.duration() / 2.0);
+            }
+            return;
+        }
+    };
+    if let Ok(face) = parse(protocol, rest) {
+        let weights = face.wearable_weights();
+        assert!(
+            weights.iter().flatten().all(|w| (0.0..=1.0).contains(w)),
+            "a weight outside 0..=1: {weights:?}"
+        );
+        let mut e = ExpressionWeights::default();
+        face.wear_weights(&mut e, 0.5);
+        if let Some(turn) = face.head_turn() {
+            assert!(turn.is_finite() && turn.is_normalized(), "head turn {turn}");
+        }
     }
 }
 

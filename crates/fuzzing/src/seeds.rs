@@ -1,6 +1,6 @@
 //! Seed inputs made by the project's own code: a BVH exported from the demo's motion, VMC
 //! packets from our VMC sender, the demo show, a take, small GLB avatars, WAV files, camera
-//! frames and remote-control packets. The fuzzer starts from these (with the test data in
+//! frames, remote-control packets and iPhone face capture. The fuzzer starts from these (with the test data in
 //! `../shared/data` when it is there), and the corpus replay runs them too.
 
 use std::io::Cursor;
@@ -191,7 +191,94 @@ pub fn all() -> Vec<Seed> {
         "bundle.osc",
         bundle(remote.into_iter().take(4).collect()),
     );
+
+    // iPhone face capture: a frame of each app's, as the published formats lay them out
+    // (the first byte picks the reader), and a Live Link Face CSV take.
+    for (pick, name, bytes) in iphone_frames() {
+        let mut input = vec![pick];
+        input.extend(bytes);
+        add("iphone", name, input);
+    }
     out
+}
+
+/// A frame of each iPhone app's (jaw 0.6, blink 0.8, head turned) and a CSV take, with the
+/// byte that picks its reader in the iphone target.
+fn iphone_frames() -> Vec<(u8, &'static str, Vec<u8>)> {
+    use ling_core::signals::ARKIT_NAMES;
+    let weight = |n: &str| -> f32 {
+        match n {
+            "jawOpen" => 0.6,
+            "eyeBlinkRight" => 0.8,
+            _ => 0.0,
+        }
+    };
+    let ifm: Vec<String> = ARKIT_NAMES
+        .iter()
+        .map(|n| {
+            let short = n
+                .strip_suffix("Left")
+                .map(|s| format!("{s}_L"))
+                .or_else(|| n.strip_suffix("Right").map(|s| format!("{s}_R")))
+                .unwrap_or_else(|| n.to_string());
+            format!("{short}-{}", (weight(n) * 100.0) as i32)
+        })
+        .collect();
+    let ifm =
+        ifm.join("|") + "|=head#-10,-20,5,0.01,-0.02,0.3|rightEye#1.5,-2,0|leftEye#1.5,-2.5,0|";
+    let mut llf = vec![6u8];
+    for s in ["3A1F0C2E-phone", "iPhoneFace"] {
+        llf.extend((s.len() as u32).to_be_bytes());
+        llf.extend(s.as_bytes());
+    }
+    llf.extend(42i32.to_be_bytes());
+    llf.extend(0.0f32.to_be_bytes());
+    llf.extend(60i32.to_be_bytes());
+    llf.extend(1i32.to_be_bytes());
+    llf.push(61);
+    for i in 0..61 {
+        let v = match i {
+            i if i < 52 => weight(ARKIT_NAMES[i]),
+            52 => 0.35,
+            53 => 0.17,
+            _ => 0.0,
+        };
+        llf.extend(v.to_be_bytes());
+    }
+    let shapes: Vec<String> = ARKIT_NAMES
+        .iter()
+        .map(|n| {
+            format!(
+                r#"{{"k":"{}{}","v":{}}}"#,
+                n[..1].to_ascii_uppercase(),
+                &n[1..],
+                weight(n)
+            )
+        })
+        .collect();
+    let vts = format!(
+        r#"{{"Timestamp":1700000000000,"Hotkey":-1,"FaceFound":true,"Rotation":{{"x":10,"y":20,"z":355}},"Position":{{"x":0.1,"y":-0.2,"z":-30}},"EyeLeft":{{"x":-2,"y":3,"z":0}},"EyeRight":{{"x":-2,"y":2.5,"z":0}},"BlendShapes":[{}]}}"#,
+        shapes.join(",")
+    );
+    let mut csv = String::from("Timecode,BlendShapeCount");
+    for n in ARKIT_NAMES {
+        csv += &format!(",{}{}", n[..1].to_ascii_uppercase(), &n[1..]);
+    }
+    csv += ",HeadYaw,HeadPitch,HeadRoll,LeftEyeYaw,LeftEyePitch,LeftEyeRoll,RightEyeYaw,RightEyePitch,RightEyeRoll\n";
+    for frame in [58, 59, 0, 1] {
+        let second = if frame > 10 { 8 } else { 9 };
+        csv += &format!("17:45:{second:02}:{frame:02}.480,61");
+        for n in ARKIT_NAMES {
+            csv += &format!(",{}", weight(n));
+        }
+        csv += ",0.35,0.17,0,0,0,0,0,0,0\n";
+    }
+    vec![
+        (0, "ifacialmocap.txt", ifm.into_bytes()),
+        (1, "livelinkface.bin", llf),
+        (2, "vtubestudio.json", vts.into_bytes()),
+        (3, "livelinkface-take.csv", csv.into_bytes()),
+    ]
 }
 
 /// Parts joined by single 0xFF bytes, as the take target splits them.
