@@ -159,7 +159,8 @@ impl FaceTake {
                 let v: f32 = cell
                     .parse()
                     .ok()
-                    .filter(|v: &f32| v.is_finite())
+                    // Rotations are radians: one that overflows in degrees is no angle.
+                    .filter(|v: &f32| v.is_finite() && v.to_degrees().is_finite())
                     .ok_or_else(|| {
                         err(i + 1, format!("{}: {cell:?} is not a number", columns[k]))
                     })?;

@@ -117,15 +117,13 @@ pub fn parse(packet: &[u8]) -> Result<(LiveLinkHeader, FaceFrame), PacketError> 
     for (i, v) in values.iter().take(count.min(52)).enumerate() {
         face.set(i, *v);
     }
-    let deg = f32::to_degrees;
+    // Radians far beyond a turn overflow in degrees: refused like any other non-number.
+    let deg = |i: usize| finite(values[i].to_degrees(), &format!("value {i} in degrees"));
     if count >= 55 {
-        face.head = Some([deg(values[52]), deg(values[53]), deg(values[54])]);
+        face.head = Some([deg(52)?, deg(53)?, deg(54)?]);
     }
     if count >= 61 {
-        face.eyes = Some([
-            [deg(values[55]), deg(values[56])],
-            [deg(values[58]), deg(values[59])],
-        ]);
+        face.eyes = Some([[deg(55)?, deg(56)?], [deg(58)?, deg(59)?]]);
     }
     Ok((
         LiveLinkHeader {
@@ -196,6 +194,12 @@ mod tests {
         let mut long = good.clone();
         long[1..5].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(parse(&long).is_err());
+        let mut huge = [0.0; VALUES];
+        huge[52] = 1e38;
+        assert!(
+            parse(&packet(&huge)).is_err(),
+            "a yaw of 1e38 rad is no angle"
+        );
         let mut nan = packet(&[0.5; VALUES]);
         let at = nan.len() - 4;
         nan[at..].copy_from_slice(&f32::NAN.to_be_bytes());
