@@ -40,7 +40,7 @@ enum Commands {
         /// Perform with this avatar (VRM 0.x/1.0 or glTF humanoid) instead of the show's performer.
         #[arg(long, value_name = "FILE.vrm")]
         avatar: Option<PathBuf>,
-        /// Play this BVH motion capture instead of the show's motion.
+        /// Play this motion capture (BVH or .vrma) instead of the show's motion.
         #[arg(long, value_name = "FILE.bvh")]
         motion: Option<PathBuf>,
         /// Play the show once instead of looping.
@@ -110,7 +110,7 @@ enum Commands {
         /// Perform with this avatar (VRM 0.x/1.0 or glTF humanoid) instead of the show's performer.
         #[arg(long, value_name = "FILE.vrm")]
         avatar: Option<PathBuf>,
-        /// Play this BVH motion capture instead of the show's motion.
+        /// Play this motion capture (BVH or .vrma) instead of the show's motion.
         #[arg(long, value_name = "FILE.bvh")]
         motion: Option<PathBuf>,
         /// Output video: .mp4, .mov or .mkv (H.264), .webm (VP9); with --alpha .mov (ProRes
@@ -176,7 +176,7 @@ enum Commands {
     Broadcast {
         /// Show file (RON) or take folder.
         show: PathBuf,
-        /// Play this BVH motion capture instead of the show's motion.
+        /// Play this motion capture (BVH or .vrma) instead of the show's motion.
         #[arg(long, value_name = "FILE.bvh")]
         motion: Option<PathBuf>,
         /// Stop after SECONDS on air (default: when the show ends; with --loop, never).
@@ -220,7 +220,7 @@ enum Commands {
         /// Stop after SECONDS (default: run until interrupted; the take keeps up to the last second).
         #[arg(long)]
         seconds: Option<f64>,
-        /// Play this BVH motion capture instead of the show's motion.
+        /// Play this motion capture (BVH or .vrma) instead of the show's motion.
         #[arg(long, value_name = "FILE.bvh")]
         motion: Option<PathBuf>,
         /// Receive VMC (OSC/UDP) motion; ADDR defaults to 127.0.0.1:39539.
@@ -286,15 +286,17 @@ enum Commands {
 #[derive(Subcommand, Debug)]
 enum MocapCommand {
     /// Print a BVH file's joints, channels, frame count, fps and duration, and how it maps
-    /// onto the humanoid.
+    /// onto the humanoid (as a RON bone map to edit); or a VRM animation's (.vrma) humanoid,
+    /// expressions, gaze and motion.
     Inspect { file: PathBuf },
-    /// Write the performer's motion in a show as BVH (humanoid skeleton, VRM bone names, cm).
+    /// Write the performer's motion in a show as BVH (humanoid skeleton, VRM bone names, cm),
+    /// or as a VRM animation when the output ends in .vrma.
     Export {
         /// Show file (RON).
         show: PathBuf,
         #[arg(long, short)]
         out: PathBuf,
-        /// Play this BVH motion capture instead of the show's motion.
+        /// Play this motion capture (BVH or .vrma) instead of the show's motion.
         #[arg(long, value_name = "FILE.bvh")]
         motion: Option<PathBuf>,
         #[arg(long, default_value_t = 30)]

@@ -298,6 +298,9 @@ pub(crate) fn inspect_avatar(file: &Path) -> anyhow::Result<()> {
 
 /// `mocap inspect FILE`: a BVH file's skeleton, frames and humanoid mapping (as RON to edit).
 pub(crate) fn inspect_bvh(file: &Path) -> anyhow::Result<()> {
+    if ling_stage::mocap::vrma::is_vrma(file) {
+        return inspect_vrma(file);
+    }
     let bvh = ling_stage::mocap::bvh::load(file)?;
     println!("{}", file.display());
     println!(
@@ -345,7 +348,50 @@ pub(crate) fn inspect_bvh(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `mocap export SHOW --out FILE`: the show's motion sampled to BVH.
+/// `mocap inspect FILE.vrma`: a VRM animation's humanoid, expressions, gaze and motion.
+fn inspect_vrma(file: &Path) -> anyhow::Result<()> {
+    let anim = ling_stage::mocap::vrma::load(file)?;
+    println!("{}", file.display());
+    println!(
+        "VRM animation: {} animation(s), the first plays ({} channels); {} frames at {:.3} fps, {:.2} s",
+        anim.animations.0,
+        anim.animations.1,
+        anim.bvh.frame_count,
+        anim.bvh.fps(),
+        anim.bvh.duration()
+    );
+    let bones: Vec<&str> = anim.map.bones.keys().map(|b| b.name()).collect();
+    println!(
+        "humanoid: {} of {} humanoid bones mapped: {}",
+        bones.len(),
+        ling_stage::signals::HumanBone::COUNT,
+        bones.join(", ")
+    );
+    let expressions: Vec<String> = anim
+        .expressions
+        .iter()
+        .map(|(n, carried)| {
+            if *carried {
+                n.clone()
+            } else {
+                format!("{n} (no canonical signal)")
+            }
+        })
+        .collect();
+    println!(
+        "expressions: {}",
+        if expressions.is_empty() {
+            "none".to_string()
+        } else {
+            expressions.join(", ")
+        }
+    );
+    println!("gaze: {}", if anim.look_at { "animated" } else { "none" });
+    Ok(())
+}
+
+/// `mocap export SHOW --out FILE`: the show's motion sampled to BVH (or a VRM animation when
+/// FILE ends in `.vrma`).
 pub(crate) fn export_bvh(
     show: &Path,
     motion: Option<PathBuf>,
@@ -356,13 +402,19 @@ pub(crate) fn export_bvh(
     anyhow::ensure!(fps > 0, "--fps must be positive");
     let show = load_show(show, motion)?;
     let player = MotionPlayer::for_show(&show)?;
-    let bvh = player.export_bvh(fps, seconds.unwrap_or(show.duration));
+    let seconds = seconds.unwrap_or(show.duration);
+    let bvh = player.export_bvh(fps, seconds);
     let frames = bvh.frame_count;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    std::fs::write(out, bvh.write()).with_context(|| format!("cannot write {}", out.display()))?;
+    let bytes = if ling_stage::mocap::vrma::is_vrma(out) {
+        player.export_vrma(fps, seconds)
+    } else {
+        bvh.write().into_bytes()
+    };
+    std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
     println!(
         "wrote {} frames ({:.2} s at {fps} fps) to {}",
         frames,

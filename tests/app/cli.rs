@@ -433,6 +433,56 @@ fn mocap_inspect_infers_a_renamed_skeleton_and_its_ron_map_is_used_by_a_show() {
     );
 }
 
+/// `mocap export --out x.vrma` writes a VRM animation of the demo (body, face, gaze);
+/// `mocap inspect` reads it, a show plays it as its motion, and a broken one is refused.
+#[test]
+fn mocap_export_writes_a_vrma_that_inspects_and_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let anim = dir.path().join("demo.vrma");
+    let (out, stdout, stderr) = run(bin()
+        .args(["mocap", "export"])
+        .arg(demo_show())
+        .arg("--out")
+        .arg(&anim)
+        .args(["--fps", "30", "--seconds", "4"]));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("wrote 120 frames"), "{stdout}");
+    let (out, stdout, stderr) = run(bin().args(["mocap", "inspect"]).arg(&anim));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("120 frames at 30.000 fps") && stdout.contains("53 of 55 humanoid bones"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("happy") && stdout.contains("relaxed (no canonical signal)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("gaze: animated"), "{stdout}");
+
+    let again = dir.path().join("again.bvh");
+    let (out, stdout, stderr) = run(bin()
+        .args(["mocap", "export"])
+        .arg(demo_show())
+        .arg("--motion")
+        .arg(&anim)
+        .arg("--out")
+        .arg(&again)
+        .args(["--fps", "30", "--seconds", "2"]));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("wrote 60 frames"), "{stdout}");
+
+    let bytes = std::fs::read(&anim).unwrap();
+    let cut = dir.path().join("cut.vrma");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let (out, _, stderr) = run(bin().args(["mocap", "inspect"]).arg(&cut));
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("cut.vrma") && stderr.contains("cut short"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[test]
 fn mocap_export_writes_bvh_that_reads_back() {
     let dir = tempfile::tempdir().unwrap();

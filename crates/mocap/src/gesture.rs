@@ -358,10 +358,17 @@ pub(crate) fn builtin(name: &str) -> Option<GestureClip> {
     })
 }
 
-/// Reads a BVH gesture: parsed, matched to the humanoid and cut to its upper-body bones.
+/// Reads a BVH (or `.vrma`) gesture: parsed, matched to the humanoid and cut to its upper-body
+/// bones.
 pub(crate) fn load_bvh(path: &Path) -> Result<GestureClip, String> {
-    let bvh = crate::bvh::load(path).map_err(|e| e.to_string())?;
-    let map = crate::BoneMap::for_bvh(&bvh).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (bvh, map) = if crate::vrma::is_vrma(path) {
+        let anim = crate::vrma::load(path).map_err(|e| e.to_string())?;
+        (anim.bvh, anim.map)
+    } else {
+        let bvh = crate::bvh::load(path).map_err(|e| e.to_string())?;
+        let map = crate::BoneMap::for_bvh(&bvh).map_err(|e| format!("{}: {e}", path.display()))?;
+        (bvh, map)
+    };
     let clip =
         crate::retarget::retarget(&bvh, &map).map_err(|e| format!("{}: {e}", path.display()))?;
     let gesture = GestureClip::from_capture(&clip, map.bones.keys().copied());

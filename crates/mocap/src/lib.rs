@@ -44,6 +44,7 @@ pub mod retarget;
 pub mod take;
 pub mod vmc;
 pub mod vmc_source;
+pub mod vrma;
 
 use clip::{ClipSample, KeyframeClip};
 pub use retarget::{BoneMap, HumanoidClip};
@@ -131,6 +132,9 @@ pub enum MotionError {
     /// The take could not be read.
     #[error(transparent)]
     Take(#[from] crate::take::TakeError),
+    /// The VRM animation could not be read.
+    #[error(transparent)]
+    Vrma(#[from] vrma::VrmaError),
     /// The capture's skeleton could not be matched to the humanoid, or its bone map read.
     #[error("{path}: {source}")]
     Retarget {
@@ -183,13 +187,13 @@ impl MotionPlayer {
             } => {
                 let path = show.resolve(path);
                 let map = bone_map.as_ref().map(|m| show.resolve(m));
-                let clip = load_capture(&path, map.as_deref())?;
+                let (clip, faces) = load_motion(&path, map.as_deref())?;
                 Self::new(
                     MotionSource::Capture {
                         name: path.display().to_string(),
                         clip,
                         root: Transform::from_translation(CENTRE_STAGE),
-                        faces: Vec::new(),
+                        faces,
                     },
                     *looping,
                     *speed,
@@ -249,6 +253,17 @@ impl MotionPlayer {
         export::to_bvh(&samples, 1.0 / fps as f64)
     }
 
+    /// The motion sampled at `fps` for `seconds` (at least one frame) as a VRM animation
+    /// (`.vrma` bytes): body, expressions and gaze.
+    pub fn export_vrma(&self, fps: u32, seconds: f64) -> Vec<u8> {
+        let fps = fps.max(1);
+        let frames = (seconds * fps as f64).round().max(1.0) as usize;
+        let samples: Vec<_> = (0..frames)
+            .map(|i| self.sample(i as f64 / fps as f64))
+            .collect();
+        vrma::write(&samples, 1.0 / fps as f64, false)
+    }
+
     /// What the performer does at show time `t`.
     pub(crate) fn sample(&self, t: f64) -> ClipSample {
         let current = self.source.sample(self.clip_time(t));
@@ -288,18 +303,35 @@ pub(crate) fn blend(a: &ClipSample, b: &ClipSample, w: f32) -> ClipSample {
     }
 }
 
-/// Loads a BVH file and retargets it onto the humanoid (by name or shape, or with a custom map).
+/// Loads a BVH file and retargets it onto the humanoid (by name or shape, or with a custom map),
+/// or a VRM animation (`.vrma`, by its own humanoid map).
 pub fn load_capture(path: &Path, bone_map: Option<&Path>) -> Result<HumanoidClip, MotionError> {
-    let bvh = bvh::load(path)?;
+    load_motion(path, bone_map).map(|(clip, _)| clip)
+}
+
+/// A capture file's clip and, for a VRM animation that animates the face, a face per frame.
+pub(crate) fn load_motion(
+    path: &Path,
+    bone_map: Option<&Path>,
+) -> Result<(HumanoidClip, Vec<ExpressionWeights>), MotionError> {
     let retarget_err = |source| MotionError::Retarget {
         path: path.display().to_string(),
         source,
     };
+    if vrma::is_vrma(path) {
+        let anim = vrma::load(path)?;
+        let clip = retarget::retarget(&anim.bvh, &anim.map).map_err(retarget_err)?;
+        return Ok((clip, anim.faces));
+    }
+    let bvh = bvh::load(path)?;
     let map = match bone_map {
         Some(m) => BoneMap::load_custom(m).map_err(retarget_err)?,
         None => BoneMap::for_bvh(&bvh).map_err(retarget_err)?,
     };
-    retarget::retarget(&bvh, &map).map_err(retarget_err)
+    Ok((
+        retarget::retarget(&bvh, &map).map_err(retarget_err)?,
+        Vec::new(),
+    ))
 }
 
 /// Motion in the app: the show's motion loaded at startup (unless the runner inserted a
