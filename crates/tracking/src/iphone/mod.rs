@@ -519,6 +519,58 @@ mod tests {
         assert_eq!(app.world().resource::<IphoneStatus>().weight, 0.0);
     }
 
+    /// VTube Studio's request goes to the phone and is renewed every second; a phone the
+    /// loopback receiver cannot reach is reported with what to do.
+    #[test]
+    fn the_vtube_studio_request_is_renewed_and_an_unreachable_phone_is_reported() {
+        let phone = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        phone
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let (mut app, _) = app(IphoneSettings {
+            request: Some(
+                format!("vtubestudio={}", phone.local_addr().unwrap())
+                    .parse()
+                    .unwrap(),
+            ),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..default()
+        });
+        let listening = app.world().resource::<IphoneStatus>().listening.unwrap();
+        let start = Instant::now();
+        let mut requests = Vec::new();
+        let mut buf = [0u8; 1024];
+        while start.elapsed() < Duration::from_millis(2600) {
+            app.update();
+            if let Ok((n, from)) = phone.recv_from(&mut buf) {
+                assert_eq!(from, listening, "asked from the receiving socket");
+                requests.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+        assert!((3..=4).contains(&requests.len()), "{requests:?}");
+        assert!(requests[0].contains(&format!("\"ports\":[{}]", listening.port())));
+
+        drop(app);
+        let (mut app, _) = self::tests::app(IphoneSettings {
+            request: Some("vtubestudio=192.0.2.7".parse().unwrap()),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..default()
+        });
+        let start = Instant::now();
+        while app.world().resource::<IphoneStatus>().phone_error.is_none()
+            && start.elapsed() < Duration::from_secs(3)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+            app.update();
+        }
+        let error = app.world().resource::<IphoneStatus>().phone_error.clone();
+        let error = error.expect("the unreachable phone is reported");
+        assert!(
+            error.contains("192.0.2.7:21412") && error.contains("--allow-network"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn a_network_address_is_refused_without_allow_network() {
         let start = |allow_network: bool| {

@@ -101,9 +101,19 @@ fn ask_phone(protocol: IphoneProtocol, socket: &UdpSocket, phone: SocketAddr, st
         IphoneProtocol::LiveLinkFace => return,
     };
     let error = socket.send_to(message.as_bytes(), phone).err().map(|e| {
+        let local = socket.local_addr().ok();
+        // A loopback socket cannot send beyond this machine: say what to do.
+        let hint = match local {
+            Some(l) if l.ip().is_loopback() && !phone.ip().is_loopback() => format!(
+                "; the receiver listens on {l}, which only this machine reaches: give \
+                 --iphone-listen 0.0.0.0:{} --allow-network",
+                l.port()
+            ),
+            _ => String::new(),
+        };
         format!(
-            "cannot reach the phone at {phone} from {}: {e}",
-            socket.local_addr().map_or("?".into(), |a| a.to_string())
+            "cannot reach the phone at {phone} from {}: {e}{hint}",
+            local.map_or("?".into(), |a| a.to_string())
         )
     });
     if let Ok(mut slot) = stats.send_error.lock() {
