@@ -970,3 +970,44 @@ pub(crate) fn describe(command: &DirectorCommand) -> String {
         other => format!("{other:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_iphone_line_shows_the_receivers_health() {
+        assert_eq!(
+            iphone_status(&IphoneStatus::default()),
+            None,
+            "nothing asked for"
+        );
+        let status = IphoneStatus {
+            protocol: Some(ling_tracking::iphone::IphoneProtocol::LiveLinkFace),
+            listening: Some("127.0.0.1:11111".parse().unwrap()),
+            packets_per_second: 59.6,
+            last_packet_age: Some(Duration::from_millis(250)),
+            sender: Some("127.0.0.1:50123".parse().unwrap()),
+            malformed: 7,
+            weight: 1.0,
+            face_found: true,
+            phone_error: Some("cannot reach the phone".into()),
+            ..default()
+        };
+        // The numbers and names read the same in either language.
+        let line = iphone_status(&status).unwrap();
+        for part in [
+            "Live Link Face",
+            "127.0.0.1:11111",
+            "60",
+            "127.0.0.1:50123",
+            "0.2",
+            "100",
+            "7",
+            "cannot reach the phone",
+        ] {
+            assert!(line.contains(part), "{part} in {line}");
+        }
+    }
+}
