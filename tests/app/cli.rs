@@ -657,9 +657,11 @@ fn cmu_clip_plays_on_a_vrm_avatar() {
         .zip(stage.pixels())
         .filter(|(a, b)| differs(a, b))
         .count();
-    // She kneels behind the table in the wide shot at 1.5 s: some 250–350 pixels of 320 × 180.
+    // She kneels behind the table in the wide shot at 1.5 s, in the dim opening light: about
+    // 200 pixels of 320 × 180 differ from the empty stage with her MToon material lit by the
+    // stage (a lit PBR material: 210; the unlit fallback MToon replaced glowed: 280).
     assert!(
-        avatar_pixels > 200,
+        avatar_pixels > 150,
         "the avatar is visible on stage: {avatar_pixels} pixels"
     );
     let moved = with[0]
