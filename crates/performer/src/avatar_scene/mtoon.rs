@@ -310,7 +310,6 @@ fn material_index(label: &str) -> Option<(usize, bool)> {
 
 /// Gives the meshes of avatars with MToon materials their toon material (and outline hull)
 /// as their scene spawns.
-#[allow(clippy::too_many_arguments)]
 fn apply_mtoon_materials(
     mut commands: Commands,
     added: Query<
