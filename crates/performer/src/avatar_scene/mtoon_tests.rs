@@ -605,6 +605,25 @@ fn vrm0_skinned_avatar_gets_mtoon_and_a_skinned_outline_hull() {
             "the hull shows its inside"
         );
     }
+    assert_eq!(
+        world.resource::<Assets<MToonMaterial>>().len(),
+        2,
+        "surface and hull"
+    );
+    // The avatar leaves: its toon materials and hulls go with it.
+    world.write_message(ling_core::show::DirectorCommand::SwitchPerformer(
+        ling_core::show::PerformerSpec::None,
+    ));
+    for _ in 0..10 {
+        app.update();
+    }
+    let world = app.world_mut();
+    let hulls = world
+        .query_filtered::<(), With<mtoon::MToonOutline>>()
+        .iter(world)
+        .count();
+    assert_eq!(hulls, 0);
+    assert_eq!(world.resource::<Assets<MToonMaterial>>().len(), 0);
 }
 
 #[test]
