@@ -13,7 +13,7 @@
 //! left and the right eye's yaw, pitch and roll, in radians. The phone streams to the address
 //! set in the app (port 11111 by default).
 
-use super::frame::{FaceFrame, PacketError, finite};
+use super::frame::{FaceFrame, PacketError};
 
 /// Live Link's default port.
 pub const PORT: u16 = 11111;
@@ -107,7 +107,10 @@ pub fn parse(packet: &[u8]) -> Result<(LiveLinkHeader, FaceFrame), PacketError> 
     }
     let mut values = [0.0f32; VALUES];
     for (i, v) in values.iter_mut().take(count).enumerate() {
-        *v = finite(r.f32("values")?, &format!("value {i}"))?;
+        *v = r.f32("values")?;
+        if !v.is_finite() {
+            return Err(PacketError::Invalid(format!("value {i} is {v}")));
+        }
     }
     let mut face = FaceFrame {
         // A packet without values is the phone saying it has no face.
@@ -118,7 +121,17 @@ pub fn parse(packet: &[u8]) -> Result<(LiveLinkHeader, FaceFrame), PacketError> 
         face.set(i, *v);
     }
     // Radians far beyond a turn overflow in degrees: refused like any other non-number.
-    let deg = |i: usize| finite(values[i].to_degrees(), &format!("value {i} in degrees"));
+    let deg = |i: usize| {
+        let d = values[i].to_degrees();
+        if d.is_finite() {
+            Ok(d)
+        } else {
+            Err(PacketError::Invalid(format!(
+                "value {i} is {} rad, no angle",
+                values[i]
+            )))
+        }
+    };
     if count >= 55 {
         face.head = Some([deg(52)?, deg(53)?, deg(54)?]);
     }
