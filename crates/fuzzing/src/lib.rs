@@ -41,6 +41,11 @@ pub const TARGETS: &[Target] = &[
         run: bvh_file,
     },
     Target {
+        name: "vrma",
+        what: "VRM animations (.vrma): GLB container, accessors and samplers, retarget, sample",
+        run: vrma_file,
+    },
+    Target {
         name: "vmc",
         what: "VMC packets (OSC over UDP): decode, assemble a frame, apply it to a pose",
         run: vmc_packet,
@@ -161,6 +166,19 @@ fn take_files(data: &[u8]) {
         for pose in take.poses.iter().take(4) {
             let _ = pose.model_transforms();
         }
+    }
+}
+
+fn vrma_file(data: &[u8]) {
+    let Ok(anim) = ling_mocap::vrma::parse(data) else {
+        return;
+    };
+    let Ok(clip) = retarget::retarget(&anim.bvh, &anim.map) else {
+        return;
+    };
+    let end = clip.duration();
+    for t in [0.0, end * 0.5, end, end + 1.0, -1.0] {
+        let _ = clip.sample(t).model_transforms();
     }
 }
 
@@ -337,6 +355,9 @@ mod tests {
                 .bytes
         };
         let text = |name: &str| String::from_utf8(get(name).clone()).expect("text seed");
+        let anim = ling_mocap::vrma::parse(get("demo-3-frames.vrma")).expect("the vrma seed reads");
+        // Keys every 0.1 s over 0.2 s are sampled at 30 fps at the least.
+        assert_eq!((anim.bvh.frame_count, anim.faces.len()), (7, 7));
         for name in ["demo-5-frames.bvh", "small.bvh"] {
             let parsed = bvh::parse(&text(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(

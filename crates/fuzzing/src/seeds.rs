@@ -1,4 +1,5 @@
-//! Seed inputs made by the project's own code: a BVH exported from the demo's motion, VMC
+//! Seed inputs made by the project's own code: a BVH and a VRM animation exported from the
+//! demo's motion, VMC
 //! packets from our VMC sender, the demo show, a take, small GLB avatars, WAV files, camera
 //! frames, remote-control packets and iPhone face capture. The fuzzer starts from these (with the test data in
 //! `../shared/data` when it is there), and the corpus replay runs them too.
@@ -52,6 +53,10 @@ pub fn all() -> Vec<Seed> {
         );
     }
     add("bvh", "small.bvh", SMALL_BVH.as_bytes().to_vec());
+    // VRM animation: the demo's motion, face and gaze, three frames.
+    if let Some(player) = &player {
+        add("vrma", "demo-3-frames.vrma", player.export_vrma(10, 0.3));
+    }
 
     // VMC: our sender's frames, and one bundle of odd messages.
     let mut pose = HumanoidPose::default();

@@ -1109,6 +1109,41 @@ mod tests {
     }
 
     #[test]
+    fn a_show_plays_a_vrma_with_its_face() {
+        let frame_time = 1.0 / 30.0;
+        let samples = demo_samples(360, frame_time);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("demo.vrma");
+        std::fs::write(&file, write(&samples, frame_time, false)).unwrap();
+        let show = ling_core::show::ShowFile {
+            motion: ling_core::show::MotionSpec::Bvh {
+                path: file.clone(),
+                speed: 1.0,
+                looping: false,
+                bone_map: None,
+            },
+            ..Default::default()
+        };
+        let player = crate::MotionPlayer::for_show(&show).unwrap();
+        assert!(player.source.label().contains("demo.vrma"));
+        assert!((player.source.duration() - 12.0).abs() < 1e-6);
+        let mut spoke = false;
+        for f in (0..360).step_by(7) {
+            let t = f as f64 * frame_time;
+            let played = player.sample(t);
+            let want = &samples[f].expressions;
+            for v in ["aa", "oh", "eyeBlinkLeft"] {
+                let (a, b) = (want.get(v).unwrap(), played.expressions.get(v).unwrap());
+                assert!((a - b).abs() < 1e-4, "{v} at frame {f}: {a} vs {b}");
+            }
+            spoke |= played.expressions.get("aa").unwrap() > 0.1;
+            let arm = samples[f].pose.rotation(HumanBone::LeftLowerArm);
+            assert!(angle(arm, played.pose.rotation(HumanBone::LeftLowerArm)) < 2e-3);
+        }
+        assert!(spoke, "the demo sings");
+    }
+
+    #[test]
     fn broken_files_are_refused_with_what_is_wrong_never_a_panic() {
         let bytes = write(&demo_samples(10, 0.1), 0.1, false);
         for cut in (0..bytes.len()).step_by(97) {
