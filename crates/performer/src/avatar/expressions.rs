@@ -38,7 +38,7 @@ pub struct Expression {
     pub preset: bool,
     /// The morph targets it moves.
     pub binds: Vec<MorphBind>,
-    /// Material colour / texture transform binds (counted; applied with the MToon material).
+    /// Material colour / texture transform binds (counted; not applied to the materials yet).
     pub material_binds: usize,
     /// Whether its weight snaps to 0 or 1 (above 0.5 shows it fully).
     pub is_binary: bool,

@@ -92,7 +92,8 @@ pub struct MToon {
     pub outline_mode: OutlineWidthMode,
     /// `outlineWidthFactor` (metres, or a fraction of the screen height).
     pub outline_width: f32,
-    /// `outlineWidthMultiplyTexture` / `_OutlineWidthTexture` (its G channel; R in 0.x).
+    /// `outlineWidthMultiplyTexture` / `_OutlineWidthTexture`: its G channel (0.x read R; the
+    /// same in the usual grey masks).
     pub outline_width_texture: Option<TextureRef>,
     /// `outlineColorFactor` / `_OutlineColor`.
     pub outline_color: Vec3,

@@ -208,11 +208,9 @@ fn fragment(
 #else
     let uv = vec2(0.0);
 #endif
+    // (On the outline hull, single-sided with front faces culled, N stays the outward normal:
+    // the hull is lit as the silhouette of the surface it wraps.)
     var pbr_input = pbr_input_from_standard_material(in, is_front);
-#ifdef MTOON_OUTLINE
-    // The hull's inside faces the camera: light it as the surface it wraps.
-    pbr_input.N = -pbr_input.N;
-#endif
     pbr_input.material.base_color = alpha_discard(pbr_input.material, pbr_input.material.base_color);
     let lit = pbr_input.material.base_color.rgb;
     let shade = mtoon.shade_color.rgb * textureSample(shade_texture, shade_sampler, uv).rgb;

@@ -662,3 +662,34 @@ fn mtoon_uv_scroll_moves_the_texture_with_time() {
         "a whole period later: {whole} changed"
     );
 }
+
+#[test]
+fn mtoon_outline_lighting_mix_lights_the_outline_like_the_surface() {
+    // A white outline fully mixed with the lighting: where the silhouette faces the light
+    // (right) it takes the lit colour, where it faces away (left) the shade colour.
+    let params = MToon {
+        outline_color: Vec3::ONE,
+        outline_lighting_mix: 1.0,
+        ..toon(OutlineWidthMode::Screen)
+    };
+    let Some(frame) = render(&Look::Toon(params)) else {
+        return;
+    };
+    save("mtoon_lit_outline", &frame);
+    let c = SIZE as f32 / 2.0;
+    let r = silhouette_radius();
+    let right = luma(&frame, (c + r + 1.0) as u32, SIZE / 2);
+    let left = luma(&frame, (c - r - 1.0) as u32, SIZE / 2);
+    let lit = luma(&frame, (c + r * 0.5) as u32, SIZE / 2);
+    let shade = luma(&frame, (c - r * 0.5) as u32, SIZE / 2);
+    println!("outline right {right} (lit {lit}), left {left} (shade {shade})");
+    assert!(
+        (right - lit).abs() < 12.0,
+        "lit side: outline {right}, surface {lit}"
+    );
+    assert!(
+        (left - shade).abs() < 12.0,
+        "shade side: outline {left}, surface {shade}"
+    );
+    assert!(right > left + 60.0);
+}
