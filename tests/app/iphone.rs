@@ -264,3 +264,70 @@ fn an_iphone_listener_on_the_network_needs_allow_network() {
         "{stderr}"
     );
 }
+
+/// `record --iphone livelinkface` end to end: the stand-in phone streams while the show
+/// records, and the take's face is the phone's.
+#[test]
+fn record_takes_the_face_from_live_link_face() {
+    // python3 is there (the sender is run once the show listens).
+    if sender(&[]).is_none() {
+        return;
+    }
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let takes = dir.path().join("takes");
+    let record = Command::new(env!("CARGO_BIN_EXE_ling-stage"))
+        .current_dir(root())
+        .args([
+            "record",
+            "scenes/demo.ron",
+            "--seconds",
+            "4",
+            "--iphone",
+            "livelinkface",
+        ])
+        .args(["--iphone-listen", &format!("127.0.0.1:{port}"), "--takes"])
+        .arg(&takes)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let streamed = sender(&[
+        "livelinkface",
+        "127.0.0.1",
+        &port.to_string(),
+        "--frames",
+        "400",
+    ])
+    .unwrap()
+    .stdout(Stdio::null())
+    .status()
+    .unwrap();
+    assert!(streamed.success());
+    let out = record.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let take = std::fs::read_dir(&takes)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let face = std::fs::read_to_string(take.join("face.csv")).unwrap();
+    let mut lines = face.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let jaw = header.iter().position(|c| *c == "JawOpen").unwrap();
+    let phone_rows = lines
+        .filter(|l| {
+            let v: f32 = l.split(',').nth(jaw).unwrap().parse().unwrap();
+            (v - 0.6).abs() < 1e-3
+        })
+        .count();
+    assert!(
+        phone_rows > 60,
+        "{phone_rows} recorded frames wear the phone's jaw"
+    );
+}
