@@ -459,10 +459,11 @@ pub(crate) fn gesture_commands(
                     gestures.play(clip.clone(), built_in, *fade, *speed, now);
                     continue;
                 }
-                if !clip.to_ascii_lowercase().ends_with(".bvh") {
+                let lower = clip.to_ascii_lowercase();
+                if !lower.ends_with(".bvh") && !lower.ends_with(".vrma") {
                     gestures.refuse(format!(
                         "unknown gesture \"{clip}\": the built-in gestures are {}; anything \
-                         else must be a .bvh file relative to the show",
+                         else must be a .bvh or .vrma file relative to the show",
                         GESTURES.join(", ")
                     ));
                     continue;
@@ -810,6 +811,43 @@ mod tests {
             pose.rotation(B::Head),
             base.rotation(B::Head),
             "the capture moves the head"
+        );
+    }
+
+    #[test]
+    fn a_vrma_gesture_plays_its_upper_body() {
+        let demo = crate::demo::demo_clip();
+        let samples: Vec<_> = (0..60)
+            .map(|i| demo.sample(3.0 + i as f32 / 30.0))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let clip = dir.path().join("move.vrma");
+        std::fs::write(&clip, crate::vrma::write(&samples, 1.0 / 30.0, false)).unwrap();
+        let gesture = load_bvh(&clip).unwrap();
+        assert!(gesture.bones.contains(&B::RightUpperArm) && gesture.bones.contains(&B::Head));
+        assert!(!gesture.bones.iter().any(|b| LEGS.contains(b)));
+        assert!(
+            (gesture.duration - 2.0).abs() < 1e-3,
+            "{}",
+            gesture.duration
+        );
+        let mut app = app();
+        app.world_mut()
+            .write_message(DirectorCommand::Gesture(GestureSpec {
+                clip: clip.display().to_string(),
+                fade: 0.2,
+                speed: 1.0,
+            }));
+        for _ in 0..10 {
+            app.update();
+        }
+        let (pose, base) = poses(&mut app);
+        for bone in LEGS {
+            assert_eq!(pose.rotation(bone), base.rotation(bone));
+        }
+        assert_ne!(
+            pose.rotation(B::RightUpperArm),
+            base.rotation(B::RightUpperArm)
         );
     }
 }

@@ -141,7 +141,7 @@ pub enum MotionSpec {
     Idle,
     /// A motion-capture clip, retargeted onto the performer.
     Bvh {
-        /// BVH file, relative to the show file.
+        /// BVH or VRM animation (`.vrma`) file, relative to the show file.
         path: PathBuf,
         /// Playback speed (1.0 = as recorded).
         #[serde(default = "one")]
@@ -149,7 +149,8 @@ pub enum MotionSpec {
         /// Start again when the clip ends (otherwise hold the last frame).
         #[serde(default = "yes")]
         looping: bool,
-        /// A custom bone map (RON, VRM bone names to joint names), relative to the show file.
+        /// A custom bone map (RON, VRM bone names to joint names), relative to the show file
+        /// (BVH only; `mocap inspect` prints the detected or inferred map to start from).
         #[serde(default)]
         bone_map: Option<PathBuf>,
     },
@@ -486,7 +487,9 @@ impl ShowFile {
             }
             DirectorCommand::SwitchPerformer(PerformerSpec::Avatar { path }) => inside(path),
             DirectorCommand::Gesture(gesture)
-                if gesture.clip.to_ascii_lowercase().ends_with(".bvh") =>
+                if [".bvh", ".vrma"]
+                    .iter()
+                    .any(|e| gesture.clip.to_ascii_lowercase().ends_with(e)) =>
             {
                 inside(Path::new(&gesture.clip))
             }

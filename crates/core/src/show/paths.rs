@@ -264,6 +264,10 @@ mod tests {
                 "../outside.bvh",
             ),
             (
+                "    cues: [(number: \"1\", command: Gesture((clip: \"../outside.vrma\")))],",
+                "../outside.vrma",
+            ),
+            (
                 "    hotkeys: { \"F9\": LoadShow(\"/etc/passwd\") },",
                 "/etc/passwd",
             ),
