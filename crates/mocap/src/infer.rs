@@ -3,7 +3,8 @@
 //! The hips are the first joint, going down from the root, that branches three ways or more;
 //! among their branches the one reaching highest is the spine, and the two reaching lowest are
 //! the legs. Up the spine, the first joint with a branch reaching out to each side is the upper
-//! chest (the arms), and the branch above it is the neck, ending at the head. Along a limb, the
+//! chest (the arms), and the branch above it is the neck, ending at the head (when the head
+//! itself comes straight off that joint, as with shoulders on the neck, the joint is the neck). Along a limb, the
 //! upper and lower bones are the two consecutive segments that are longest and most in line
 //! (a collar bone bends away from the arm; a foot bends away from the shin); the joint before the
 //! upper arm is the shoulder, the one after the foot the toes. Left is +X in the rest pose, as
@@ -241,6 +242,14 @@ pub(crate) fn infer(skeleton: &Skeleton) -> Result<BTreeMap<HumanBone, String>, 
             skeleton.names[head], skeleton.names[hips]
         ));
     }
+    // Shoulders on the neck (as 3ds Max's Biped has them): the fork is the neck, the spine
+    // ends below it.
+    let mut spine = spine;
+    let neck = match head_chain.len() {
+        1 if spine.len() >= 2 => spine.pop(),
+        1 => None,
+        _ => Some(head_chain[0]),
+    };
     let spine_bones: &[HumanBone] = match spine.len() {
         1 => &[Spine],
         2 => &[Spine, Chest],
@@ -250,12 +259,11 @@ pub(crate) fn infer(skeleton: &Skeleton) -> Result<BTreeMap<HumanBone, String>, 
         1 | 2 => spine.clone(),
         k => vec![spine[0], spine[k - 2], spine[k - 1]],
     };
-    debug_assert_eq!(spine_joints.last(), Some(&upper_chest));
     for (bone, j) in spine_bones.iter().zip(spine_joints) {
         map.insert(*bone, j);
     }
-    if head_chain.len() >= 2 {
-        map.insert(Neck, head_chain[0]);
+    if let Some(neck) = neck {
+        map.insert(Neck, neck);
     }
     map.insert(Head, head);
 
@@ -601,6 +609,34 @@ pub(crate) mod tests {
         assert!(map.to_ron().contains("// inferred from the shape"));
         let back = BoneMap::load_custom(&path).unwrap();
         assert_eq!(back.bones, map.bones);
+    }
+
+    #[test]
+    fn shoulders_on_the_neck_make_the_fork_the_neck() {
+        // As 3ds Max's Biped: the clavicles hang from the neck, the head is its only other child.
+        let mut j = mixamo_like();
+        let index = |j: &[(String, Option<usize>, Vec3, Option<Vec3>)], n: &str| {
+            j.iter().position(|x| x.0 == n).unwrap()
+        };
+        let (neck, head) = (index(&j, "Neck"), index(&j, "Head"));
+        for side in ["LeftShoulder", "RightShoulder"] {
+            let k = index(&j, side);
+            j[k].1 = Some(neck);
+            j[k].2.y -= 14.0;
+        }
+        let bvh = build(&j, 3);
+        let map = BoneMap::for_bvh(&renamed(&bvh)).unwrap();
+        let name = |i: usize| format!("j{i}");
+        assert_eq!(map.bones[&HumanBone::Neck], name(neck));
+        assert_eq!(map.bones[&HumanBone::Head], name(head));
+        assert_eq!(map.bones[&HumanBone::Spine], name(index(&j, "Spine")));
+        assert_eq!(map.bones[&HumanBone::Chest], name(index(&j, "Spine1")));
+        assert_eq!(map.bones[&HumanBone::UpperChest], name(index(&j, "Spine2")));
+        assert_eq!(
+            map.bones[&HumanBone::LeftShoulder],
+            name(index(&j, "LeftShoulder"))
+        );
+        assert_eq!(map.bones[&HumanBone::LeftHand], name(index(&j, "LeftHand")));
     }
 
     #[test]
