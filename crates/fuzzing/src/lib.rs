@@ -173,7 +173,7 @@ fn vrma_file(data: &[u8]) {
     let Ok(anim) = ling_mocap::vrma::parse(data) else {
         return;
     };
-    let Ok(clip) = retarget::retarget(&anim.bvh, &anim.map) else {
+    let Ok(clip) = anim.clip() else {
         return;
     };
     let end = clip.duration();

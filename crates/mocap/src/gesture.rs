@@ -361,16 +361,19 @@ pub(crate) fn builtin(name: &str) -> Option<GestureClip> {
 /// Reads a BVH (or `.vrma`) gesture: parsed, matched to the humanoid and cut to its upper-body
 /// bones.
 pub(crate) fn load_bvh(path: &Path) -> Result<GestureClip, String> {
-    let (bvh, map) = if crate::vrma::is_vrma(path) {
+    let (clip, map) = if crate::vrma::is_vrma(path) {
         let anim = crate::vrma::load(path).map_err(|e| e.to_string())?;
-        (anim.bvh, anim.map)
+        let clip = anim
+            .clip()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        (clip, anim.map)
     } else {
         let bvh = crate::bvh::load(path).map_err(|e| e.to_string())?;
         let map = crate::BoneMap::for_bvh(&bvh).map_err(|e| format!("{}: {e}", path.display()))?;
-        (bvh, map)
+        let clip = crate::retarget::retarget(&bvh, &map)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        (clip, map)
     };
-    let clip =
-        crate::retarget::retarget(&bvh, &map).map_err(|e| format!("{}: {e}", path.display()))?;
     let gesture = GestureClip::from_capture(&clip, map.bones.keys().copied());
     if gesture.bones.is_empty() || gesture.duration <= 0.0 {
         return Err(format!(

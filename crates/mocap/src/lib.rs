@@ -320,7 +320,7 @@ pub(crate) fn load_motion(
     };
     if vrma::is_vrma(path) {
         let anim = vrma::load(path)?;
-        let clip = retarget::retarget(&anim.bvh, &anim.map).map_err(retarget_err)?;
+        let clip = anim.clip().map_err(retarget_err)?;
         return Ok((clip, anim.faces));
     }
     let bvh = bvh::load(path)?;

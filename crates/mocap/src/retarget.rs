@@ -389,6 +389,17 @@ impl HumanoidClip {
 
 /// Retargets every frame of `bvh` onto the humanoid with `map`.
 pub fn retarget(bvh: &Bvh, map: &BoneMap) -> Result<HumanoidClip, RetargetError> {
+    retarget_with(bvh, map, true)
+}
+
+/// Retargets with or without the rest alignment: a skeleton whose rest pose is already the
+/// VRM T-pose (a VRM animation) transfers its rotations as they are, as VRM's normalized
+/// bones do, so a hand or neck resting a few degrees off ours is not turned to match.
+pub(crate) fn retarget_with(
+    bvh: &Bvh,
+    map: &BoneMap,
+    align_rest: bool,
+) -> Result<HumanoidClip, RetargetError> {
     let joint_of = |b: HumanBone| map.bones.get(&b).and_then(|n| bvh.joint_index(n));
     let src_rest = bvh.rest_positions();
     let scale = match (
@@ -403,7 +414,11 @@ pub fn retarget(bvh: &Bvh, map: &BoneMap) -> Result<HumanoidClip, RetargetError>
         }
     };
 
-    let align = rest_alignment(|b| joint_of(b).map(|j| src_rest[j]));
+    let align = if align_rest {
+        rest_alignment(|b| joint_of(b).map(|j| src_rest[j]))
+    } else {
+        [Quat::IDENTITY; HumanBone::COUNT]
+    };
 
     let hips = joint_of(HumanBone::Hips).expect("core bones are mapped");
     let first = bvh.globals(0).get(hips).map(|g| g.0).unwrap_or(Vec3::ZERO);

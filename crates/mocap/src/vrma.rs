@@ -50,6 +50,14 @@ pub struct Vrma {
     pub animations: (usize, usize),
 }
 
+impl Vrma {
+    /// The animation on the humanoid: its rotations as VRM's normalized bones carry them (the
+    /// file's rest pose is the VRM T-pose, as ours), root motion scaled by leg length.
+    pub fn clip(&self) -> Result<crate::HumanoidClip, crate::retarget::RetargetError> {
+        crate::retarget::retarget_with(&self.bvh, &self.map, false)
+    }
+}
+
 /// Reads a `.vrma` file; errors name it.
 pub fn load(path: &Path) -> Result<Vrma, VrmaError> {
     let err = |message: String| VrmaError {
@@ -980,7 +988,7 @@ fn pack_glb(json: &[u8], bin: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::retarget::{HumanoidClip, retarget};
+    use crate::retarget::HumanoidClip;
 
     /// The samples of a keyframed or captured clip every `frame_time` seconds.
     fn demo_samples(frames: usize, frame_time: f64) -> Vec<ClipSample> {
@@ -1037,7 +1045,7 @@ mod tests {
             assert_eq!(anim.animations, (1, 53 + 1 + 12 + 1));
             assert!(anim.expressions.contains(&("happy".to_string(), true)));
             assert!(anim.expressions.contains(&("relaxed".to_string(), false)));
-            let clip = retarget(&anim.bvh, &anim.map).unwrap();
+            let clip = anim.clip().unwrap();
             let (rot, pos) = compare(&samples, &clip);
             println!(
                 "demo clip → .vrma ({} bytes, rest twisted: {twist}) → clip: bones within {rot:.2e} rad, hips within {pos:.2e} m",
@@ -1193,7 +1201,7 @@ mod tests {
         let anim = parse(&pack_glb(&serde_json::to_vec(&step).unwrap(), bin)).unwrap();
         // Keys every 0.5 s are sampled at 30 fps; STEP holds each key until the next.
         assert_eq!(anim.bvh.frame_count, 46);
-        let clip = retarget(&anim.bvh, &anim.map).unwrap();
+        let clip = anim.clip().unwrap();
         let arm = |f: usize| clip.poses[f].rotation(HumanBone::LeftUpperArm);
         assert!(angle(arm(1), arm(14)) < 1e-4, "held between keys");
         assert!(angle(arm(14), arm(15)) > 1e-3, "jumps at the key");
