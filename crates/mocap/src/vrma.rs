@@ -1191,6 +1191,29 @@ mod tests {
     }
 
     #[test]
+    fn rotations_transfer_as_normalized_bones_whatever_the_rest_proportions() {
+        // Another rig's T-pose: the thumb sits elsewhere on the hand and the neck leans. The
+        // rotations still arrive as written (no turning of the hand or neck to match ours).
+        let samples = demo_samples(30, 1.0 / 30.0);
+        let bytes = write(&samples, 1.0 / 30.0, false);
+        let (mut json, bin) = glb(&bytes).unwrap();
+        let bone_node = |b: HumanBone| {
+            json["extensions"]["VRMC_vrm_animation"]["humanoid"]["humanBones"][b.name()]["node"]
+                .as_u64()
+                .unwrap() as usize
+        };
+        let (thumb, head) = (
+            bone_node(HumanBone::LeftThumbMetacarpal),
+            bone_node(HumanBone::Head),
+        );
+        json["nodes"][thumb]["translation"] = json!([0.01, -0.02, 0.04]);
+        json["nodes"][head]["translation"] = json!([0.0, 0.1, 0.04]);
+        let anim = parse(&pack_glb(&serde_json::to_vec(&json).unwrap(), bin)).unwrap();
+        let (rot, _) = compare(&samples, &anim.clip().unwrap());
+        assert!(rot < 2e-3, "rotations moved by {rot} rad");
+    }
+
+    #[test]
     fn step_samplers_hold_each_key() {
         let bytes = write(&demo_samples(4, 0.5), 0.5, false);
         let (json, bin) = glb(&bytes).unwrap();
