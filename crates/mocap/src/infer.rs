@@ -228,9 +228,16 @@ pub(crate) fn infer(skeleton: &Skeleton) -> Result<BTreeMap<HumanBone, String>, 
                 _ => break,
             }
         }
-        // A last joint without an end site only marks the top of the head.
-        if chain.len() >= 3 && skeleton.ends[*chain.last().expect("not empty")].is_none() {
-            chain.pop();
+        // A last joint with no end site, or one much shorter than the bone into it, only marks
+        // the top of the head (Mixamo's `HeadTop_End`); the head bone itself is longer.
+        if let [.., before, last] = chain[..]
+            && chain.len() >= 3
+        {
+            let into = skeleton.rest[last].distance(skeleton.rest[before]);
+            let beyond = skeleton.ends[last].map(|e| e.distance(skeleton.rest[last]));
+            if beyond.is_none_or(|b| b < 0.5 * into) {
+                chain.pop();
+            }
         }
         chain
     };
@@ -637,6 +644,22 @@ pub(crate) mod tests {
             name(index(&j, "LeftShoulder"))
         );
         assert_eq!(map.bones[&HumanBone::LeftHand], name(index(&j, "LeftHand")));
+    }
+
+    #[test]
+    fn a_head_top_marker_is_not_the_head() {
+        // Mixamo through Blender: `HeadTop_End` above the head, with a short end site.
+        let mut j = mixamo_like();
+        let head = j.iter().position(|x| x.0 == "Head").unwrap();
+        j[head].3 = None;
+        j.push((
+            "HeadTop_End".into(),
+            Some(head),
+            Vec3::new(0.0, 18.0, 0.0),
+            Some(Vec3::new(0.0, 2.0, 0.0)),
+        ));
+        let bvh = build(&j, 3);
+        assert_inferred_like_named(&bvh, "skeleton with HeadTop_End");
     }
 
     #[test]
