@@ -1214,6 +1214,70 @@ mod tests {
     }
 
     #[test]
+    fn every_field_set_to_odd_values_is_refused_or_read_never_a_panic() {
+        let bytes = write(&demo_samples(3, 0.1), 0.1, true);
+        let (json, bin) = glb(&bytes).unwrap();
+        fn paths(v: &Value, at: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+            out.push(at.clone());
+            match v {
+                Value::Object(m) => {
+                    for (k, x) in m {
+                        at.push(json!(k));
+                        paths(x, at, out);
+                        at.pop();
+                    }
+                }
+                // The first few items of an array stand for the rest.
+                Value::Array(a) => {
+                    for (i, x) in a.iter().enumerate().take(3) {
+                        at.push(json!(i));
+                        paths(x, at, out);
+                        at.pop();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        paths(&json, &mut Vec::new(), &mut all);
+        let odd = [
+            json!(null),
+            json!(-1),
+            json!(4_000_000_000u64),
+            json!(1e30),
+            json!("x"),
+            json!([]),
+        ];
+        let (mut read, mut refused) = (0, 0);
+        for path in &all {
+            for value in &odd {
+                let mut j = json.clone();
+                let mut at = &mut j;
+                for key in path {
+                    at = match key {
+                        Value::String(k) => &mut at[k.as_str()],
+                        _ => &mut at[key.as_u64().unwrap() as usize],
+                    };
+                }
+                *at = value.clone();
+                match parse(&pack_glb(&serde_json::to_vec(&j).unwrap(), bin)) {
+                    Ok(anim) => {
+                        read += 1;
+                        let _ = anim.clip();
+                    }
+                    Err(_) => refused += 1,
+                }
+            }
+        }
+        println!(
+            "{} fields × {} odd values: {read} read, {refused} refused",
+            all.len(),
+            odd.len()
+        );
+        assert!(refused > 0 && read > 0);
+    }
+
+    #[test]
     fn step_samplers_hold_each_key() {
         let bytes = write(&demo_samples(4, 0.5), 0.5, false);
         let (json, bin) = glb(&bytes).unwrap();
