@@ -284,7 +284,9 @@ impl Track {
 
     fn fix(&self, v: Vec4) -> Vec4 {
         if self.rotation {
-            Vec4::from(Quat::from_vec4(v).normalize())
+            // A zero quaternion has no direction: no turn.
+            let q = Quat::from_vec4(v).normalize();
+            Vec4::from(if q.is_finite() { q } else { Quat::IDENTITY })
         } else {
             v
         }
@@ -297,6 +299,9 @@ fn node_rest(node: &Value, i: usize) -> Result<Transform, String> {
     if let Some(m) = floats(&node["matrix"], 16, &what("matrix"))? {
         let m = Mat4::from_cols_slice(&m);
         let (scale, rotation, translation) = m.to_scale_rotation_translation();
+        if !(scale.is_finite() && rotation.is_finite() && translation.is_finite()) {
+            return Err(what("matrix is not a rotation, translation and scale"));
+        }
         return Ok(Transform {
             translation,
             rotation: rotation.normalize(),
@@ -663,6 +668,11 @@ pub fn parse(bytes: &[u8]) -> Result<Vrma, String> {
             }
             faces.push(face);
         }
+    }
+    if values.iter().any(|v| !v.is_finite()) || bvh_joints.iter().any(|j| !j.offset.is_finite()) {
+        return Err(
+            "the nodes' transforms overflow (values too large to place the skeleton)".into(),
+        );
     }
     let bvh = Bvh {
         joints: bvh_joints,
@@ -1263,7 +1273,20 @@ mod tests {
                 match parse(&pack_glb(&serde_json::to_vec(&j).unwrap(), bin)) {
                     Ok(anim) => {
                         read += 1;
-                        let _ = anim.clip();
+                        if let Ok(clip) = anim.clip() {
+                            for pose in &clip.poses {
+                                assert!(
+                                    pose.hips.is_finite()
+                                        && pose.rotations.iter().all(|q| q.is_finite()),
+                                    "{path:?} = {value}: a pose that is not finite"
+                                );
+                            }
+                        }
+                        assert!(
+                            anim.faces
+                                .iter()
+                                .all(|f| f.arkit.iter().all(|w| w.is_finite()))
+                        );
                     }
                     Err(_) => refused += 1,
                 }
