@@ -5,7 +5,7 @@
 //! they are, and the head's and eyes' turn, which become her head and gaze.
 //!
 //! A receiver thread reads one datagram at a time (at most [`frame::MAX_PACKET`] bytes),
-//! parses it and queues good frames; malformed ones are counted and dropped. In the ingest
+//! parses it and keeps the newest good frame; malformed ones are counted and dropped. In the ingest
 //! phase the newest frame becomes the held face; in the blend phase (after lip sync, like
 //! webcam tracking) the held face drives the performer, holds for 0.5 s when frames stop, then
 //! eases back to the show's own face over a second. [`IphoneStatus`] says how it goes, for the
@@ -184,8 +184,9 @@ pub struct IphoneStatus {
     pub malformed: u64,
     /// The last malformed packet: its sender and what was wrong.
     pub last_malformed: Option<String>,
-    /// Frames dropped because the queue to the stage was full.
-    pub dropped: u64,
+    /// Frames a newer one replaced before the stage took them (the stage ran slower than
+    /// the phone).
+    pub superseded: u64,
     /// Whether the phone sees a face (in the last frame).
     pub face_found: bool,
     /// How much the phone drives the performer now (0..=1).
@@ -294,12 +295,8 @@ fn start_iphone(
 /// Takes the newest frame the receiver queued and brings the status up to date.
 fn drain_iphone(mut input: ResMut<IphoneInput>, mut status: ResMut<IphoneStatus>) {
     let now = Instant::now();
-    // What is queued now, not what keeps arriving while it is drained.
-    let queued = input.receiver.frames.len();
-    for _ in 0..queued {
-        let Ok((frame, at)) = input.receiver.frames.try_recv() else {
-            break;
-        };
+    let newest = input.receiver.newest.lock().ok().and_then(|mut n| n.take());
+    if let Some((frame, at)) = newest {
         status.face_found = frame.face_found;
         // A frame without a face is not a face to hold: the last one holds, then eases out.
         if frame.face_found && !frame.is_empty() {
@@ -316,7 +313,7 @@ fn drain_iphone(mut input: ResMut<IphoneInput>, mut status: ResMut<IphoneStatus>
     }
     status.frames = stats.frames.load(Ordering::Relaxed);
     status.malformed = stats.malformed.load(Ordering::Relaxed);
-    status.dropped = stats.dropped.load(Ordering::Relaxed);
+    status.superseded = stats.superseded.load(Ordering::Relaxed);
     status.sender = stats.last_sender.lock().ok().and_then(|s| *s);
     status.last_packet_age = stats
         .last_packet
@@ -569,6 +566,40 @@ mod tests {
             error.contains("192.0.2.7:21412") && error.contains("--allow-network"),
             "{error}"
         );
+    }
+
+    /// A stage slower than the phone wears the newest frame, not the oldest waiting.
+    #[test]
+    fn a_slow_stage_wears_the_newest_frame() {
+        let (mut app, performer) = app(IphoneSettings {
+            request: Some("livelinkface".parse().unwrap()),
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..default()
+        });
+        let addr = app.world().resource::<IphoneStatus>().listening.unwrap();
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        // 50 at once: more could overflow the socket's receive buffer.
+        for i in 1..=50 {
+            let mut packet = vec![6u8, 0, 0, 0, 0, 0, 0, 0, 0];
+            packet.extend([0; 16]);
+            packet.push(52);
+            for k in 0..52 {
+                let v: f32 = if k == 17 { i as f32 / 50.0 } else { 0.0 };
+                packet.extend(v.to_be_bytes());
+            }
+            socket.send_to(&packet, addr).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        app.update();
+        let jaw = app
+            .world()
+            .get::<ExpressionWeights>(performer)
+            .unwrap()
+            .arkit[17];
+        assert_eq!(jaw, 1.0, "the last frame sent");
+        let status = app.world().resource::<IphoneStatus>();
+        assert_eq!(status.frames, 50);
+        assert_eq!(status.superseded, 49);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The receiving thread: one UDP socket, one datagram at a time into a bounded buffer; each
-//! is parsed by the protocol's reader, and good frames go to the stage through a bounded
-//! queue. Malformed packets are counted (with the last reason) and dropped. For protocols that
+//! is parsed by the protocol's reader, and the newest good frame waits for the stage in one
+//! slot (a stage slower than the phone's 60 fps wears the newest face, never a queue of old
+//! ones). Malformed packets are counted (with the last reason) and dropped. For protocols that
 //! ask the phone first, the thread sends the handshake or request from the same socket, so
 //! the phone answers to it.
 
@@ -9,13 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
-
 use super::frame::{FaceFrame, MAX_PACKET, PacketError};
 use super::{IphoneProtocol, ifacialmocap, livelink, vtubestudio};
 
-/// Frames waiting for the stage; more are dropped (and counted).
-const QUEUE: usize = 64;
 /// How often a VTube Studio request is renewed (each asks for 5 s).
 const RENEW: Duration = Duration::from_secs(1);
 /// How long without packets before iFacialMocap's handshake is sent again.
@@ -27,7 +24,8 @@ pub(crate) struct Stats {
     pub packets: AtomicU64,
     pub frames: AtomicU64,
     pub malformed: AtomicU64,
-    pub dropped: AtomicU64,
+    /// Frames a newer one replaced before the stage took them.
+    pub superseded: AtomicU64,
     pub last_sender: Mutex<Option<SocketAddr>>,
     pub last_packet: Mutex<Option<Instant>>,
     /// The last malformed packet's sender and reason.
@@ -39,7 +37,8 @@ pub(crate) struct Stats {
 /// A running receiver (dropped: the thread stops within a tenth of a second).
 pub(crate) struct FaceReceiver {
     pub addr: SocketAddr,
-    pub frames: Receiver<(FaceFrame, Instant)>,
+    /// The newest good frame and when it arrived, until the stage takes it.
+    pub newest: Arc<Mutex<Option<(FaceFrame, Instant)>>>,
     pub stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -73,18 +72,18 @@ impl FaceReceiver {
         let socket = UdpSocket::bind(listen)?;
         socket.set_read_timeout(Some(Duration::from_millis(100)))?;
         let addr = socket.local_addr()?;
-        let (tx, frames) = bounded(QUEUE);
+        let newest = Arc::new(Mutex::new(None));
         let stats = Arc::new(Stats::default());
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (stats, stop) = (stats.clone(), stop.clone());
+            let (stats, stop, tx) = (stats.clone(), stop.clone(), newest.clone());
             std::thread::Builder::new()
                 .name(format!("{} receiver", protocol.label()))
                 .spawn(move || run(protocol, socket, phone, tx, &stats, &stop))?
         };
         Ok(FaceReceiver {
             addr,
-            frames,
+            newest,
             stats,
             stop,
             thread: Some(thread),
@@ -125,7 +124,7 @@ fn run(
     protocol: IphoneProtocol,
     socket: UdpSocket,
     phone: Option<SocketAddr>,
-    tx: Sender<(FaceFrame, Instant)>,
+    newest: Arc<Mutex<Option<(FaceFrame, Instant)>>>,
     stats: &Stats,
     stop: &AtomicBool,
 ) {
@@ -171,8 +170,10 @@ fn run(
         match parsed {
             Ok(frame) => {
                 stats.frames.fetch_add(1, Ordering::Relaxed);
-                if tx.try_send((frame, now)).is_err() {
-                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut slot) = newest.lock()
+                    && slot.replace((frame, now)).is_some()
+                {
+                    stats.superseded.fetch_add(1, Ordering::Relaxed);
                 }
             }
             Err(e) => {
