@@ -6,7 +6,7 @@
 //! normal map, emission) extended with MToon's parameters and a shader of its own
 //! (`mtoon.wgsl`, embedded in the binary): per light a step between the shade and the lit
 //! colour over N·L with shadows, GI equalisation, rim (parametric and matcap), UV scroll and
-//! rotation. The outline is a child entity drawing the same (skinned, morphed) mesh with the
+//! rotation (on the show clock). The outline is a child entity drawing the same (skinned, morphed) mesh with the
 //! same material in outline mode: front faces culled and vertices pushed out along their
 //! normals, in metres or as a fraction of the picture's height. Plain glTF files keep PBR.
 
@@ -29,6 +29,7 @@ use bevy::render::render_resource::{
 use bevy::shader::ShaderRef;
 
 use crate::avatar::{MToon, MToonAlpha, OutlineWidthMode, TextureRef};
+use ling_core::show::ShowClock;
 
 /// A toon material: `StandardMaterial` with MToon's parameters and shader.
 pub type MToonMaterial = ExtendedMaterial<StandardMaterial, MToonExtension>;
@@ -70,7 +71,8 @@ pub struct MToonUniform {
     pub uv_rotation: f32,
     /// 0 none, 1 world, 2 screen.
     pub outline_mode: u32,
-    _pad0: u32,
+    /// The UV animation's clock in seconds: the show's time (see [`advance_uv_animation`]).
+    pub time: f32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -388,6 +390,31 @@ fn apply_mtoon_materials(
     }
 }
 
+/// Keeps the UV animation of animated toon materials on the show clock (Bevy's own where
+/// there is no show), so a render started mid-show scrolls from where the show is, a paused
+/// show holds still and the same moment always looks the same. Only animated materials are
+/// touched, and only when the time moved.
+fn advance_uv_animation(
+    clock: Option<Res<ShowClock>>,
+    time: Res<Time>,
+    mut toon: ResMut<Assets<MToonMaterial>>,
+) {
+    let now = clock.map_or(time.elapsed_secs_wrapped(), |c| c.time as f32);
+    let animated: Vec<AssetId<MToonMaterial>> = toon
+        .iter()
+        .filter(|(_, m)| {
+            let u = &m.extension.uniform;
+            (u.uv_scroll_x != 0.0 || u.uv_scroll_y != 0.0 || u.uv_rotation != 0.0) && u.time != now
+        })
+        .map(|(id, _)| id)
+        .collect();
+    for id in animated {
+        if let Some(mut m) = toon.get_mut(id) {
+            m.extension.uniform.time = now;
+        }
+    }
+}
+
 /// Registers the toon material and its shader where there is a renderer (headless tests
 /// without one keep the avatars' PBR materials).
 pub(super) fn plugin(app: &mut App) {
@@ -396,7 +423,7 @@ pub(super) fn plugin(app: &mut App) {
     }
     embedded_asset!(app, "mtoon.wgsl");
     app.add_plugins(MaterialPlugin::<MToonMaterial>::default())
-        .add_systems(PostUpdate, apply_mtoon_materials);
+        .add_systems(PostUpdate, (apply_mtoon_materials, advance_uv_animation));
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
     pbr_functions::{alpha_discard, main_pass_post_lighting_processing},
     pbr_types,
     mesh_view_bindings as view_bindings,
-    mesh_view_bindings::{view, globals},
+    mesh_view_bindings::view,
     mesh_view_types,
     clustered_forward as clustering,
     shadows,
@@ -46,7 +46,8 @@ struct MToonUniform {
     uv_rotation: f32,
     // 0 none, 1 world, 2 screen
     outline_mode: u32,
-    _pad0: u32,
+    // The UV animation's clock, seconds (the show's).
+    time: f32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -181,7 +182,7 @@ fn linearstep(a: f32, b: f32, t: f32) -> f32 {
 // The UV scroll and rotation at this moment (masked by the mask texture's blue channel).
 fn animated_uv(uv: vec2<f32>) -> vec2<f32> {
     let mask = textureSample(uv_mask_texture, uv_mask_sampler, uv).b;
-    let t = globals.time * mask;
+    let t = mtoon.time * mask;
     let angle = mtoon.uv_rotation * t;
     let c = cos(angle);
     let s = sin(angle);

@@ -99,13 +99,21 @@ fn ready(app: &mut App) -> bool {
 /// Renders the sphere with `look` and returns the picture (RGBA8, sRGB), or `None` (said) when
 /// this machine has no renderer.
 fn render(look: &Look) -> Option<Vec<u8>> {
-    render_at(look, &[0]).map(|mut frames| frames.remove(0))
+    render_at(look, None, &[0]).map(|mut frames| frames.remove(0))
 }
 
 /// Renders the sphere with `look` once per entry of `steps`, each after that many more
-/// frames of 1/30 s (the time held still while the picture is read back).
-fn render_at(look: &Look, steps: &[u32]) -> Option<Vec<Vec<u8>>> {
+/// frames of 1/30 s (the time held still while the picture is read back); with `show_time`,
+/// a show clock stands at that time.
+fn render_at(look: &Look, show_time: Option<f64>, steps: &[u32]) -> Option<Vec<Vec<u8>>> {
     let mut app = headless_app(|_| {});
+    if let Some(time) = show_time {
+        app.insert_resource(ling_core::show::ShowClock {
+            time,
+            playing: false,
+            ..default()
+        });
+    }
     mtoon::plugin(&mut app);
     if !ready(&mut app) {
         return None;
@@ -270,6 +278,16 @@ fn save(name: &str, pixels: &[u8]) {
             .save(&path)
             .unwrap();
     }
+}
+
+/// How many pixels differ in luma by more than 16 between two pictures.
+fn changed(a: &[u8], b: &[u8]) -> usize {
+    (0..SIZE * SIZE)
+        .filter(|i| {
+            let (x, y) = (i % SIZE, i / SIZE);
+            (luma(a, x, y) - luma(b, x, y)).abs() > 16.0
+        })
+        .count()
 }
 
 /// Luma (0–255) of the pixel at (x, y).
@@ -634,19 +652,11 @@ fn mtoon_uv_scroll_moves_the_texture_with_time() {
         uv_scroll: [1.0, 0.0],
         ..toon(OutlineWidthMode::None)
     };
-    let Some(frames) = render_at(&Look::ToonStriped(params), &[0, 15, 15]) else {
+    let Some(frames) = render_at(&Look::ToonStriped(params), None, &[0, 15, 15]) else {
         return;
     };
     save("mtoon_scroll_0s", &frames[0]);
     save("mtoon_scroll_half_s", &frames[1]);
-    let changed = |a: &[u8], b: &[u8]| {
-        (0..SIZE * SIZE)
-            .filter(|i| {
-                let (x, y) = (i % SIZE, i / SIZE);
-                (luma(a, x, y) - luma(b, x, y)).abs() > 16.0
-            })
-            .count()
-    };
     let sphere_pixels = (std::f32::consts::PI * silhouette_radius().powi(2)) as usize;
     let half = changed(&frames[0], &frames[1]);
     let whole = changed(&frames[0], &frames[2]);
@@ -692,4 +702,25 @@ fn mtoon_outline_lighting_mix_lights_the_outline_like_the_surface() {
         "shade side: outline {left}, surface {shade}"
     );
     assert!(right > left + 60.0);
+}
+
+#[test]
+fn mtoon_uv_animation_follows_the_show_clock() {
+    // With a show, the scroll follows the show's time: half a second of Bevy's time on a
+    // paused show changes nothing; the show half a second further swaps the stripes.
+    let params = MToon {
+        uv_scroll: [1.0, 0.0],
+        ..toon(OutlineWidthMode::None)
+    };
+    let look = Look::ToonStriped(params);
+    let Some(early) = render_at(&look, Some(0.25), &[0, 15]) else {
+        return;
+    };
+    let late = render_at(&look, Some(0.75), &[0]).unwrap();
+    let sphere_pixels = (std::f32::consts::PI * silhouette_radius().powi(2)) as usize;
+    let held = changed(&early[0], &early[1]);
+    let moved = changed(&early[0], &late[0]);
+    println!("show clock: {held} pixels changed while it stood, {moved} half a second later");
+    assert_eq!(held, 0, "the paused show holds the scroll");
+    assert!(moved > sphere_pixels / 3, "{moved} of {sphere_pixels}");
 }
