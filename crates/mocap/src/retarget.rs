@@ -323,7 +323,7 @@ impl BoneMap {
         }
     }
 
-    /// The map as RON that [`BoneMap::load_custom`] reads back (`bone_map` in a show's motion):
+    /// The map as RON that `BoneMap::load_custom` reads back (`bone_map` in a show's motion):
     /// one line per bone, marked where it was inferred from the shape.
     pub fn to_ron(&self) -> String {
         let mut out = String::from(

@@ -71,7 +71,7 @@ pub struct MToonUniform {
     pub uv_rotation: f32,
     /// 0 none, 1 world, 2 screen.
     pub outline_mode: u32,
-    /// The UV animation's clock in seconds: the show's time (see [`advance_uv_animation`]).
+    /// The UV animation's clock in seconds: the show's time (set each frame by `advance_uv_animation`).
     pub time: f32,
     _pad1: u32,
     _pad2: u32,
