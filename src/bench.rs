@@ -309,11 +309,11 @@ fn cloth_steps() {
                 .into_iter()
                 .enumerate()
             {
-                let (start, cpu_start) = (Instant::now(), process_cpu_seconds());
+                let (start, cpu_start) = (Instant::now(), render::process_cpu_seconds());
                 world.step(&bones, wind);
                 times.push(start.elapsed().as_secs_f64() * 1000.0);
                 if step >= 20 {
-                    cpu[k] += process_cpu_seconds() - cpu_start;
+                    cpu[k] += render::process_cpu_seconds() - cpu_start;
                 }
             }
         }
@@ -345,27 +345,6 @@ fn cloth_steps() {
             if same { "yes" } else { "NO" }
         );
     }
-}
-
-/// CPU time this process has used, user and system, seconds (from `/proc/self/stat`, in
-/// clock ticks of 1/100 s: fine summed over many steps); zero where that cannot be read.
-fn process_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the command name (which may hold spaces) start at field 3, the state;
-    // utime and stime are fields 14 and 15.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Audio analysis cost per second of audio, on the shared LibriVox speech.

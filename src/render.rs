@@ -161,6 +161,9 @@ pub struct RenderReport {
     pub warmup_frames: u32,
     /// Wall time of the frame loop (after warm-up).
     pub render_seconds: f64,
+    /// CPU time this process spent in the frame loop, all threads (on a software renderer,
+    /// the rendering itself): steadier than wall time on a busy machine.
+    pub cpu_seconds: f64,
     /// The MP4, if ffmpeg encoded one.
     pub video: Option<PathBuf>,
     /// The PNG frames, if kept (asked for, or no ffmpeg).
@@ -179,6 +182,11 @@ impl RenderReport {
     /// Frames rendered per second of wall time.
     pub fn fps(&self) -> f64 {
         self.frames as f64 / self.render_seconds.max(1e-9)
+    }
+
+    /// CPU milliseconds this process spent per frame.
+    pub fn cpu_ms_per_frame(&self) -> f64 {
+        1000.0 * self.cpu_seconds / f64::from(self.frames.max(1))
     }
 }
 
@@ -392,6 +400,7 @@ pub fn render(show: ShowFile, options: &RenderOptions) -> anyhow::Result<RenderR
         frames,
         warmup_frames: warmup,
         render_seconds: run.wall.as_secs_f64(),
+        cpu_seconds: run.cpu_seconds,
         video: encoded.then(|| options.out.clone()),
         frames_dir: png_dir,
         note,
@@ -620,10 +629,34 @@ fn write_png(
     Ok(())
 }
 
+/// CPU time this process has used, user and system, seconds (from `/proc/self/stat`, in
+/// clock ticks of 1/100 s: fine summed over many steps); zero where that cannot be read.
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at field 3, the state;
+    // utime and stime are fields 14 and 15.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// What [`run_frames`] measured.
 pub(crate) struct FrameRun {
     /// Wall time from the first frame to the encoder's end.
     pub wall: Duration,
+    /// CPU time of this process (all its threads: the software renderer's, the encoder's)
+    /// over the same span, seconds.
+    pub cpu_seconds: f64,
     pub timings: FrameTimings,
     pub video_written: bool,
     pub passes: Vec<(String, f64)>,
@@ -655,6 +688,7 @@ pub(crate) fn run_frames(
         .clone();
     let mut timings = FrameTimings::default();
     let started = Instant::now();
+    let cpu_started = process_cpu_seconds();
     let mut in_flight = None;
     let wait = |submission_index| {
         device
@@ -728,6 +762,7 @@ pub(crate) fn run_frames(
     }
     Ok(FrameRun {
         wall: started.elapsed(),
+        cpu_seconds: process_cpu_seconds() - cpu_started,
         timings,
         video_written: done.video_written,
         passes,
@@ -832,13 +867,16 @@ fn build_app(
 /// Renders `frames` frames of a bare Bevy scene — one lit mesh (a turning cube, one
 /// directional light without shadows) and a camera with `quality`'s MSAA — at
 /// `width`×`height` through the same loop, read-back and encoder thread as a show, dropping
-/// the pictures: the yardstick `bench --only render` measures the show against.
+/// the pictures: the yardstick `bench --only render` measures the show against. With
+/// `fill_frame`, a lit wall of the same material fills the view behind the cube, so every
+/// pixel is shaded as in a stage picture.
 pub fn render_bare_scene(
     width: u32,
     height: u32,
     frames: u32,
     quality: StageQuality,
     pass_timings: bool,
+    fill_frame: bool,
 ) -> anyhow::Result<RenderReport> {
     use bevy::camera::RenderTarget;
     use bevy::render::view::Msaa;
@@ -864,8 +902,23 @@ pub fn render_bare_scene(
         .resource_mut::<Assets<StandardMaterial>>()
         .add(StandardMaterial::default());
     let cube = world
-        .spawn((Mesh3d(mesh), MeshMaterial3d(material), Transform::default()))
+        .spawn((
+            Mesh3d(mesh),
+            MeshMaterial3d(material.clone()),
+            Transform::default(),
+        ))
         .id();
+    if fill_frame {
+        // A lit wall behind the cube, larger than the view: every pixel is shaded once.
+        let wall = world
+            .resource_mut::<Assets<Mesh>>()
+            .add(Plane3d::new(Vec3::Z, Vec2::splat(40.0)));
+        world.spawn((
+            Mesh3d(wall),
+            MeshMaterial3d(material),
+            Transform::from_xyz(0.0, 0.0, -3.0),
+        ));
+    }
     world.spawn((
         DirectionalLight::default(),
         Transform::from_xyz(3.0, 7.0, 9.0).looking_at(Vec3::ZERO, Vec3::Y),
@@ -916,6 +969,7 @@ pub fn render_bare_scene(
         frames,
         warmup_frames: warmup,
         render_seconds: run.wall.as_secs_f64(),
+        cpu_seconds: run.cpu_seconds,
         video: None,
         frames_dir: None,
         note: None,
