@@ -501,6 +501,31 @@ mod tests {
     }
 
     #[test]
+    fn progressive_mjpeg_frames_that_crash_the_jpeg_decoder_are_refused() {
+        // Found by fuzzing (session 8): zune-jpeg asserts on these 4×2 progressive frames.
+        let dir = ling_testkit::repo_root().join("fuzz/regressions/camera");
+        let crashes: Vec<PathBuf> = files_in(&dir)
+            .into_iter()
+            .filter(|f| {
+                f.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("crashes-"))
+            })
+            .collect();
+        assert!(!crashes.is_empty(), "no crash inputs in {}", dir.display());
+        for file in crashes {
+            let bytes = std::fs::read(&file).expect("read");
+            let e = ling_tracking::camera::decode(
+                ling_tracking::camera::FrameFormat::MJPEG,
+                4,
+                2,
+                &bytes[5..],
+            )
+            .expect_err("refused");
+            assert!(e.contains("does not decode"), "{}: {e}", file.display());
+        }
+    }
+
+    #[test]
     fn the_shared_test_data_replays() {
         let Some(data) = ling_testkit::shared_data("") else {
             ling_testkit::skip("../shared/data not found: the shared files are not replayed");

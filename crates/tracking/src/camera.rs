@@ -99,6 +99,19 @@ pub(crate) fn choose_format(
         .copied()
 }
 
+/// Runs an image decoder, turning a panic inside it into an error: the JPEG decoder
+/// (zune-jpeg 0.5) asserts on some malformed progressive frames (found by fuzzing, kept in
+/// `fuzz/regressions/camera`), and a camera's bad frame must not stop tracking.
+pub(crate) fn guarded_decode(
+    decode: impl FnOnce() -> image::ImageResult<image::DynamicImage>,
+) -> Result<image::DynamicImage, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)) {
+        Ok(Ok(img)) => Ok(img),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the decoder failed on it (malformed data)".into()),
+    }
+}
+
 /// Decodes one camera frame to RGB.
 pub fn decode(format: FrameFormat, width: u32, height: u32, data: &[u8]) -> Result<Frame, String> {
     // The size comes from the camera's driver: a frame larger than 16384×16384, or a YUV
@@ -143,9 +156,11 @@ pub fn decode(format: FrameFormat, width: u32, height: u32, data: &[u8]) -> Resu
                     "MJPEG frame says it is {w}×{h}, far larger than the camera's {width}×{height}"
                 ));
             }
-            let img = image::load_from_memory_with_format(data, image::ImageFormat::Jpeg)
-                .map_err(|e| format!("MJPEG frame does not decode: {e}"))?
-                .to_rgb8();
+            let img = guarded_decode(|| {
+                image::load_from_memory_with_format(data, image::ImageFormat::Jpeg)
+            })
+            .map_err(|e| format!("MJPEG frame does not decode: {e}"))?
+            .to_rgb8();
             return Ok(Frame::from_image(&img));
         }
         FrameFormat::YUYV => {

@@ -171,7 +171,7 @@ impl FrameSource {
                     return Ok(None);
                 };
                 *next += 1;
-                let img = image::open(path)
+                let img = crate::camera::guarded_decode(|| image::open(path))
                     .map_err(|e| err(path, format!("cannot read the image ({e})")))?
                     .to_rgb8();
                 Ok(Some((path.display().to_string(), Frame::from_image(&img))))
